@@ -1,0 +1,31 @@
+# Two commands: `make run` (set up, seed the demo, talk to the coach) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Who you are in the demo chat (see README: the demo's people and their archetypes).
+AS ?= aiko.tanaka@demo.example
+
+.PHONY: run test setup chat lint clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/coach db upgrade
+	$(BIN)/coach demo
+	$(BIN)/coach nudges --rep $(AS)
+	$(BIN)/coach chat --as $(AS)
+
+test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .hypothesis

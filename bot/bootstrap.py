@@ -1,0 +1,51 @@
+"""One place that builds the coach from settings: database, rules, engine, words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from coaching.engine import Engine
+from coaching.messages import Catalog
+from coaching.ports import UnitOfWorkFactory
+from coaching.rules import Rules
+from bot.settings import Settings
+from storage import db
+from storage.uow import make_uow_factory
+
+
+class SchemaOutOfDate(Exception):
+    """The database is not at the schema this code ships; run ``coach db upgrade``."""
+
+
+def require_current(sql_engine) -> None:
+    if db.current_revision(sql_engine) != db.head_revision():
+        raise SchemaOutOfDate()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Coach:
+    settings: Settings
+    rules: Rules
+    uow_factory: UnitOfWorkFactory
+    engine: Engine
+    catalog: Catalog
+    clock: Callable[[], datetime]
+
+    @property
+    def workspace(self) -> str:
+        return self.settings.workspace
+
+
+def bootstrap(settings: Settings, clock: Callable[[], datetime] = utc_now, check_schema: bool = True) -> Coach:
+    rules = settings.rules()
+    sql_engine = db.make_engine(settings.url)
+    if check_schema:
+        require_current(sql_engine)
+    uow_factory = make_uow_factory(sql_engine)
+    return Coach(settings, rules, uow_factory, Engine(uow_factory, rules, clock), Catalog(settings.language), clock)

@@ -1,0 +1,293 @@
+"""``coach``: the command line. Bad input ends with one line saying what to do, and status 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from coaching import health, services, views
+from coaching.messages import Msg, msg
+from coaching.model import Person, Role
+from coaching.services import CoachError
+from bot.bootstrap import Coach, SchemaOutOfDate, bootstrap
+from bot.settings import Settings
+from bot.terminal import escape, render
+from storage import db
+
+
+class Fail(Exception):
+    """Ends the command with ``message`` on one line and exit status 2."""
+
+    def __init__(self, message: Msg) -> None:
+        self.message = message
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise Fail(msg("cli.bad_settings", detail=str(error.errors()[0].get("msg", error))))
+
+
+def _coach(check_schema: bool = True) -> Coach:
+    settings = _settings()
+    try:
+        return bootstrap(settings, check_schema=check_schema)
+    except (ValueError, OSError) as error:
+        raise Fail(msg("cli.bad_rules", detail=str(error)))
+
+
+def _say(coach_or_settings: Coach | Settings, message: Msg) -> str:
+    from coaching.messages import Catalog
+
+    language = coach_or_settings.settings.language if isinstance(coach_or_settings, Coach) else coach_or_settings.language
+    return Catalog(language).render(message, language, escape)
+
+
+def _date(value: str | None, coach: Coach) -> date:
+    if value is None:
+        return coach.clock().date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Fail(msg("cli.bad_date", value=value))
+
+
+def _admin(coach: Coach) -> Person:
+    """The CLI acts as the workspace's administrator."""
+    return Person(0, coach.workspace, "cli@localhost", "CLI", Role.ADMIN, ())
+
+
+class CoachGroup(click.Group):
+    """Turns every failure into one line and exit status 2, never a traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D401
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.Abort:
+            self._fail(msg("cli.interrupted"))
+        except click.UsageError as error:
+            command = error.ctx.command_path.removeprefix("coach").strip() if error.ctx else ""
+            self._fail(msg("cli.usage", problem=error.format_message(), command=command or ""))
+        except Fail as failure:
+            self._fail(failure.message)
+        except CoachError as error:
+            self._fail(error.message)
+        except OperationalError as error:
+            detail = str(error.orig).strip().splitlines()[0] if error.orig else "?"
+            self._fail(msg("cli.db_unreachable", detail=detail))
+        except SchemaOutOfDate:
+            self._fail(msg("cli.db_not_migrated"))
+
+    def _fail(self, message: Msg) -> NoReturn:
+        try:
+            settings = Settings()
+        except ValidationError:
+            settings = Settings.model_construct(language="en")
+        click.echo(_say(settings, msg("cli.error", problem=message)), err=True)
+        sys.exit(2)
+
+
+@click.group(cls=CoachGroup)
+def main() -> None:
+    """The coach: a credit ledger and daily nudges for B2B sales relationships."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the latest schema."""
+    settings = _settings()
+    db.upgrade(settings.url)
+    click.echo(_say(settings, msg("cli.db_upgraded", revision=db.head_revision() or "-")))
+
+
+def _person(coach: Coach, email: str) -> Person:
+    with coach.uow_factory() as uow:
+        if not uow.people.list(coach.workspace):
+            raise Fail(msg("cli.no_workspace", workspace=coach.workspace))
+        person = uow.people.by_email(coach.workspace, email)
+    if person is None:
+        raise Fail(msg("cli.unknown_person", email=email, workspace=coach.workspace))
+    return person
+
+
+@main.command()
+@click.option("--as", "email", required=True, help="The roster e-mail of the person you are.")
+def chat(email: str) -> None:
+    """Talk to the coach in the terminal (the console channel)."""
+    from bot.console import ConsoleChannel
+
+    coach = _coach()
+    person = _person(coach, email)
+    click.echo(_say(coach, msg("cli.chat_welcome", name=person.name, email=person.email)))
+    channel = ConsoleChannel(coach, email)
+
+    def lines():
+        while True:
+            try:
+                yield input("> " if sys.stdin.isatty() else "")
+            except EOFError:
+                return
+
+    channel.run(lines(), click.echo)
+
+
+@main.command()
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same data.")
+def demo(seed: int) -> None:
+    """Seed a demo organisation (2 teams, ~10 people, 60 clients, 120 days of history)."""
+    from bot.demo import seed_demo
+
+    coach = _coach()
+    report = seed_demo(coach, seed=seed)
+    if report.created:
+        click.echo(_say(coach, msg("cli.demo_created", teams=report.teams, people=report.people,
+                                   clients=report.clients, interactions=report.interactions,
+                                   entries=report.entries)))
+    else:
+        click.echo(_say(coach, msg("cli.demo_present")))
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import the roster or past interactions from CSV files."""
+
+
+def _run_import(kind: str, path: Path, skip_invalid: bool) -> None:
+    from bot import importer
+
+    coach = _coach()
+    if not path.is_file():
+        raise Fail(msg("cli.no_file", path=str(path)))
+    run = importer.import_roster if kind == "roster" else importer.import_interactions
+    try:
+        report = run(coach, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
+    except importer.ImportFailed as failed:
+        for line, problem in failed.problems:
+            prefix = f"{path.name}:{line}: " if line else f"{path.name}: "
+            click.echo(prefix + _say(coach, problem), err=True)
+        raise Fail(msg("import.nothing_imported", count=len(failed.problems)))
+    for line, problem in report.skipped:
+        click.echo(f"{path.name}:{line}: " + _say(coach, problem), err=True)
+    click.echo(_say(coach, importer.summary(report, kind)))
+
+
+@import_group.command("roster")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the others.")
+def import_roster(file: Path, skip_invalid: bool) -> None:
+    """FILE.csv: email,name,role,team[,timezone,locale,slack_user_id,teams_user_id]."""
+    _run_import("roster", file, skip_invalid)
+
+
+@import_group.command("interactions")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the others.")
+def import_interactions(file: Path, skip_invalid: bool) -> None:
+    """FILE.csv: date,rep,client,kind,purpose,note[,promise,...]."""
+    _run_import("interactions", file, skip_invalid)
+
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+
+
+@main.command()
+@click.option("--as-of", "as_of", help="The day of the run (YYYY-MM-DD); default today.")
+@click.option("--rep", "rep_email", help="Only this rep's nudges (roster e-mail).")
+@FORMAT
+def nudges(as_of: str | None, rep_email: str | None, fmt: str) -> None:
+    """What the daily run would send that day (a dry run: nothing is sent or stored)."""
+    coach = _coach()
+    day = _date(as_of, coach)
+    rep_id = _person(coach, rep_email).id if rep_email else None
+    with coach.uow_factory() as uow:
+        people = {p.id: p for p in uow.people.list(coach.workspace)}
+        found = list(services.nudges(uow, coach.workspace, day, coach.rules, rep_id=rep_id))
+    rows = []
+    for n in found:
+        rep = people.get(n.rep_id)
+        locale = rep.locale if rep and rep.locale else coach.settings.language
+        rows.append({
+            "rep": rep.email if rep else None, "client": n.client_name, "kind": n.kind.value,
+            "reason": coach.catalog.render(n.reason, locale), "next_step": coach.catalog.render(n.next_step, locale),
+            "stake": n.stake, "subject": n.subject,
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(_say(coach, msg("cli.nudges_none", on=day)))
+        return
+    table = Table(title=_say(coach, msg("cli.nudges_title", on=day, count=len(rows))), show_lines=True)
+    for col in ("rep", "client", "kind", "reason", "next"):
+        table.add_column(_say(coach, msg(f"cli.col.{col}")))
+    for r in rows:
+        table.add_row(*(escape(str(r[k] or "")) for k in ("rep", "client", "kind", "reason", "next_step")))
+    Console(soft_wrap=False).print(table)
+
+
+@main.command()
+@click.option("--client", "client_name", required=True, help="The client's name.")
+@FORMAT
+def ledger(client_name: str, fmt: str) -> None:
+    """A client's credit passbook: every entry with its reason and the running balance."""
+    coach = _coach()
+    lang = coach.settings.language
+    with coach.uow_factory() as uow:
+        view = services.passbook(uow, _admin(coach), client_name)
+    if fmt == "json":
+        entries = [{"date": line.entry.occurred_on.isoformat(), "amount": line.entry.amount,
+                    "reason": coach.catalog.render(views.reason(line.entry), lang),
+                    "reason_code": line.entry.reason.value, "balance": line.balance_after}
+                   for line in view.lines]
+        click.echo(json.dumps({"client": view.client.name, "balance": view.balance, "entries": entries},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(render(views.passbook(view, page=1), coach.catalog, lang))
+
+
+@main.command()
+@click.option("--team", "team_name", required=True, help="The team's name.")
+@click.option("--as-of", "as_of", help="The last day of the period (YYYY-MM-DD); default today.")
+@FORMAT
+def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
+    """A team's relationship health over the last 4 weeks against the 4 before."""
+    coach = _coach()
+    day = _date(as_of, coach)
+    with coach.uow_factory() as uow:
+        teams = services.teams_for_health(uow, _admin(coach), team_name)
+        report = health.report(uow, coach.workspace, teams, day, coach.rules)
+    if fmt == "json":
+        click.echo(json.dumps(health.as_dict(report), ensure_ascii=False, indent=2))
+        return
+    click.echo(render(health.reply(report), coach.catalog, coach.settings.language))
+
+
+@main.command()
+@click.option("--as-of", "as_of", help="The day to apply (YYYY-MM-DD); default today.")
+def daily(as_of: str | None) -> None:
+    """Book what time alone earns: overdue promises, waiting problems, silence (idempotent)."""
+    coach = _coach()
+    day = _date(as_of, coach)
+    with coach.uow_factory() as uow:
+        result = services.apply_daily_rules(uow, coach.workspace, day, coach.rules)
+        uow.commit()
+    click.echo(_say(coach, msg("cli.daily_done", on=day, broken=result.promises_broken,
+                               unanswered=result.problems_unanswered, silence=result.silence_entries)))

@@ -1,0 +1,38 @@
+"""Settings from the environment (and a ``.env`` file), validated once at start."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from coaching.rules import DEFAULT_RULES, Rules
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Field(default=Path("data"), validation_alias="COACH_DATA_DIR")
+    language: str = Field(default="en", validation_alias="COACH_LANGUAGE")
+    workspace: str = Field(default="demo", validation_alias="COACH_WORKSPACE")
+    rules_file: Path | None = Field(default=None, validation_alias="COACH_RULES_FILE")
+
+    @property
+    def url(self) -> str:
+        """``DATABASE_URL``, or a SQLite file under the data directory."""
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://") or url.startswith("postgres://"):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            return url
+        return f"sqlite:///{(self.data_dir / 'coach.db').as_posix()}"
+
+    def rules(self) -> Rules:
+        """The point and nudge rules, with overrides from ``COACH_RULES_FILE`` if set."""
+        if self.rules_file is None:
+            return DEFAULT_RULES
+        with open(self.rules_file, "rb") as handle:
+            return DEFAULT_RULES.with_overrides(tomllib.load(handle))

@@ -1,0 +1,368 @@
+"""The /logmeeting conversation as a pure state machine.
+
+``start`` and ``answer`` take the saved state (a JSON-able dict), the rep's answer and their
+local date, and return the next state with the reply to show. Nothing here touches storage:
+client names are looked up through a :class:`ClientDirectory` that the service layer provides.
+When the rep confirms, :attr:`Turn.finished` holds the :class:`LogRequest` to record.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from coaching import vocabulary as vocab
+from coaching.dates import find_date, parse_date
+from coaching.messages import Msg, msg
+from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
+from coaching.replies import Choice, Reply
+from coaching.rules import Conversations
+
+STEPS = ("client", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification")
+EDITABLE = ("client", "date", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification")
+MAX_NAME = 200
+
+
+class ClientDirectory(Protocol):
+    """The clients a rep may log against, as ``(id, name)`` pairs."""
+
+    def exact(self, name: str) -> tuple[int, str] | None: ...
+    def similar(self, name: str, limit: int) -> list[tuple[int, str]]: ...
+    def recent(self, limit: int) -> list[tuple[int, str]]: ...
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    """A confirmed touch, ready for the service layer to record."""
+
+    client_id: int | None  # None: create ``client_name``
+    client_name: str
+    occurred_on: date
+    kind: Kind
+    purpose: Purpose
+    note: str
+    proof_shown: bool
+    promises: tuple[PromiseDraft, ...]
+    problem: str | None
+    asked_for: TrustLevel | None
+    demanded_justification: bool | None
+
+
+@dataclass(frozen=True)
+class Turn:
+    state: dict[str, Any] | None  # None: the conversation is over
+    reply: Reply
+    finished: LogRequest | None = None
+
+
+def start(today: date, directory: ClientDirectory, rules: Conversations, quick: str = "") -> Turn:
+    """Begin logging; ``quick`` is text typed after the command ("Acme call give: sent the report")."""
+    state: dict[str, Any] = {"flow": "logmeeting", "d": {"on": today.isoformat(), "promises": []}, "done": []}
+    quick = unicodedata.normalize("NFKC", quick).strip()
+    if not quick:
+        return _ask(state, directory, rules)
+    head, _, note = quick.partition(":")
+    words = []
+    for word in head.split():
+        if (kind := vocab.kind_of(word)) and "kind" not in state["done"]:
+            _set(state, "kind", kind.value)
+        elif (purpose := vocab.purpose_of(word)) and "purpose" not in state["done"]:
+            _set(state, "purpose", purpose.value)
+        elif (on := parse_date(word, today, prefer="past")) and on <= today:
+            state["d"]["on"] = on.isoformat()
+        else:
+            words.append(word)
+    if note.strip():
+        _set(state, "note", note.strip()[: rules.max_note_chars])
+    name = " ".join(words)
+    if name:
+        return _answer_client(state, name, today, directory, rules)
+    return _ask(state, directory, rules)
+
+
+def answer(state: dict[str, Any], text: str, today: date, directory: ClientDirectory, rules: Conversations) -> Turn:
+    """Apply the rep's answer to the current step and ask the next question."""
+    text = _chosen(state, text.strip())
+    if vocab.is_word(text, vocab.CANCEL):
+        return Turn(None, Reply.of(msg("log.cancelled")))
+    step = state["step"]
+    handler = _HANDLERS[step]
+    return handler(state, text, today, directory, rules)
+
+
+# --- steps -------------------------------------------------------------------------------
+
+def _answer_client(state, text, today, directory, rules):
+    if text.startswith("client:") and text[7:].isdigit():
+        for cid, name in directory.recent(rules.client_choices) + state.get("candidates", []):
+            if cid == int(text[7:]):
+                return _client_chosen(state, cid, name, directory, rules)
+    if text.startswith("new:"):
+        return _client_chosen(state, None, text[4:].strip()[:MAX_NAME], directory, rules)
+    name = text.strip()
+    if not name or len(name) > MAX_NAME:
+        return _retry(state, "client", directory, rules)
+    if found := directory.exact(name):
+        return _client_chosen(state, found[0], found[1], directory, rules)
+    similar = directory.similar(name, rules.client_choices - 1)
+    state["step"] = "client_pick"
+    state["candidates"] = [list(c) for c in similar]
+    choices = tuple(Choice(f"client:{cid}", cname) for cid, cname in similar)
+    choices += (Choice(f"new:{name}", msg("log.choice.new_client", name=name)),)
+    key = "log.ask.client_pick" if similar else "log.ask.client_new"
+    return _reply(state, Reply.of(msg(key, name=name), choices=choices))
+
+
+def _client_chosen(state, client_id, name, directory, rules):
+    state["d"].update(client_id=client_id, client_name=name)
+    state.pop("candidates", None)
+    return _mark_and_ask(state, "client", directory, rules)
+
+
+def _answer_kind(state, text, today, directory, rules):
+    kind = vocab.kind_of(text)
+    if kind is None:
+        return _retry(state, "kind", directory, rules)
+    _set(state, "kind", kind.value)
+    return _ask(state, directory, rules)
+
+
+def _answer_purpose(state, text, today, directory, rules):
+    purpose = vocab.purpose_of(text)
+    if purpose is None:
+        return _retry(state, "purpose", directory, rules)
+    _set(state, "purpose", purpose.value)
+    return _ask(state, directory, rules)
+
+
+def _answer_note(state, text, today, directory, rules):
+    if len(text) > rules.max_note_chars:
+        return _reply(state, Reply.of(msg("log.retry.too_long", limit=rules.max_note_chars), msg("log.ask.note")))
+    _set(state, "note", "" if vocab.is_word(text, vocab.SKIP + vocab.NO) else text)
+    return _ask(state, directory, rules)
+
+
+def _answer_proof(state, text, today, directory, rules):
+    value = _yes_no(text)
+    if value is None:
+        return _retry(state, "proof", directory, rules)
+    _set(state, "proof", value)
+    return _ask(state, directory, rules)
+
+
+def _answer_promise(state, text, today, directory, rules):
+    if vocab.is_word(text, vocab.NO + vocab.SKIP):
+        return _mark_and_ask(state, "promise", directory, rules)
+    if len(text) > rules.max_note_chars:
+        return _retry(state, "promise", directory, rules)
+    due, what = find_date(text, today)
+    what = what or text
+    if due is None:
+        state["pending"] = what
+        state["step"] = "promise_due"
+        return _reply(state, Reply.of(msg("log.ask.promise_due", promise=what)))
+    return _add_promise(state, what, due, today, directory, rules)
+
+
+def _answer_promise_due(state, text, today, directory, rules):
+    due = parse_date(text, today)
+    if due is None:
+        return _reply(state, Reply.of(msg("log.retry.date"), msg("log.ask.promise_due", promise=state["pending"])))
+    return _add_promise(state, state.pop("pending"), due, today, directory, rules)
+
+
+def _add_promise(state, what, due, today, directory, rules):
+    if due < date.fromisoformat(state["d"]["on"]):
+        return _reply(state, Reply.of(msg("log.retry.due_past", due=due), msg("log.ask.promise_due", promise=what)))
+    state["d"]["promises"].append([what, due.isoformat()])
+    if len(state["d"]["promises"]) >= rules.max_promises:
+        return _mark_and_ask(state, "promise", directory, rules)
+    state["step"] = "promise"
+    return _reply(state, Reply.of(msg("log.noted.promise", promise=what, due=due), msg("log.ask.promise_more"),
+                                  choices=(Choice("no", msg("log.choice.no_more")),)))
+
+
+def _answer_problem(state, text, today, directory, rules):
+    if len(text) > rules.max_note_chars:
+        return _retry(state, "problem", directory, rules)
+    _set(state, "problem", None if vocab.is_word(text, vocab.NO + vocab.SKIP) else text)
+    return _ask(state, directory, rules)
+
+
+def _answer_asked_for(state, text, today, directory, rules):
+    if vocab.is_word(text, vocab.SKIP):
+        _set(state, "asked_for", None)
+    elif re.fullmatch(r"level:[1-4]", text):
+        _set(state, "asked_for", int(text[-1]))
+    else:
+        return _retry(state, "asked_for", directory, rules)
+    return _ask(state, directory, rules)
+
+
+def _answer_justification(state, text, today, directory, rules):
+    if vocab.is_word(text, vocab.SKIP):
+        _set(state, "justification", None)
+    elif (value := _yes_no(text)) is not None:
+        _set(state, "justification", value)
+    else:
+        return _retry(state, "justification", directory, rules)
+    return _ask(state, directory, rules)
+
+
+def _answer_confirm(state, text, today, directory, rules):
+    if text == "save" or vocab.is_word(text, vocab.YES + ("save", "保存", "登録")):
+        return Turn(None, Reply(()), finished=_request(state))
+    if text == "edit" or vocab.is_word(text, ("edit", "change", "修正", "変更", "編集")):
+        state["step"] = "edit"
+        choices = tuple(Choice(f"edit:{f}", msg(f"log.field.{f}")) for f in EDITABLE)
+        return _reply(state, Reply.of(msg("log.ask.edit"), choices=choices))
+    return _reply(state, Reply.of(msg("log.retry.confirm"), *_summary(state), msg("log.ask.confirm"),
+                                  choices=_confirm_choices()))
+
+
+def _answer_edit(state, text, today, directory, rules):
+    field = text[5:] if text.startswith("edit:") else ""
+    if field not in EDITABLE:
+        return _answer_confirm(state, "edit", today, directory, rules)
+    if field == "date":
+        state["step"] = "date"
+        return _reply(state, Reply.of(msg("log.ask.date")))
+    if field == "promise":
+        state["d"]["promises"] = []
+    state["done"] = [s for s in state["done"] if s != field]
+    return _ask(state, directory, rules)
+
+
+def _answer_date(state, text, today, directory, rules):
+    on = parse_date(text, today, prefer="past")
+    if on is None or on > today:
+        return _reply(state, Reply.of(msg("log.retry.date_past"), msg("log.ask.date")))
+    state["d"]["on"] = on.isoformat()
+    return _ask(state, directory, rules)
+
+
+_HANDLERS = {
+    "client": _answer_client, "client_pick": _answer_client, "kind": _answer_kind,
+    "purpose": _answer_purpose, "note": _answer_note, "proof": _answer_proof,
+    "promise": _answer_promise, "promise_due": _answer_promise_due, "problem": _answer_problem,
+    "asked_for": _answer_asked_for, "justification": _answer_justification,
+    "confirm": _answer_confirm, "edit": _answer_edit, "date": _answer_date,
+}
+
+
+# --- questions ---------------------------------------------------------------------------
+
+def _prompt(step: str, state: dict[str, Any], directory: ClientDirectory, rules: Conversations) -> Reply:
+    yes_no = (Choice("yes", msg("word.yes")), Choice("no", msg("word.no")))
+    skip = Choice("skip", msg("word.skip"))
+    if step == "client":
+        recent = directory.recent(rules.client_choices)
+        return Reply.of(msg("log.ask.client"), choices=tuple(Choice(f"client:{cid}", name) for cid, name in recent))
+    if step == "kind":
+        return Reply.of(msg("log.ask.kind"), choices=tuple(Choice(k.value, msg(f"kind.{k.value}")) for k in Kind))
+    if step == "purpose":
+        return Reply.of(msg("log.ask.purpose"), choices=tuple(Choice(p.value, msg(f"purpose.{p.value}.choice")) for p in Purpose))
+    if step == "note":
+        return Reply.of(msg("log.ask.note"), choices=(skip,))
+    if step == "proof":
+        return Reply.of(msg("log.ask.proof"), choices=yes_no)
+    if step == "promise":
+        return Reply.of(msg("log.ask.promise"), choices=(Choice("no", msg("log.choice.no_promise")),))
+    if step == "problem":
+        return Reply.of(msg("log.ask.problem"), choices=(Choice("no", msg("log.choice.no_problem")),))
+    if step == "asked_for":
+        levels = tuple(Choice(f"level:{lv.value}", msg(f"trust.asked.{lv.value}")) for lv in TrustLevel)
+        return Reply.of(msg("log.ask.asked_for"), choices=levels + (skip,))
+    if step == "justification":
+        return Reply.of(msg("log.ask.justification"), choices=yes_no + (skip,))
+    return Reply.of(*_summary(state), msg("log.ask.confirm"), choices=_confirm_choices())
+
+
+def _confirm_choices() -> tuple[Choice, ...]:
+    return (Choice("save", msg("log.choice.save")), Choice("edit", msg("log.choice.edit")),
+            Choice("cancel", msg("log.choice.cancel")))
+
+
+def _summary(state: dict[str, Any]) -> list[Msg]:
+    d = state["d"]
+    lines = [
+        msg("log.summary.title"),
+        msg("log.summary.client", client=d["client_name"]) if d.get("client_id") is not None
+        else msg("log.summary.new_client", client=d["client_name"]),
+        msg("log.summary.when", on=date.fromisoformat(d["on"]), kind=msg(f"kind.{d['kind']}")),
+        msg("log.summary.purpose", purpose=msg(f"purpose.{d['purpose']}.label")),
+    ]
+    if d.get("note"):
+        lines.append(msg("log.summary.note", note=d["note"]))
+    if d.get("proof"):
+        lines.append(msg("log.summary.proof"))
+    for what, due in d["promises"]:
+        lines.append(msg("log.summary.promise", promise=what, due=date.fromisoformat(due)))
+    if d.get("problem"):
+        lines.append(msg("log.summary.problem", problem=d["problem"]))
+    if d.get("asked_for"):
+        lines.append(msg("log.summary.asked_for", asked=msg(f"trust.asked.{d['asked_for']}")))
+    if d.get("justification") is not None:
+        lines.append(msg("log.summary.justification", value=bool(d["justification"])))
+    return lines
+
+
+def _ask(state, directory, rules) -> Turn:
+    step = next((s for s in STEPS if s not in state["done"]), "confirm")
+    state["step"] = step
+    return _reply(state, _prompt(step, state, directory, rules))
+
+
+def _mark_and_ask(state, step, directory, rules) -> Turn:
+    if step not in state["done"]:
+        state["done"].append(step)
+    return _ask(state, directory, rules)
+
+
+def _retry(state, step, directory, rules) -> Turn:
+    prompt = _prompt(step, state, directory, rules)
+    state["step"] = step
+    return _reply(state, Reply.of(msg(f"log.retry.{step}"), *prompt.lines, choices=prompt.choices))
+
+
+def _reply(state, reply: Reply) -> Turn:
+    state["choices"] = [c.value for c in reply.choices]
+    return Turn(state, reply)
+
+
+def _set(state, step, value) -> None:
+    state["d"][step] = value
+    if step not in state["done"]:
+        state["done"].append(step)
+
+
+def _chosen(state: dict[str, Any], text: str) -> str:
+    """A typed number picks the numbered choice (the console and plain-text channels)."""
+    choices = state.get("choices") or []
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    return text
+
+
+def _yes_no(text: str) -> bool | None:
+    if vocab.is_word(text, vocab.YES):
+        return True
+    if vocab.is_word(text, vocab.NO):
+        return False
+    return None
+
+
+def _request(state: dict[str, Any]) -> LogRequest:
+    d = state["d"]
+    return LogRequest(
+        client_id=d.get("client_id"), client_name=d["client_name"],
+        occurred_on=date.fromisoformat(d["on"]), kind=Kind(d["kind"]), purpose=Purpose(d["purpose"]),
+        note=d.get("note") or "", proof_shown=bool(d.get("proof")),
+        promises=tuple(PromiseDraft(what, date.fromisoformat(due)) for what, due in d["promises"]),
+        problem=d.get("problem") or None,
+        asked_for=TrustLevel(d["asked_for"]) if d.get("asked_for") else None,
+        demanded_justification=d.get("justification"),
+    )

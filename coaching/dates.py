@@ -1,0 +1,131 @@
+"""Dates as reps say them, in English and Japanese, resolved against the rep's own today.
+
+``parse_date`` reads a whole answer ("Friday", "来週の月曜", "2026-12-01", "in 3 days");
+``find_date`` finds a date phrase inside a sentence ("send the quote by Friday") and returns the
+sentence without it. Weeks start on Monday. A bare weekday means the next one after today;
+"next Friday" and 来週の金曜 mean the Friday of next week. Month/day without a year means the
+next such day (or, with ``prefer="past"``, the last one), as people write on forms.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from datetime import date, timedelta
+from typing import Callable, Literal
+
+Prefer = Literal["future", "past"]
+
+_EN_DAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
+    "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4,
+    "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
+}
+_JA_DAYS = {"月": 0, "火": 1, "水": 2, "木": 3, "金": 4, "土": 5, "日": 6}
+_EN_DAY_RE = "|".join(sorted(_EN_DAYS, key=len, reverse=True))
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def _next_weekday(today: date, weekday: int) -> date:
+    days = (weekday - today.weekday()) % 7 or 7
+    return today + timedelta(days=days)
+
+
+def _week_of(today: date, weeks_ahead: int, weekday: int) -> date:
+    monday = today - timedelta(days=today.weekday()) + timedelta(weeks=weeks_ahead)
+    return monday + timedelta(days=weekday)
+
+
+def _month_day(today: date, month: int, day: int, prefer: Prefer) -> date | None:
+    for year in (today.year, today.year + 1, today.year - 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            return None
+        if prefer == "future" and candidate >= today - timedelta(days=7):
+            return candidate
+        if prefer == "past" and candidate <= today + timedelta(days=7):
+            return candidate
+    return None
+
+
+def _full(y: str, m: str, d: str) -> date | None:
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
+def _end_of_month(today: date) -> date:
+    return today.replace(day=calendar.monthrange(today.year, today.month)[1])
+
+
+_Resolver = Callable[[re.Match[str], date, Prefer], date | None]
+
+# (pattern, resolver). Order matters: longer, more specific phrases first.
+_PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
+    (re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"),
+     lambda m, t, p: _full(m[1], m[2], m[3])),
+    (re.compile(r"(?<![\d/])(\d{1,2})(?:/|月)(\d{1,2})日?(?![\d/])"),
+     lambda m, t, p: _month_day(t, int(m[1]), int(m[2]), p)),
+    (re.compile(r"day after tomorrow|明後日|あさって"), lambda m, t, p: t + timedelta(days=2)),
+    (re.compile(r"\btoday\b|今日|本日|きょう"), lambda m, t, p: t),
+    (re.compile(r"\btomorrow\b|明日|あした|あす"), lambda m, t, p: t + timedelta(days=1)),
+    (re.compile(r"\byesterday\b|昨日|きのう"), lambda m, t, p: t - timedelta(days=1)),
+    (re.compile(r"\bin (\d{1,3}) days?\b|(\d{1,3})日後"),
+     lambda m, t, p: t + timedelta(days=int(m[1] or m[2]))),
+    (re.compile(r"\bin (\d{1,2}) weeks?\b|(\d{1,2})週間後"),
+     lambda m, t, p: t + timedelta(weeks=int(m[1] or m[2]))),
+    (re.compile(r"\bend of (?:the )?month\b|月末"), lambda m, t, p: _end_of_month(t)),
+    (re.compile(r"\bend of (?:the )?week\b|週末"), lambda m, t, p: _week_of(t, 0, 4) if t.weekday() < 4 else _week_of(t, 1, 4)),
+    (re.compile(rf"\bnext ({_EN_DAY_RE})\b"),
+     lambda m, t, p: _week_of(t, 1, _EN_DAYS[m[1]])),
+    (re.compile(rf"\bthis ({_EN_DAY_RE})\b"),
+     lambda m, t, p: _week_of(t, 0, _EN_DAYS[m[1]])),
+    (re.compile(rf"\blast ({_EN_DAY_RE})\b"),
+     lambda m, t, p: _week_of(t, -1, _EN_DAYS[m[1]])),
+    (re.compile(r"(再来週|来週|今週|先週)の?([月火水木金土日])曜?日?"),
+     lambda m, t, p: _week_of(t, {"再来週": 2, "来週": 1, "今週": 0, "先週": -1}[m[1]], _JA_DAYS[m[2]])),
+    (re.compile(rf"\b({_EN_DAY_RE})\b"),
+     lambda m, t, p: _next_weekday(t, _EN_DAYS[m[1]]) if p == "future" else _next_weekday(t, _EN_DAYS[m[1]]) - timedelta(days=7)),
+    (re.compile(r"([月火水木金土日])曜日?"),
+     lambda m, t, p: _next_weekday(t, _JA_DAYS[m[1]]) if p == "future" else _next_weekday(t, _JA_DAYS[m[1]]) - timedelta(days=7)),
+    (re.compile(r"\bnext week\b|来週"), lambda m, t, p: _week_of(t, 1, 0)),
+]
+
+# Words that only join a date to the sentence: "by Friday", "金曜までに", "on 12/1".
+_LEAD = re.compile(r"(?:\b(?:by|on|before|until|due)\s+)$")
+_TRAIL = re.compile(r"^(?:までに|まで|中に|中|に|には|の)")
+
+
+def parse_date(text: str, today: date, prefer: Prefer = "future") -> date | None:
+    """The date a whole answer means, or ``None`` when it is not a date."""
+    found, rest = find_date(text, today, prefer)
+    if found is None or re.sub(r"[\s.,、。:]+", "", rest):
+        return None
+    return found
+
+
+def find_date(text: str, today: date, prefer: Prefer = "future") -> tuple[date | None, str]:
+    """The first date phrase in ``text`` and the text without it (and its "by"/"までに")."""
+    norm = _normalise(text)
+    for pattern, resolve in _PATTERNS:
+        match = pattern.search(norm)
+        if not match:
+            continue
+        found = resolve(match, today, prefer)
+        if found is None:
+            continue
+        before, after = norm[: match.start()], norm[match.end():]
+        before = _LEAD.sub("", before)
+        after = _TRAIL.sub("", after)
+        # Keep the caller's own casing for the rest: cut the same span out of the NFKC text.
+        original = unicodedata.normalize("NFKC", text).strip()
+        start = len(before)
+        rest = (original[:start] + " " + original[len(norm) - len(after):]).strip(" ,、。")
+        return found, re.sub(r"\s{2,}", " ", rest)
+    return None, text.strip()

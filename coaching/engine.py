@@ -1,0 +1,212 @@
+"""One conversation engine for every channel.
+
+A channel (console, Slack, Teams) turns what the user did into an :class:`Inbound` and renders
+the :class:`Outcome`'s replies its own way. Each call is one unit of work: the conversation
+state and anything recorded are committed together, or not at all, so a crash or a second
+process never sees half a turn.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from coaching import conversation, health, services, views
+from coaching.messages import Msg, msg
+from coaching.model import Person
+from coaching.ports import UnitOfWork, UnitOfWorkFactory
+from coaching.replies import Reply
+from coaching.rules import Rules
+from coaching.services import CoachError
+from coaching.vocabulary import norm
+
+COMMANDS = {
+    "logmeeting": ("logmeeting", "log", "記録", "ログ"),
+    "ledger": ("ledger", "passbook", "台帳", "通帳"),
+    "promises": ("promises", "promise", "約束"),
+    "clients": ("clients", "顧客", "クライアント"),
+    "nudges": ("nudges", "nudge", "today", "ナッジ", "今日"),
+    "teamhealth": ("teamhealth", "team", "チーム"),
+    "help": ("help", "?", "ヘルプ", "使い方"),
+    "cancel": ("cancel", "キャンセル", "やめる"),
+}
+MAX_TEXT = 4000
+PROMISE_ACTION = re.compile(r"(kept|broken|守った|守れなかった)[:\s]*(\d+)")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    workspace_id: str
+    conversation: str  # where the user is talking (a DM, a channel, the terminal)
+    text: str
+    email: str | None = None
+    platform: str = "console"
+    platform_user_id: str | None = None
+    external_id: str | None = None  # the platform's id for this message, for exactly-once
+    locale: str | None = None  # the platform's idea of the user's language
+
+    @property
+    def user_key(self) -> str:
+        return self.platform_user_id or (self.email or "").lower()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    replies: tuple[Reply, ...]
+    locale: str | None
+    person: Person | None = None
+    logged: services.LogResult | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, uow_factory: UnitOfWorkFactory, rules: Rules, clock: Callable[[], datetime]) -> None:
+        self.uow_factory, self.rules, self.clock = uow_factory, rules, clock
+
+    def identify(self, uow: UnitOfWork, inbound: Inbound) -> Person | None:
+        person = None
+        if inbound.platform_user_id and inbound.platform in ("slack", "teams"):
+            person = uow.people.by_platform_id(inbound.workspace_id, inbound.platform, inbound.platform_user_id)
+        if person is None and inbound.email:
+            person = uow.people.by_email(inbound.workspace_id, inbound.email)
+        return person
+
+    def handle(self, inbound: Inbound) -> Outcome:
+        with self.uow_factory() as uow:
+            person = self.identify(uow, inbound)
+            if person is None:
+                return Outcome((Reply.of(msg("error.not_on_roster", email=inbound.email or "?")),), inbound.locale)
+            locale = person.locale or inbound.locale
+            now = self.clock()
+            try:
+                replies, logged = self._turn(uow, person, inbound, now)
+            except CoachError as error:
+                uow.rollback()
+                return Outcome((Reply.of(error.message),), locale, person)
+            uow.commit()
+            return Outcome(tuple(replies), locale, person, logged)
+
+    def _turn(self, uow: UnitOfWork, person: Person, inbound: Inbound, now: datetime):
+        text = inbound.text.strip()
+        if len(text) > MAX_TEXT:
+            return [Reply.of(msg("error.too_long", limit=MAX_TEXT))], None
+        record = uow.conversations.get(inbound.workspace_id, inbound.conversation, inbound.user_key)
+        state = record.state if record else None
+        prefix: list[Msg] = []
+        if record and now - record.updated_at > timedelta(minutes=self.rules.conversations.expire_minutes):
+            uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
+            state = None
+            prefix.append(msg("log.expired"))
+        if state and state.get("flow") == "pick":
+            # A number picks from the choices of the last command reply (the promises list).
+            choices = state.get("choices") or []
+            if text.isdigit() and 1 <= int(text) <= len(choices):
+                text = choices[int(text) - 1]
+            uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
+            state = None
+        command, rest = self._command(text)
+        today = services.local_today(person, now)
+        directory = services.RosterDirectory(uow, person)
+        rules = self.rules.conversations
+
+        if state and state.get("flow") == "logmeeting" and not (text.startswith("/") and command):
+            turn = conversation.answer(state, text, today, directory, rules)
+        elif command == "logmeeting":
+            if state:
+                prefix.append(msg("log.restarted"))
+            turn = conversation.start(today, directory, rules, quick=rest)
+        else:
+            if state:
+                uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
+                if command != "cancel":
+                    prefix.append(msg("log.set_aside"))
+            reply = self._command_reply(uow, person, command, rest, text, now)
+            if reply.choices:
+                uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key,
+                                       {"flow": "pick", "choices": [c.value for c in reply.choices]}, now)
+            return [self._prefixed(prefix, reply)], None
+
+        logged = None
+        replies = [self._prefixed(prefix, turn.reply)] if turn.reply.lines or prefix else []
+        if turn.finished is not None:
+            logged = services.log_request(uow, person, turn.finished, self.rules, today, inbound.external_id)
+            replies.append(views.logged(logged))
+        if turn.state is None:
+            uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
+        else:
+            uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key, turn.state, now)
+        return replies, logged
+
+    @staticmethod
+    def _prefixed(prefix: list[Msg], reply: Reply) -> Reply:
+        if not prefix:
+            return reply
+        return Reply(tuple(prefix) + reply.lines, reply.choices, reply.ephemeral, reply.attachments)
+
+    @staticmethod
+    def _command(text: str) -> tuple[str | None, str]:
+        if PROMISE_ACTION.fullmatch(norm(text)):
+            return "promise_action", text
+        word, _, rest = text.lstrip("/").partition(" ")
+        key = norm(word)
+        for command, words in COMMANDS.items():
+            if key in words:
+                return command, rest.strip()
+        return None, text
+
+    def _command_reply(self, uow: UnitOfWork, person: Person, command: str | None, rest: str, text: str, now: datetime) -> Reply:
+        today = services.local_today(person, now)
+        if command == "ledger":
+            if not rest:
+                return Reply.of(msg("ledger.which"))
+            name, page = rest, 1
+            if m := re.fullmatch(r"(.+?)\s+(?:page|p\.?|ページ)\s*(\d+)", rest):
+                name, page = m[1], int(m[2])
+            return views.passbook(services.passbook(uow, person, name), page)
+        if command == "promises":
+            promises = services.open_promises(uow, person)
+            names = {c.id: c.name for c in services.visible_clients(uow, person)}
+            return views.promises(promises, names)
+        if command == "promise_action":
+            return self._promise_action(uow, person, text, today)
+        if command == "clients":
+            clients = services.visible_clients(uow, person)
+            if not clients:
+                return Reply.of(msg("clients.none"))
+            bal = services.balances(uow, person.workspace_id, [c.id for c in clients])
+            return Reply.of(msg("clients.header", count=len(clients)),
+                            *[msg("clients.line", client=c.name, balance=bal.get(c.id, 0)) for c in clients[:50]])
+        if command == "nudges":
+            found = sorted(services.nudges(uow, person.workspace_id, today, self.rules, rep_id=person.id),
+                           key=lambda n: -n.stake)
+            if not found:
+                return Reply.of(msg("nudge.none"))
+            return Reply.of(msg("nudge.header", count=len(found)), *[views.nudge_line(n) for n in found[:10]])
+        if command == "teamhealth":
+            return health.reply(health.team_health(uow, person, rest or None, now, self.rules))
+        if command == "cancel":
+            return Reply.of(msg("log.nothing_to_cancel"))
+        if command == "help":
+            return Reply.of(msg("help.text"), *( [msg("help.manager")] if person.is_manager else []))
+        return Reply.of(msg("help.unknown", text=text[:80]))
+
+    def _promise_action(self, uow: UnitOfWork, person: Person, text: str, today) -> Reply:
+        m = PROMISE_ACTION.fullmatch(norm(text))
+        assert m is not None
+        kept = m[1] in ("kept", "守った")
+        number = int(m[2])
+        if ":" in text:
+            promise_id = number
+        else:  # "kept 2" means the second promise in the list the rep just saw
+            open_now = services.open_promises(uow, person)
+            if not 1 <= number <= len(open_now):
+                raise CoachError(msg("error.no_promise"))
+            promise_id = open_now[number - 1].id
+        promise, entry = services.close_promise(uow, person, promise_id, kept, today, self.rules)
+        lines: list[Msg | str] = [msg(f"promise.closed.{promise.status.value}", promise=promise.text)]
+        if entry is not None:
+            lines.append(msg("ledger.change", amount=entry.amount, reason=views.reason(entry)))
+            lines.append(msg("ledger.balance_only", balance=uow.ledger.balance(person.workspace_id, promise.client_id)))
+        return Reply.of(*lines)

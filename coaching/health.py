@@ -1,0 +1,138 @@
+"""/teamhealth: gather one team's figures with a few set-based reads and present them.
+
+The period is the last four weeks up to the manager's own today, compared with the four weeks
+before. Definitions of every figure are in :mod:`coaching.metrics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from coaching import metrics, services
+from coaching.messages import Msg, msg
+from coaching.model import Person, Team
+from coaching.ports import UnitOfWork
+from coaching.replies import Reply
+from coaching.rules import Rules
+
+PERIOD_DAYS = 28
+
+
+@dataclass(frozen=True)
+class RepRow:
+    rep: Person
+    figures: metrics.Figures
+    focus: Msg | None
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    teams: tuple[Team, ...]
+    start: date
+    end: date
+    now: metrics.Figures
+    before: metrics.Figures
+    reps: tuple[RepRow, ...]
+    at_risk: tuple[metrics.AtRisk, ...]
+    names: dict[int, str]
+
+
+def team_health(uow: UnitOfWork, viewer: Person, team_name: str | None, now: datetime, rules: Rules) -> HealthReport:
+    teams = services.teams_for_health(uow, viewer, team_name)
+    return report(uow, viewer.workspace_id, teams, services.local_today(viewer, now), rules)
+
+
+def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, rules: Rules) -> HealthReport:
+    ids = [t.id for t in teams]
+    start = as_of - timedelta(days=PERIOD_DAYS - 1)
+    prev_end = start - timedelta(days=1)
+    prev_start = prev_end - timedelta(days=PERIOD_DAYS - 1)
+    histories = list(uow.histories.client_histories(workspace_id, as_of, team_ids=ids))
+    histories_before = list(uow.histories.client_histories(workspace_id, prev_end, team_ids=ids))
+    touches = uow.histories.touches_between(workspace_id, ids, prev_start, as_of)
+    promises = uow.histories.promises_closed_between(workspace_id, ids, prev_start, as_of)
+    problems = uow.histories.problems_raised_between(workspace_id, ids, prev_start, as_of)
+    client_ids = [h.client_id for h in histories]
+    at_start = uow.ledger.balances(workspace_id, client_ids, prev_end)
+    at_prev_start = uow.ledger.balances(workspace_id, client_ids, prev_start - timedelta(days=1))
+
+    def period(rows, day_of, first, last):
+        return [r for r in rows if first <= day_of(r) <= last]
+
+    now_args = (period(touches, lambda t: t.on, start, as_of),
+                period(promises, lambda p: p.closed_on, start, as_of),
+                period(problems, lambda p: p.raised_on, start, as_of), at_start)
+    before_args = (period(touches, lambda t: t.on, prev_start, prev_end),
+                   period(promises, lambda p: p.closed_on, prev_start, prev_end),
+                   period(problems, lambda p: p.raised_on, prev_start, prev_end), at_prev_start)
+    team_now = metrics.figures(histories, *now_args, as_of, rules.nudging)
+    team_before = metrics.figures(histories_before, *before_args, prev_end, rules.nudging)
+    people = [p for t in teams for p in uow.people.list(workspace_id, t.id)]
+    reps = list({p.id: p for p in people}.values())
+    per_rep = metrics.by_rep(histories, *now_args, as_of, rules.nudging, reps=[r.id for r in reps])
+    rows = tuple(
+        RepRow(rep, per_rep[rep.id], metrics.coaching_focus(per_rep[rep.id], team_now))
+        for rep in sorted(reps, key=lambda r: r.name.casefold()) if rep.id in per_rep
+    )
+    risk = metrics.clients_at_risk(histories, at_start, as_of, rules.nudging)
+    names = {p.id: p.name for p in reps}
+    return HealthReport(tuple(teams), start, as_of, team_now, team_before, rows, tuple(risk), names)
+
+
+def _pct(value: float | None) -> Msg:
+    return msg("health.na") if value is None else msg("health.percent", value=int(value * 100))
+
+
+def _days(value: float | None) -> Msg:
+    return msg("health.na") if value is None else msg("health.days", value=round(value, 1))
+
+
+def reply(r: HealthReport) -> Reply:
+    now, before = r.now, r.before
+    lines: list[Msg | str] = [
+        msg("health.header", teams=[t.name for t in r.teams], start=r.start, end=r.end),
+        msg("health.coverage", now=_pct(now.coverage), before=_pct(before.coverage), clients=now.clients),
+        msg("health.give_ask", gives=now.gives, asks=now.asks, before_gives=before.gives, before_asks=before.asks),
+        msg("health.promises", now=_pct(now.promises_kept_on_time_share), closed=now.promises_closed,
+            before=_pct(before.promises_kept_on_time_share)),
+        msg("health.response", now=_days(now.median_first_response_days),
+            before=_days(before.median_first_response_days), waiting=now.problems_waiting),
+        msg("health.balance", total=now.total_balance, change=now.balance_change,
+            median=msg("health.na") if now.median_balance is None else msg("health.number", value=now.median_balance)),
+        msg("health.trust_mix", l1=now.trust_mix[1], l2=now.trust_mix[2], l3=now.trust_mix[3],
+            l4=now.trust_mix[4], none=now.trust_mix["unassessed"]),
+        msg("health.reps"),
+    ]
+    for row in r.reps:
+        f = row.figures
+        lines.append(msg("health.rep_line", rep=row.rep.name, coverage=_pct(f.coverage), gives=f.gives,
+                         asks=f.asks, promises=_pct(f.promises_kept_on_time_share), balance=f.total_balance))
+        lines.append(msg("health.rep_focus", focus=row.focus or msg("health.focus.none")))
+    lines.append(msg("health.at_risk") if r.at_risk else msg("health.none_at_risk"))
+    for risk in r.at_risk:
+        reasons = [msg(f"health.risk.{code}") for code in risk.reasons]
+        lines.append(msg("health.risk_line", client=risk.client_name, owner=r.names.get(risk.owner_id, "?"),
+                         reasons=reasons))
+    return Reply.of(*lines)
+
+
+def as_dict(r: HealthReport) -> dict[str, object]:
+    """The report as plain JSON-able values (for ``coach teamhealth --format json``)."""
+    from dataclasses import asdict
+
+    def figures(f: metrics.Figures) -> dict[str, object]:
+        d = asdict(f)
+        d["trust_mix"] = {str(k): v for k, v in f.trust_mix.items()}
+        d["give_share"] = f.give_share
+        return d
+
+    return {
+        "teams": [t.name for t in r.teams], "start": r.start.isoformat(), "end": r.end.isoformat(),
+        "now": figures(r.now), "before": figures(r.before),
+        "reps": [{"rep": row.rep.email, "name": row.rep.name, **figures(row.figures),
+                  "focus": row.focus.key.removeprefix("health.focus.") if row.focus else None}
+                 for row in r.reps],
+        "at_risk": [{"client": a.client_name, "owner": r.names.get(a.owner_id), "score": a.score,
+                     "reasons": list(a.reasons)} for a in r.at_risk],
+    }

@@ -1,0 +1,190 @@
+"""The ports the service layer depends on. ``storage/`` implements them with SQLAlchemy;
+tests may implement them with fakes.
+
+All reads are scoped to one workspace; no method returns another workspace's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterator, Protocol, Sequence
+
+from coaching.model import (
+    Client,
+    EntryDraft,
+    Interaction,
+    InteractionDraft,
+    LedgerEntry,
+    Person,
+    Problem,
+    Promise,
+    PromiseStatus,
+    Purpose,
+    Role,
+    Team,
+    TrustLevel,
+    Workspace,
+)
+from coaching.nudges import ClientHistory
+
+
+@dataclass(frozen=True)
+class PersonDraft:
+    email: str
+    name: str
+    role: Role
+    team_ids: tuple[int, ...]
+    timezone: str = "UTC"
+    locale: str | None = None
+    slack_user_id: str | None = None
+    teams_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TouchRow:
+    """One touch, as team-health metrics see it."""
+
+    rep_id: int
+    client_id: int
+    on: date
+    purpose: Purpose
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    state: dict[str, Any]
+    updated_at: datetime
+
+
+class WorkspaceRepository(Protocol):
+    def get(self, workspace_id: str) -> Workspace | None: ...
+    def add(self, workspace: Workspace) -> Workspace: ...
+
+
+class TeamRepository(Protocol):
+    def get(self, workspace_id: str, team_id: int) -> Team | None: ...
+    def by_name(self, workspace_id: str, name: str) -> Team | None: ...
+    def list(self, workspace_id: str) -> list[Team]: ...
+    def add(self, workspace_id: str, name: str) -> Team: ...
+
+
+class PersonRepository(Protocol):
+    def get(self, workspace_id: str, person_id: int) -> Person | None: ...
+    def by_email(self, workspace_id: str, email: str) -> Person | None: ...
+    def by_platform_id(self, workspace_id: str, platform: str, user_id: str) -> Person | None:
+        """``platform`` is ``slack`` or ``teams``."""
+    def list(self, workspace_id: str, team_id: int | None = None) -> list[Person]: ...
+    def upsert(self, workspace_id: str, draft: PersonDraft) -> Person:
+        """Insert, or update the person with the same e-mail (case-insensitive)."""
+
+
+class ClientRepository(Protocol):
+    def get(self, workspace_id: str, client_id: int) -> Client | None: ...
+    def list(self, workspace_id: str, team_ids: Sequence[int] | None = None) -> list[Client]:
+        """Clients of these teams (all of the workspace's when ``None``), by name."""
+    def by_name(self, workspace_id: str, name: str) -> Client | None:
+        """Exact match, ignoring case and width (NFKC, casefold)."""
+    def add(self, workspace_id: str, name: str, team_id: int, owner_id: int, created_on: date) -> Client: ...
+    def set_trust(
+        self, workspace_id: str, client_id: int, level: TrustLevel | None, on: date,
+        asked_for: TrustLevel | None, demanded_justification: bool | None,
+    ) -> None: ...
+
+
+class InteractionRepository(Protocol):
+    def add(self, workspace_id: str, rep_id: int, draft: InteractionDraft) -> Interaction | None:
+        """Store a touch; ``None`` if its ``external_id`` was already stored (a retry)."""
+    def get(self, workspace_id: str, interaction_id: int) -> Interaction | None: ...
+    def last_by_rep(self, workspace_id: str, rep_id: int) -> Interaction | None:
+        """The rep's most recently logged touch that is not voided."""
+    def void(self, workspace_id: str, interaction_id: int) -> None: ...
+    def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
+        """Newest first, voided ones left out."""
+
+
+class PromiseRepository(Protocol):
+    def add(
+        self, workspace_id: str, client_id: int, rep_id: int, interaction_id: int | None,
+        text: str, made_on: date, due_on: date,
+    ) -> Promise: ...
+    def get(self, workspace_id: str, promise_id: int) -> Promise | None: ...
+    def close(self, workspace_id: str, promise_id: int, status: PromiseStatus, closed_on: date) -> Promise: ...
+    def open_for(self, workspace_id: str, rep_id: int | None = None, client_id: int | None = None) -> list[Promise]:
+        """Open promises, soonest due first."""
+    def open_due_before(self, workspace_id: str, day: date) -> list[Promise]:
+        """Open promises due before ``day`` (candidates for counting as broken)."""
+
+
+class ProblemRepository(Protocol):
+    def add(
+        self, workspace_id: str, client_id: int, rep_id: int, interaction_id: int | None,
+        text: str, raised_on: date, first_response_on: date | None = None,
+    ) -> Problem: ...
+    def unanswered(self, workspace_id: str, client_id: int | None = None) -> list[Problem]: ...
+    def answer(self, workspace_id: str, problem_id: int, on: date) -> Problem: ...
+
+
+class DealRepository(Protocol):
+    def add(self, workspace_id: str, client_id: int, rep_id: int, interaction_id: int | None, won_on: date, note: str) -> None: ...
+
+
+class LedgerRepository(Protocol):
+    def add(self, workspace_id: str, draft: EntryDraft) -> LedgerEntry | None:
+        """Append; ``None`` if an entry with the same key exists (counted once)."""
+    def for_client(self, workspace_id: str, client_id: int) -> list[LedgerEntry]:
+        """Oldest first."""
+    def for_cause(self, workspace_id: str, cause: str) -> list[LedgerEntry]: ...
+    def balance(self, workspace_id: str, client_id: int) -> int: ...
+    def balances(self, workspace_id: str, client_ids: Sequence[int], as_of: date | None = None) -> dict[int, int]:
+        """Balance per client (entries dated on or before ``as_of`` when given); 0 if none."""
+
+
+class ConversationRepository(Protocol):
+    def get(self, workspace_id: str, conversation: str, user: str) -> ConversationRecord | None: ...
+    def save(self, workspace_id: str, conversation: str, user: str, state: dict[str, Any], now: datetime) -> None: ...
+    def delete(self, workspace_id: str, conversation: str, user: str) -> None: ...
+
+
+class HistoryRepository(Protocol):
+    """Set-based reads for the daily run and team health: a few queries, never one per client."""
+
+    def client_histories(
+        self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
+        team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
+    ) -> Iterator[ClientHistory]:
+        """One history per client, ordered by owner then client id. ``touches`` holds the
+        latest ``touches_per_client`` touches plus every touch within ``window_days``, all on
+        or before ``as_of``, newest first."""
+    def rep_touch_counts(
+        self, workspace_id: str, as_of: date, recent_days: int, baseline_days: int
+    ) -> dict[int, tuple[int, int]]:
+        """rep id -> (touches in the last ``recent_days``, touches in the ``baseline_days`` before)."""
+    def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
+        """Touches on clients of these teams with ``start <= on <= end``."""
+    def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]: ...
+    def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]: ...
+
+
+class UnitOfWork(Protocol):
+    workspaces: WorkspaceRepository
+    teams: TeamRepository
+    people: PersonRepository
+    clients: ClientRepository
+    interactions: InteractionRepository
+    promises: PromiseRepository
+    problems: ProblemRepository
+    deals: DealRepository
+    ledger: LedgerRepository
+    conversations: ConversationRepository
+    histories: HistoryRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> None:
+        """Roll back whatever was not committed."""
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,53 @@
+"""Shared test helpers: a coach on a real database with a small roster and a movable clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from bot.bootstrap import Coach, bootstrap
+from bot.settings import Settings
+from coaching.model import Role, Workspace
+from coaching.ports import PersonDraft
+from storage import db
+
+WORKSPACE = "acme"
+# Friday 20 November 2026, 09:00 UTC: 18:00 in Tokyo, 09:00 in London.
+START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class MovableClock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_coach(database_url: str, clock: MovableClock | None = None, workspace: str = WORKSPACE) -> Coach:
+    db.upgrade(database_url)
+    settings = Settings(DATABASE_URL=database_url, COACH_WORKSPACE=workspace)
+    return bootstrap(settings, clock=clock or MovableClock())
+
+
+def seed_roster(coach: Coach, workspace: str = WORKSPACE) -> dict[str, int]:
+    """Two teams: East (Alice, Ken, manager Mia) and West (Bob, manager Will); admin Ada."""
+    with coach.uow_factory() as uow:
+        if uow.workspaces.get(workspace) is None:
+            uow.workspaces.add(Workspace(workspace, workspace.title()))
+        east = uow.teams.by_name(workspace, "East") or uow.teams.add(workspace, "East")
+        west = uow.teams.by_name(workspace, "West") or uow.teams.add(workspace, "West")
+        people = [
+            PersonDraft("alice@acme.example", "Alice Smith", Role.REP, (east.id,), "Europe/London", "en"),
+            PersonDraft("ken@acme.example", "田中 健", Role.REP, (east.id,), "Asia/Tokyo", "ja"),
+            PersonDraft("mia@acme.example", "Mia Jones", Role.MANAGER, (east.id,), "Europe/London", "en"),
+            PersonDraft("bob@acme.example", "Bob Brown", Role.REP, (west.id,), "America/New_York", "en"),
+            PersonDraft("will@acme.example", "Will White", Role.MANAGER, (west.id,), "America/New_York", "en"),
+            PersonDraft("ada@acme.example", "Ada Admin", Role.ADMIN, (east.id,), "UTC", "en"),
+        ]
+        ids = {p.email.split("@")[0]: uow.people.upsert(workspace, p).id for p in people}
+        uow.commit()
+    return ids
