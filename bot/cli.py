@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -79,7 +80,7 @@ class CoachGroup(click.Group):
         except click.Abort:
             self._fail(msg("cli.interrupted"))
         except click.UsageError as error:
-            command = error.ctx.command_path.removeprefix("coach").strip() if error.ctx else ""
+            command = " ".join(error.ctx.command_path.split()[1:]) if error.ctx else ""
             self._fail(msg("cli.usage", problem=error.format_message(), command=command or ""))
         except Fail as failure:
             self._fail(failure.message)
@@ -90,14 +91,18 @@ class CoachGroup(click.Group):
             self._fail(msg("cli.db_unreachable", detail=detail))
         except SchemaOutOfDate:
             self._fail(msg("cli.db_not_migrated"))
+        except Exception as error:  # a defect: one line for the user, the details for the operator
+            if os.environ.get("COACH_DEBUG"):
+                raise
+            self._fail(msg("cli.unexpected", kind=type(error).__name__), status=1)
 
-    def _fail(self, message: Msg) -> NoReturn:
+    def _fail(self, message: Msg, status: int = 2) -> NoReturn:
         try:
             settings = Settings()
         except ValidationError:
             settings = Settings.model_construct(language="en")
         click.echo(_say(settings, msg("cli.error", problem=message)), err=True)
-        sys.exit(2)
+        sys.exit(status)
 
 
 @click.group(cls=CoachGroup)

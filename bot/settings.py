@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coaching.rules import DEFAULT_RULES, Rules
@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     language: str = Field(default="en", validation_alias="COACH_LANGUAGE")
     workspace: str = Field(default="demo", validation_alias="COACH_WORKSPACE")
     rules_file: Path | None = Field(default=None, validation_alias="COACH_RULES_FILE")
+
+    @field_validator("database_url", "rules_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def url(self) -> str:

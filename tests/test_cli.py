@@ -1,0 +1,141 @@
+"""The coach CLI: the happy paths' output formats and every bad-input path (one line, status 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from coaching.engine import Inbound
+from tests.support import make_coach, seed_roster
+
+
+@pytest.fixture
+def env(database_url, tmp_path):
+    return {"DATABASE_URL": database_url, "COACH_WORKSPACE": "acme", "COACH_DATA_DIR": str(tmp_path),
+            "COACH_LANGUAGE": "en", "COACH_RULES_FILE": ""}
+
+
+def run(env, *args, input=None):
+    result = CliRunner().invoke(main, list(args), env=env, input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_one_line_error(code, err, fragment):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and fragment in lines[0], lines[0]
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def seeded(env, database_url):
+    coach = make_coach(database_url)
+    seed_roster(coach)
+    say = lambda text: coach.engine.handle(Inbound("acme", "dm", text, email="alice@acme.example"))
+    for text in ("/logmeeting Acme call give: shared a report", "1", "yes", "send the quote tomorrow", "no",
+                 "their invoices are late", "skip", "skip", "save"):
+        say(text)
+    return coach
+
+
+def test_db_upgrade_is_idempotent(env):
+    assert run(env, "db", "upgrade")[0] == 0
+    code, out, _ = run(env, "db", "upgrade")
+    assert code == 0 and "Database is up to date" in out
+
+
+def test_not_migrated(env):
+    assert_one_line_error(*run(env, "nudges")[::2], "Run “coach db upgrade” first")
+
+
+def test_database_unreachable(tmp_path):
+    env = {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2", "COACH_RULES_FILE": ""}
+    assert_one_line_error(*run(env, "nudges")[::2], "The database cannot be reached")
+
+
+def test_bad_rules_file(env, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[points]\ngive_touch = 'lots'\n")
+    assert_one_line_error(*run({**env, "COACH_RULES_FILE": str(rules)}, "nudges")[::2], "rules file is not valid")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("nudges", "--as-of", "2026-13-01"), "is not a date"),
+    (("nudges", "--format", "xml"), "Run “coach nudges --help”"),
+    (("nudges", "--rep", "nobody@acme.example"), "Nobody with the e-mail nobody@acme.example"),
+    (("ledger", "--client", "Nowhere Ltd"), "No client called “Nowhere Ltd”"),
+    (("ledger",), "Missing option '--client'"),
+    (("teamhealth", "--team", "North"), "There's no team called “North”. Teams you can see: East, West"),
+    (("import", "roster", "missing.csv"), "does not exist"),
+    (("import", "interactions", "missing.csv"), "does not exist"),
+    (("chat", "--as", "nobody@acme.example"), "Nobody with the e-mail"),
+    (("frobnicate",), "No such command"),
+])
+def test_bad_input(env, seeded, args, fragment):
+    assert_one_line_error(*run(env, *args)[::2], fragment)
+
+
+def test_empty_workspace_says_what_to_do(env):
+    run(env, "db", "upgrade")
+    assert_one_line_error(*run(env, "chat", "--as", "alice@acme.example")[::2], "coach import roster")
+
+
+def test_nudges_json(env, seeded):
+    code, out, _ = run(env, "nudges", "--as-of", "2026-11-21", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    due = [r for r in rows if r["kind"] == "promise_due"]
+    assert len(due) == 1
+    assert due[0]["rep"] == "alice@acme.example" and due[0]["client"] == "Acme"
+    assert "send the quote" in due[0]["reason"] and due[0]["next_step"]
+    waiting = [r for r in rows if r["kind"] == "problem_waiting"]
+    assert [w["client"] for w in waiting] == ["Acme"]
+
+
+def test_nudges_table(env, seeded):
+    code, out, _ = run(env, "nudges", "--as-of", "2026-11-21")
+    assert code == 0 and "Nudges for Sat 21 Nov 2026: 2" in out
+
+
+def test_ledger_json(env, seeded):
+    code, out, _ = run(env, "ledger", "--client", "acme", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["client"] == "Acme" and data["balance"] == 4
+    assert [(e["amount"], e["date"]) for e in data["entries"]] == [(2, "2026-11-20"), (2, "2026-11-20")]
+    assert all(e["reason"] for e in data["entries"])
+
+
+def test_daily_then_ledger_shows_the_waiting_problem(env, seeded):
+    code, out, _ = run(env, "daily", "--as-of", "2026-11-24")
+    assert code == 0 and "1 problems left waiting" in out
+    code, out, _ = run(env, "daily", "--as-of", "2026-11-24")
+    assert "0 problems left waiting" in out  # idempotent
+    data = json.loads(run(env, "ledger", "--client", "Acme", "--format", "json")[1])
+    assert data["balance"] == -1
+    assert data["entries"][0]["reason"].startswith("Left their problem unanswered")
+
+
+def test_teamhealth_json_and_table(env, seeded):
+    code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20", "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["teams"] == ["East"] and data["now"]["gives"] == 1
+    assert {r["rep"] for r in data["reps"]} == {"alice@acme.example", "ken@acme.example", "mia@acme.example", "ada@acme.example"}
+    code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
+    assert code == 0 and "Team health: East" in out and "Alice Smith" in out
+
+
+def test_chat_in_the_terminal(env, seeded):
+    code, out, _ = run(env, "chat", "--as", "alice@acme.example", input="ledger Acme\nquit\n")
+    assert code == 0
+    assert "You are Alice Smith" in out and "Passbook: Acme (balance +4)" in out
+
+
+def test_japanese_cli(env, seeded):
+    code, _, err = run({**env, "COACH_LANGUAGE": "ja"}, "nudges", "--as-of", "2026-99-01")
+    assert code == 2 and err.startswith("エラー:") and "日付ではありません" in err
