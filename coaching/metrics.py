@@ -1,0 +1,293 @@
+"""Team health: which relationships are healthy, which are slipping, who to coach on what.
+
+Pure functions over plain values. The service layer fetches, for one team and one period ending
+on ``as_of``: the team's :class:`~coaching.nudges.ClientHistory` values as of ``as_of``, the
+touches, closed promises and raised problems of the period, and each client's credit balance at
+the period start. Nothing here reads a clock; every date is passed in. All day counts are whole
+calendar days (``(later - earlier).days``).
+
+Definitions (a *client* below is one ``ClientHistory``; touches dated after ``as_of`` are ignored)
+
+* **Book** -- every client passed in. Balances, trust mix and waiting problems cover the book.
+* **Active client** -- a client whose latest touch, or (never touched) whose creation date, falls
+  within the ``ACTIVE_DAYS`` (180) days up to and including ``as_of``. ``clients`` counts them.
+* **Days since last touch** -- ``as_of`` minus the latest touch; a client never touched counts
+  from its creation date (as the ``quiet`` nudge does).
+* **Cadence** -- the client's own rhythm, :func:`coaching.nudges.cadence_days` over its touches.
+* **coverage** -- share (0..1) of active clients whose days since last touch are at most their
+  cadence. ``None`` when there is no active client.
+* **gives / asks / services** -- touches in the period by purpose (the rows passed in).
+* **give_ask_ratio** -- ``gives / asks``; ``float(gives)`` when there are gives but no asks;
+  ``None`` when there are neither.
+* **give_share** (property) -- ``gives / (gives + asks)``; ``None`` when both are 0.
+* **promises_closed** -- promises closed in the period (kept, kept late or broken; rows still
+  marked open are ignored). **promises_kept_on_time_share** -- kept on time / closed, ``None``
+  when none closed.
+* **median_first_response_days** -- median over problems raised in the period that have a
+  first response of (first response - raised) in days (never below 0); ``None`` if none.
+* **problems_waiting** -- unanswered client problems in the book that have waited at least
+  ``Nudging.problem_waiting_days`` (default 1) days, the same test as the ``problem_waiting``
+  nudge, so a problem raised this morning does not count yet.
+* **total_balance / median_balance** -- sum and median of the book's credit balances now
+  (median ``None`` for an empty book). **balance_change** -- ``total_balance`` minus the sum of
+  the same clients' balances at the period start (a client missing from the start balances,
+  e.g. one created during the period, started at 0).
+* **trust_mix** -- clients in the book per trust level: keys 1, 2, 3, 4 and ``"unassessed"``,
+  always all present.
+
+Per rep (:func:`by_rep`): client-level figures (clients, coverage, balances, trust mix, waiting
+problems) group by the client's owner; activity figures (touches, promises, problems) group by the
+rep who did them, so a touch on a colleague's client counts for whoever made it.
+
+Coaching focus (:func:`coaching_focus`) -- the one figure to coach a rep on. Weak means:
+``problems_waiting > 0`` (key ``health.focus.waiting``, params ``count``); promises kept on time
+< 80% with at least 2 closed (``promises``: ``share``, ``closed``); median first response > 1 day
+(``response``: ``days``, rounded up); coverage < 70% (``coverage``: ``share``); give share < 30%
+with at least 3 gives + asks (``give_ask``: ``share``, ``gives``, ``asks``). When several are
+weak the most severe wins, in that order: waiting > promises > response > coverage > give_ask.
+Shares are whole percents rounded down; every message also carries ``team``, the team's figure
+in the same unit (the team includes the rep, so it exists whenever the rep's figure does).
+
+Clients at risk (:func:`clients_at_risk`) -- a score adding, for each warning sign present:
+``setback`` 4 (a broken promise or breach within ``Nudging.recovery_window_days``, default 30),
+``promise_overdue`` 3 (an open promise due before ``as_of``), ``problem_waiting`` 3 (a problem
+waiting as defined above), ``silent`` 2 (days since last touch > ``quiet_factor`` x cadence),
+``falling_balance`` 1 (balance now below the balance at the period start). Reasons are listed in
+that order. Only clients scoring above 0 are listed: highest score first, ties by client name
+(case-insensitive, then id), at most ``limit``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Mapping, Sequence
+
+from coaching.messages import Msg
+from coaching.model import Problem, Promise, PromiseStatus, Purpose
+from coaching.nudges import ClientHistory, cadence_days
+from coaching.ports import TouchRow
+from coaching.rules import Nudging
+
+ACTIVE_DAYS = 180
+COVERAGE_MIN = 0.7
+GIVE_SHARE_MIN = 0.3
+GIVE_ASK_MIN_TOUCHES = 3
+KEPT_ON_TIME_MIN = 0.8
+KEPT_MIN_CLOSED = 2
+RESPONSE_MAX_DAYS = 1
+
+RISK_WEIGHTS = {  # in the order reasons are listed
+    "setback": 4,
+    "promise_overdue": 3,
+    "problem_waiting": 3,
+    "silent": 2,
+    "falling_balance": 1,
+}
+TRUST_KEYS: tuple[int | str, ...] = (1, 2, 3, 4, "unassessed")
+
+
+@dataclass(frozen=True)
+class Figures:
+    clients: int
+    coverage: float | None
+    gives: int
+    asks: int
+    services: int
+    give_ask_ratio: float | None
+    promises_closed: int
+    promises_kept_on_time_share: float | None
+    median_first_response_days: float | None
+    problems_waiting: int
+    total_balance: int
+    median_balance: float | None
+    balance_change: int
+    trust_mix: dict[int | str, int]
+
+    @property
+    def give_share(self) -> float | None:
+        total = self.gives + self.asks
+        return self.gives / total if total else None
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    client_id: int
+    client_name: str
+    owner_id: int
+    score: int
+    reasons: tuple[str, ...]
+
+
+def _touch_dates(history: ClientHistory, as_of: date) -> list[date]:
+    return [t.on for t in history.touches if t.on <= as_of]
+
+
+def _days_silent(history: ClientHistory, dates: Sequence[date], as_of: date) -> int:
+    return (as_of - (dates[0] if dates else history.created_on)).days
+
+
+def _waiting(history: ClientHistory, as_of: date, rules: Nudging) -> int:
+    return sum((as_of - p.raised_on).days >= rules.problem_waiting_days for p in history.waiting_problems)
+
+
+def figures(
+    histories: Sequence[ClientHistory],
+    touches: Iterable[TouchRow],
+    promises_closed: Iterable[Promise],
+    problems: Iterable[Problem],
+    balances_at_start: Mapping[int, int],
+    as_of: date,
+    rules: Nudging,
+) -> Figures:
+    """The health figures of one set of clients and the activity passed in (see module docs)."""
+    active = covered = 0
+    trust_mix: dict[int | str, int] = dict.fromkeys(TRUST_KEYS, 0)
+    for h in histories:
+        dates = _touch_dates(h, as_of)
+        anchor = dates[0] if dates else h.created_on
+        if anchor <= as_of and (as_of - anchor).days <= ACTIVE_DAYS:
+            active += 1
+            covered += _days_silent(h, dates, as_of) <= cadence_days(dates, rules)
+        trust_mix[int(h.trust_level) if h.trust_level else "unassessed"] += 1
+
+    counts = {purpose: 0 for purpose in Purpose}
+    for row in touches:
+        counts[Purpose(row.purpose)] += 1
+    gives, asks = counts[Purpose.GIVE], counts[Purpose.ASK]
+    if asks:
+        ratio: float | None = gives / asks
+    else:
+        ratio = float(gives) if gives else None
+
+    closed = [p for p in promises_closed if p.status is not PromiseStatus.OPEN]
+    kept = sum(p.status is PromiseStatus.KEPT for p in closed)
+    waits = [
+        max(0, (p.first_response_on - p.raised_on).days)
+        for p in problems
+        if p.first_response_on is not None
+    ]
+    balances = [h.balance for h in histories]
+    total = sum(balances)
+    return Figures(
+        clients=active,
+        coverage=covered / active if active else None,
+        gives=gives,
+        asks=asks,
+        services=counts[Purpose.SERVICE],
+        give_ask_ratio=ratio,
+        promises_closed=len(closed),
+        promises_kept_on_time_share=kept / len(closed) if closed else None,
+        median_first_response_days=float(statistics.median(waits)) if waits else None,
+        problems_waiting=sum(_waiting(h, as_of, rules) for h in histories),
+        total_balance=total,
+        median_balance=float(statistics.median(balances)) if balances else None,
+        balance_change=total - sum(balances_at_start.get(h.client_id, 0) for h in histories),
+        trust_mix=trust_mix,
+    )
+
+
+def by_rep(
+    histories: Iterable[ClientHistory],
+    touches: Iterable[TouchRow],
+    promises_closed: Iterable[Promise],
+    problems: Iterable[Problem],
+    balances_at_start: Mapping[int, int],
+    as_of: date,
+    rules: Nudging,
+    *,
+    reps: Iterable[int] = (),
+) -> dict[int, Figures]:
+    """:func:`figures` per rep, grouping the inputs in one pass (see module docs).
+
+    Every rep who owns a client or did something in the period gets an entry, plus every id in
+    ``reps`` (so a rep with nothing at all still appears, with empty figures). Sorted by rep id.
+    """
+    h_by: dict[int, list[ClientHistory]] = defaultdict(list)
+    t_by: dict[int, list[TouchRow]] = defaultdict(list)
+    p_by: dict[int, list[Promise]] = defaultdict(list)
+    q_by: dict[int, list[Problem]] = defaultdict(list)
+    for h in histories:
+        h_by[h.owner_id].append(h)
+    for t in touches:
+        t_by[t.rep_id].append(t)
+    for p in promises_closed:
+        p_by[p.rep_id].append(p)
+    for q in problems:
+        q_by[q.rep_id].append(q)
+    ids = set(reps) | h_by.keys() | t_by.keys() | p_by.keys() | q_by.keys()
+    return {
+        rep: figures(
+            h_by.get(rep, []), t_by.get(rep, []), p_by.get(rep, []), q_by.get(rep, []),
+            balances_at_start, as_of, rules,
+        )
+        for rep in sorted(ids)
+    }
+
+
+def _percent(share: float) -> int:
+    return math.floor(share * 100 + 1e-9)
+
+
+def coaching_focus(f: Figures, team: Figures) -> Msg | None:
+    """The one thing to coach this rep on, or ``None`` when nothing is weak (see module docs).
+
+    Only the catalogue key and its numbers are chosen here; the words (advice, not blame) live
+    in the message catalogue under ``health.focus.*``.
+    """
+
+    def pct(mine: float, theirs: float | None) -> tuple[int, int]:
+        return _percent(mine), _percent(mine if theirs is None else theirs)
+
+    if f.problems_waiting > 0:
+        return Msg("health.focus.waiting", {"count": f.problems_waiting, "team": team.problems_waiting})
+    kept = f.promises_kept_on_time_share
+    if kept is not None and f.promises_closed >= KEPT_MIN_CLOSED and kept < KEPT_ON_TIME_MIN:
+        share, team_share = pct(kept, team.promises_kept_on_time_share)
+        return Msg("health.focus.promises", {"share": share, "closed": f.promises_closed, "team": team_share})
+    response = f.median_first_response_days
+    if response is not None and response > RESPONSE_MAX_DAYS:
+        theirs = team.median_first_response_days
+        return Msg("health.focus.response", {
+            "days": math.ceil(response), "team": math.ceil(response if theirs is None else theirs),
+        })
+    if f.coverage is not None and f.coverage < COVERAGE_MIN:
+        share, team_share = pct(f.coverage, team.coverage)
+        return Msg("health.focus.coverage", {"share": share, "team": team_share})
+    give = f.give_share
+    if give is not None and f.gives + f.asks >= GIVE_ASK_MIN_TOUCHES and give < GIVE_SHARE_MIN:
+        share, team_share = pct(give, team.give_share)
+        return Msg("health.focus.give_ask", {
+            "share": share, "gives": f.gives, "asks": f.asks, "team": team_share,
+        })
+    return None
+
+
+def clients_at_risk(
+    histories: Iterable[ClientHistory],
+    balances_at_start: Mapping[int, int],
+    as_of: date,
+    rules: Nudging,
+    limit: int = 5,
+) -> list[AtRisk]:
+    """The clients most at risk, highest score first (see module docs for the score)."""
+    found: list[AtRisk] = []
+    for h in histories:
+        dates = _touch_dates(h, as_of)
+        signs = {
+            "setback": h.last_setback_on is not None
+            and 0 <= (as_of - h.last_setback_on).days <= rules.recovery_window_days,
+            "promise_overdue": any(p.due_on < as_of for p in h.open_promises),
+            "problem_waiting": _waiting(h, as_of, rules) > 0,
+            "silent": _days_silent(h, dates, as_of) > rules.quiet_factor * cadence_days(dates, rules),
+            "falling_balance": h.balance < balances_at_start.get(h.client_id, 0),
+        }
+        reasons = tuple(name for name in RISK_WEIGHTS if signs[name])
+        if reasons:
+            score = sum(RISK_WEIGHTS[name] for name in reasons)
+            found.append(AtRisk(h.client_id, h.client_name, h.owner_id, score, reasons))
+    found.sort(key=lambda r: (-r.score, r.client_name.casefold(), r.client_id))
+    return found[: max(0, limit)]
