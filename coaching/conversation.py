@@ -65,8 +65,16 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
     if not quick:
         return _ask(state, directory, rules)
     head, _, note = quick.partition(":")
-    words = []
-    for word in head.split():
+    words = head.split()
+    # A known client's name wins over reading its words as a date or a kind ("Sun Corp", "Line Co").
+    for size in range(len(words), 0, -1):
+        if found := directory.exact(" ".join(words[:size])):
+            state["d"].update(client_id=found[0], client_name=found[1])
+            state["done"].append("client")
+            words = words[size:]
+            break
+    rest = []
+    for word in words:
         if (kind := vocab.kind_of(word)) and "kind" not in state["done"]:
             _set(state, "kind", kind.value)
         elif (purpose := vocab.purpose_of(word)) and "purpose" not in state["done"]:
@@ -74,11 +82,11 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
         elif (on := parse_date(word, today, prefer="past")) and on <= today:
             state["d"]["on"] = on.isoformat()
         else:
-            words.append(word)
+            rest.append(word)
     if note.strip():
         _set(state, "note", note.strip()[: rules.max_note_chars])
-    name = " ".join(words)
-    if name:
+    name = " ".join(rest)
+    if name and "client" not in state["done"]:
         return _answer_client(state, name, today, directory, rules)
     return _ask(state, directory, rules)
 
@@ -176,6 +184,8 @@ def _answer_promise_due(state, text, today, directory, rules):
 
 def _add_promise(state, what, due, today, directory, rules):
     if due < date.fromisoformat(state["d"]["on"]):
+        state["pending"] = what
+        state["step"] = "promise_due"
         return _reply(state, Reply.of(msg("log.retry.due_past", due=due), msg("log.ask.promise_due", promise=what)))
     state["d"]["promises"].append([what, due.isoformat()])
     if len(state["d"]["promises"]) >= rules.max_promises:

@@ -40,6 +40,12 @@ def _week_of(today: date, weeks_ahead: int, weekday: int) -> date:
     return monday + timedelta(days=weekday)
 
 
+def _this_week(today: date, weekday: int, prefer: Prefer) -> date:
+    """"This Friday": this week's, unless it has passed and a future day is wanted."""
+    day = _week_of(today, 0, weekday)
+    return _next_weekday(today, weekday) if prefer == "future" and day < today else day
+
+
 def _month_day(today: date, month: int, day: int, prefer: Prefer) -> date | None:
     for year in (today.year, today.year + 1, today.year - 1):
         try:
@@ -85,11 +91,12 @@ _PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
     (re.compile(rf"\bnext ({_EN_DAY_RE})\b"),
      lambda m, t, p: _week_of(t, 1, _EN_DAYS[m[1]])),
     (re.compile(rf"\bthis ({_EN_DAY_RE})\b"),
-     lambda m, t, p: _week_of(t, 0, _EN_DAYS[m[1]])),
+     lambda m, t, p: _this_week(t, _EN_DAYS[m[1]], p)),
     (re.compile(rf"\blast ({_EN_DAY_RE})\b"),
      lambda m, t, p: _week_of(t, -1, _EN_DAYS[m[1]])),
     (re.compile(r"(再来週|来週|今週|先週)の?([月火水木金土日])曜?日?"),
-     lambda m, t, p: _week_of(t, {"再来週": 2, "来週": 1, "今週": 0, "先週": -1}[m[1]], _JA_DAYS[m[2]])),
+     lambda m, t, p: _this_week(t, _JA_DAYS[m[2]], p) if m[1] == "今週"
+     else _week_of(t, {"再来週": 2, "来週": 1, "先週": -1}[m[1]], _JA_DAYS[m[2]])),
     (re.compile(rf"\b({_EN_DAY_RE})\b"),
      lambda m, t, p: _next_weekday(t, _EN_DAYS[m[1]]) if p == "future" else _next_weekday(t, _EN_DAYS[m[1]]) - timedelta(days=7)),
     (re.compile(r"([月火水木金土日])曜日?"),
@@ -125,7 +132,10 @@ def find_date(text: str, today: date, prefer: Prefer = "future") -> tuple[date |
         after = _TRAIL.sub("", after)
         # Keep the caller's own casing for the rest: cut the same span out of the NFKC text.
         original = unicodedata.normalize("NFKC", text).strip()
-        start = len(before)
-        rest = (original[:start] + " " + original[len(norm) - len(after):]).strip(" ,、。")
+        left = original[: len(before)].rstrip()
+        right = original[len(norm) - len(after):].lstrip()
+        # Join with a space only between words of a spaced language ("CFO, please" stays tight).
+        gap = " " if left and right and left[-1].isascii() and right[0].isascii() and right[0].isalnum() else ""
+        rest = (left + gap + right).strip(" ,、。")
         return found, re.sub(r"\s{2,}", " ", rest)
     return None, text.strip()
