@@ -149,7 +149,7 @@ class InteractionDraft:
     problem: ProblemDraft | None = None
     asked_for: TrustLevel | None = None
     demanded_justification: bool | None = None
-    won_deal: str | None = None
+    won_deal: str | None = None  # None: no deal won; "" a deal won with no note
     source: str = "command"  # command | import | demo | quick
     external_id: str | None = None  # idempotency key from the platform or the import
 

@@ -175,7 +175,7 @@ def record_touch(
     if draft.asked_for is not None or draft.demanded_justification is not None:
         level = trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level
         uow.clients.set_trust(ws, client.id, level, draft.occurred_on, draft.asked_for, draft.demanded_justification)
-    if draft.won_deal:
+    if draft.won_deal is not None:
         uow.deals.add(ws, client.id, rep.id, interaction.id, draft.occurred_on, draft.won_deal)
     entries = tuple(e for d in drafts if (e := uow.ledger.add(ws, d)) is not None)
     balance = uow.ledger.balance(ws, client.id)
