@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Who you are in the demo chat (see README: the demo's people and their archetypes).
-AS ?= aiko.tanaka@demo.example
+AS ?= marcus.reed@demo.example
 
 .PHONY: run test setup chat lint clean
 

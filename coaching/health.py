@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from coaching import metrics, services
 from coaching.messages import Msg, msg
-from coaching.model import Person, Team
+from coaching.model import Person, Role, Team
 from coaching.ports import UnitOfWork
 from coaching.replies import Reply
 from coaching.rules import Rules
@@ -69,7 +69,9 @@ def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, r
     team_now = metrics.figures(histories, *now_args, as_of, rules.nudging)
     team_before = metrics.figures(histories_before, *before_args, prev_end, rules.nudging)
     people = [p for t in teams for p in uow.people.list(workspace_id, t.id)]
-    reps = list({p.id: p for p in people}.values())
+    owners = {h.owner_id for h in histories}
+    # Rows for the people who sell: reps, and a manager who also owns clients.
+    reps = [p for p in {p.id: p for p in people}.values() if p.role is Role.REP or p.id in owners]
     per_rep = metrics.by_rep(histories, *now_args, as_of, rules.nudging, reps=[r.id for r in reps])
     rows = tuple(
         RepRow(rep, per_rep[rep.id], metrics.coaching_focus(per_rep[rep.id], team_now))
