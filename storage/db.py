@@ -1,0 +1,92 @@
+"""Engines and migrations.
+
+There is no ``alembic.ini``: :func:`alembic_config` builds the configuration in code, pointing at
+the migrations shipped inside this package, so ``upgrade`` works from an installed wheel too.
+Connection errors are SQLAlchemy's own (``sqlalchemy.exc.OperationalError``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``url``; extra keyword arguments go to ``create_engine``.
+
+    For SQLite files the parent directory is created if missing, and every connection gets
+    foreign keys on, write-ahead logging (readers never block the writer) and a busy timeout
+    (a second writer waits instead of failing at once).
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, **kwargs)
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not in_memory and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    return engine
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """Alembic's configuration for this package's migrations (no ini file involved)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        # ConfigParser interpolates '%', and URLs carry %-escapes (passwords, options).
+        rendered = make_url(url).render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> None:
+    """Migrate the database to ``revision`` (the newest by default), in one transaction
+    where the database allows it."""
+    if isinstance(url_or_engine, Engine):
+        _upgrade_with(url_or_engine, revision)
+        return
+    engine = make_engine(url_or_engine)
+    try:
+        _upgrade_with(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def _upgrade_with(engine: Engine, revision: str) -> None:
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; ``None`` before the first migration."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this code."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

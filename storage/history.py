@@ -1,0 +1,223 @@
+"""Set-based reads for the daily nudge scan and team health.
+
+``client_histories`` runs four queries for the whole workspace (or one rep's book, or some
+teams), whatever the number of clients:
+
+1. clients, each with its balance, last setback (both from one pass over the ledger) and last
+   won deal, as LEFT JOINs on aggregated subqueries;
+2. recent touches: ``ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY occurred_on DESC, id
+   DESC)`` keeps the latest N per client plus every touch in the window;
+3. open promises;
+4. problems still waiting for a first response.
+
+All four are ordered by (owner, client) and streamed (``yield_per``, a server-side cursor on
+PostgreSQL), then merged in Python one client at a time, so memory stays bounded however many
+clients there are. Consume the iterator before committing the unit of work: a commit closes
+PostgreSQL's server-side cursors.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from coaching.model import Problem, Promise, PromiseStatus, Purpose, Reason
+from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.ports import TouchRow
+from storage.activity import problem, promise
+from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
+from storage.repositories import trust
+
+PURPOSES = {purpose.value: purpose for purpose in Purpose}
+SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value)
+Key = tuple[int, int]  # (owner id, client id): the order every stream arrives in
+
+
+class _Stream:
+    """One query's rows, grouped by client, consumed in step with the client stream. Every
+    stream selects ``owner_id, client_id`` first."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._groups = groupby(rows, key=itemgetter(0, 1))
+        self._head = next(self._groups, None)
+
+    def take(self, key: Key) -> list[Any]:
+        # Groups before ``key`` belong to no listed client: the owner changed between two of
+        # the queries (each statement sees its own snapshot under READ COMMITTED). Skip them.
+        while self._head is not None and self._head[0] < key:
+            self._head = next(self._groups, None)
+        if self._head is None or self._head[0] != key:
+            return []
+        rows = list(self._head[1])
+        self._head = next(self._groups, None)
+        return rows
+
+
+class SqlHistoryRepository:
+    def __init__(self, session: Session, batch_size: int = 2000) -> None:
+        self.session = session
+        self.batch_size = batch_size
+
+    def client_histories(
+        self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
+        team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
+    ) -> Iterator[ClientHistory]:
+        """Clients of ``rep_id`` (their owner) and/or of ``team_ids``; all when both are None.
+        Balance, setbacks, wins, promises made and problems raised count up to ``as_of``."""
+        if team_ids is not None and not team_ids:
+            return
+        scope = self._scope(workspace_id, rep_id, team_ids)
+        results = [
+            self._stream(self._clients(workspace_id, as_of, scope, filtered=len(scope) > 1)),
+            self._stream(self._touches(workspace_id, as_of, scope, touches_per_client, window_days)),
+            self._stream(self._open_promises(workspace_id, as_of, scope)),
+            self._stream(self._waiting_problems(workspace_id, as_of, scope)),
+        ]
+        try:
+            clients, touches, promises, problems = results[0], *map(_Stream, results[1:])
+            for owner_id, client_id, name, created_on, level, balance, setback, won in clients:
+                key = (owner_id, client_id)
+                yield ClientHistory(
+                    client_id, name, owner_id, created_on,
+                    touches=tuple(Touch(t[2], PURPOSES[t[3]]) for t in touches.take(key)),
+                    open_promises=tuple(OpenPromise(*p[2:]) for p in promises.take(key)),
+                    waiting_problems=tuple(WaitingProblem(*p[2:]) for p in problems.take(key)),
+                    last_won_on=won, last_setback_on=setback, trust_level=trust(level),
+                    balance=int(balance or 0),
+                )
+        finally:
+            for result in results:
+                result.close()
+
+    def rep_touch_counts(
+        self, workspace_id: str, as_of: date, recent_days: int, baseline_days: int
+    ) -> dict[int, tuple[int, int]]:
+        """Only reps with at least one touch in either period appear."""
+        recent_start = as_of - timedelta(days=recent_days)  # recent: recent_start < on <= as_of
+        baseline_start = recent_start - timedelta(days=baseline_days)
+        i = InteractionRow
+        stmt = select(
+            i.rep_id,
+            func.sum(case((i.occurred_on > recent_start, 1), else_=0)),
+            func.sum(case((i.occurred_on <= recent_start, 1), else_=0)),
+        ).where(
+            i.workspace_id == workspace_id, i.voided.is_(False),
+            i.occurred_on > baseline_start, i.occurred_on <= as_of,
+        ).group_by(i.rep_id)
+        return {rep: (int(recent), int(baseline)) for rep, recent, baseline in self.session.execute(stmt)}
+
+    def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
+        """Oldest first; voided touches left out."""
+        if not team_ids:
+            return []
+        i = InteractionRow
+        stmt = select(i.rep_id, i.client_id, i.occurred_on, i.purpose).join(
+            ClientRow, ClientRow.id == i.client_id
+        ).where(
+            i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on.between(start, end),
+            *self._scope(workspace_id, None, team_ids),
+        ).order_by(i.occurred_on, i.id)
+        return [TouchRow(r.rep_id, r.client_id, r.occurred_on, Purpose(r.purpose))
+                for r in self.session.execute(stmt)]
+
+    def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]:
+        """By closing date."""
+        if not team_ids:
+            return []
+        p = PromiseRow
+        stmt = select(p).join(ClientRow, ClientRow.id == p.client_id).where(
+            p.workspace_id == workspace_id, p.status != PromiseStatus.OPEN.value,
+            p.closed_on.between(start, end), *self._scope(workspace_id, None, team_ids),
+        ).order_by(p.closed_on, p.id)
+        return [promise(row) for row in self.session.scalars(stmt)]
+
+    def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]:
+        """By the day raised."""
+        if not team_ids:
+            return []
+        p = ProblemRow
+        stmt = select(p).join(ClientRow, ClientRow.id == p.client_id).where(
+            p.workspace_id == workspace_id, p.raised_on.between(start, end),
+            *self._scope(workspace_id, None, team_ids),
+        ).order_by(p.raised_on, p.id)
+        return [problem(row) for row in self.session.scalars(stmt)]
+
+    # -- the four streams of client_histories ------------------------------------------------
+
+    @staticmethod
+    def _scope(workspace_id: str, rep_id: int | None, team_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
+        """Conditions on ``clients`` picking the clients asked for."""
+        scope = [ClientRow.workspace_id == workspace_id]
+        if rep_id is not None:
+            scope.append(ClientRow.owner_id == rep_id)
+        if team_ids is not None:
+            scope.append(ClientRow.team_id.in_(list(team_ids)))
+        return scope
+
+    def _stream(self, stmt: Select[Any]) -> Result[Any]:
+        # Core, not ORM, execution: these are plain tuples, and the ORM's row processing
+        # would cost more than the queries themselves.
+        return self.session.connection().execute(stmt, execution_options={"yield_per": self.batch_size})
+
+    @staticmethod
+    def _clients(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], filtered: bool) -> Select[Any]:
+        c, le, d = ClientRow, LedgerEntryRow, DealRow
+        ledger = select(
+            le.client_id,
+            func.sum(le.amount).label("balance"),
+            func.max(case((le.reason.in_(SETBACKS), le.occurred_on))).label("last_setback_on"),
+        ).where(le.workspace_id == workspace_id, le.occurred_on <= as_of).group_by(le.client_id)
+        deals = select(d.client_id, func.max(d.won_on).label("last_won_on")).where(
+            d.workspace_id == workspace_id, d.won_on <= as_of).group_by(d.client_id)
+        if filtered:  # aggregate only the clients asked for, not the whole workspace
+            chosen = select(c.id).where(*scope)
+            ledger = ledger.where(le.client_id.in_(chosen))
+            deals = deals.where(d.client_id.in_(chosen))
+        ledger_sq, deals_sq = ledger.subquery("ledger"), deals.subquery("deals")
+        return select(
+            c.owner_id, c.id, c.name, c.created_on, c.trust_level,
+            ledger_sq.c.balance, ledger_sq.c.last_setback_on, deals_sq.c.last_won_on,
+        ).outerjoin(ledger_sq, ledger_sq.c.client_id == c.id).outerjoin(
+            deals_sq, deals_sq.c.client_id == c.id
+        ).where(*scope).order_by(c.owner_id, c.id)
+
+    @staticmethod
+    def _touches(
+        workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], limit: int, window_days: int,
+    ) -> Select[Any]:
+        i = InteractionRow
+        rank = func.row_number().over(partition_by=i.client_id, order_by=(i.occurred_on.desc(), i.id.desc()))
+        ranked = select(
+            ClientRow.owner_id, i.client_id, i.id, i.occurred_on, i.purpose, rank.label("rank"),
+        ).join(ClientRow, ClientRow.id == i.client_id).where(
+            i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on <= as_of, *scope,
+        ).subquery("ranked")
+        window_start = as_of - timedelta(days=window_days)
+        return select(ranked.c.owner_id, ranked.c.client_id, ranked.c.occurred_on, ranked.c.purpose).where(
+            or_(ranked.c.rank <= limit, ranked.c.occurred_on > window_start)
+        ).order_by(ranked.c.owner_id, ranked.c.client_id, ranked.c.occurred_on.desc(), ranked.c.id.desc())
+
+    @staticmethod
+    def _open_promises(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]]) -> Select[Any]:
+        p = PromiseRow
+        return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.due_on).join(
+            ClientRow, ClientRow.id == p.client_id
+        ).where(
+            p.workspace_id == workspace_id, p.status == PromiseStatus.OPEN.value,
+            p.made_on <= as_of, *scope,
+        ).order_by(ClientRow.owner_id, p.client_id, p.due_on, p.id)
+
+    @staticmethod
+    def _waiting_problems(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]]) -> Select[Any]:
+        p = ProblemRow
+        return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.raised_on).join(
+            ClientRow, ClientRow.id == p.client_id
+        ).where(
+            p.workspace_id == workspace_id, p.first_response_on.is_(None),
+            p.raised_on <= as_of, *scope,
+        ).order_by(ClientRow.owner_id, p.client_id, p.raised_on, p.id)

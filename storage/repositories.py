@@ -1,0 +1,243 @@
+"""SQLAlchemy repositories for the roster and the client book: workspaces, teams, people, clients.
+
+Every method filters on ``workspace_id`` first; a row of another workspace is treated as absent.
+Touches, promises, the ledger and the rest live in :mod:`storage.activity`; the set-based reads
+of the daily run in :mod:`storage.history`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from typing import Any, Sequence, TypeVar
+
+from sqlalchemy import Select, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from coaching.model import Client, Person, Role, Team, TrustLevel, Workspace
+from coaching.ports import PersonDraft
+from storage.models import Base, ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
+
+RowT = TypeVar("RowT", bound=Base)
+PLATFORM_COLUMNS = {"slack": PersonRow.slack_user_id, "teams": PersonRow.teams_user_id}
+
+
+def name_key(name: str) -> str:
+    """What client names are matched on: NFKC (full-width letters become plain ones), then
+    casefold, then NFKC again (casefolding can un-normalise), stripped."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def scoped_get(session: Session, row_type: type[RowT], workspace_id: str, row_id: int) -> RowT | None:
+    """The row with this primary key, if it belongs to the workspace."""
+    row = session.get(row_type, row_id)
+    if row is None or getattr(row, "workspace_id") != workspace_id:
+        return None
+    return row
+
+
+def insert_for(session: Session, row_type: type[Base]) -> Any:
+    """The dialect's own INSERT, which knows ``ON CONFLICT``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(row_type)
+    if dialect == "sqlite":
+        return sqlite.insert(row_type)
+    raise NotImplementedError(f"no upsert support for {dialect}")
+
+
+def trust(value: int | None) -> TrustLevel | None:
+    return None if value is None else TrustLevel(value)
+
+
+class SqlWorkspaceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, workspace_id: str) -> Workspace | None:
+        row = self.session.get(WorkspaceRow, workspace_id)
+        return None if row is None else Workspace(row.id, row.name, row.platform)
+
+    def add(self, workspace: Workspace) -> Workspace:
+        self.session.add(WorkspaceRow(id=workspace.id, name=workspace.name, platform=workspace.platform))
+        self.session.flush()
+        return workspace
+
+
+def _team(row: TeamRow) -> Team:
+    return Team(row.id, row.workspace_id, row.name, row.digest_channel)
+
+
+class SqlTeamRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, workspace_id: str, team_id: int) -> Team | None:
+        row = scoped_get(self.session, TeamRow, workspace_id, team_id)
+        return None if row is None else _team(row)
+
+    def by_name(self, workspace_id: str, name: str) -> Team | None:
+        """Exact match on the name as stored."""
+        stmt = select(TeamRow).where(TeamRow.workspace_id == workspace_id, TeamRow.name == name)
+        row = self.session.scalars(stmt).one_or_none()
+        return None if row is None else _team(row)
+
+    def list(self, workspace_id: str) -> list[Team]:
+        stmt = select(TeamRow).where(TeamRow.workspace_id == workspace_id).order_by(TeamRow.name, TeamRow.id)
+        return [_team(row) for row in self.session.scalars(stmt)]
+
+    def add(self, workspace_id: str, name: str) -> Team:
+        row = TeamRow(workspace_id=workspace_id, name=name)
+        self.session.add(row)
+        self.session.flush()
+        return _team(row)
+
+
+class SqlPersonRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, workspace_id: str, person_id: int) -> Person | None:
+        return self._one(select(PersonRow).where(
+            PersonRow.workspace_id == workspace_id, PersonRow.id == person_id))
+
+    def by_email(self, workspace_id: str, email: str) -> Person | None:
+        return self._one(select(PersonRow).where(
+            PersonRow.workspace_id == workspace_id, PersonRow.email == normalise_email(email)))
+
+    def by_platform_id(self, workspace_id: str, platform: str, user_id: str) -> Person | None:
+        column = PLATFORM_COLUMNS.get(platform)
+        if column is None:
+            raise ValueError(f"unknown platform {platform!r}; expected one of {sorted(PLATFORM_COLUMNS)}")
+        # Should two people ever carry the same platform id, the oldest entry wins.
+        stmt = select(PersonRow).where(PersonRow.workspace_id == workspace_id, column == user_id)
+        return self._one(stmt.order_by(PersonRow.id).limit(1))
+
+    def list(self, workspace_id: str, team_id: int | None = None) -> list[Person]:
+        """By name."""
+        stmt = select(PersonRow).where(PersonRow.workspace_id == workspace_id)
+        if team_id is not None:
+            members = select(TeamMemberRow.person_id).where(
+                TeamMemberRow.workspace_id == workspace_id, TeamMemberRow.team_id == team_id)
+            stmt = stmt.where(PersonRow.id.in_(members))
+        return self._many(stmt.order_by(PersonRow.name, PersonRow.id))
+
+    def upsert(self, workspace_id: str, draft: PersonDraft) -> Person:
+        """Insert, or update the person with the same e-mail (case-insensitive).
+
+        Name, role and timezone always take the draft's values; locale and platform ids only
+        when the draft has one, so a roster file without Slack ids does not unlink anyone.
+        Team memberships become exactly ``draft.team_ids``, in that order; every team must
+        belong to the workspace (``ValueError`` otherwise).
+        """
+        team_ids = tuple(dict.fromkeys(draft.team_ids))
+        known = set(self.session.scalars(select(TeamRow.id).where(
+            TeamRow.workspace_id == workspace_id, TeamRow.id.in_(team_ids))))
+        if missing := [t for t in team_ids if t not in known]:
+            raise ValueError(f"teams {missing} are not in workspace {workspace_id!r}")
+        email = normalise_email(draft.email)
+        row = self.session.scalars(select(PersonRow).where(
+            PersonRow.workspace_id == workspace_id, PersonRow.email == email)).one_or_none()
+        if row is None:
+            row = PersonRow(workspace_id=workspace_id, email=email, on_leave=False)
+            self.session.add(row)
+        row.name, row.role, row.timezone = draft.name, draft.role.value, draft.timezone
+        for attribute in ("locale", "slack_user_id", "teams_user_id"):
+            if (value := getattr(draft, attribute)) is not None:
+                setattr(row, attribute, value)
+        self.session.flush()
+        self.session.execute(delete(TeamMemberRow).where(
+            TeamMemberRow.workspace_id == workspace_id, TeamMemberRow.person_id == row.id))
+        if team_ids:  # bulk, so no membership objects linger in the identity map
+            self.session.execute(insert(TeamMemberRow), [
+                {"person_id": row.id, "team_id": team_id, "workspace_id": workspace_id, "position": i}
+                for i, team_id in enumerate(team_ids)
+            ])
+        return _person(row, team_ids)
+
+    def _one(self, stmt: Select[Any]) -> Person | None:
+        people = self._many(stmt)
+        return people[0] if people else None
+
+    def _many(self, stmt: Select[Any]) -> list[Person]:
+        rows = list(self.session.scalars(stmt))
+        if not rows:
+            return []
+        ids = stmt.with_only_columns(PersonRow.id).order_by(None).limit(None)
+        teams: dict[int, list[int]] = {}
+        memberships = select(TeamMemberRow.person_id, TeamMemberRow.team_id).where(
+            TeamMemberRow.workspace_id == rows[0].workspace_id, TeamMemberRow.person_id.in_(ids)
+        ).order_by(TeamMemberRow.person_id, TeamMemberRow.position)
+        for person_id, team_id in self.session.execute(memberships):
+            teams.setdefault(person_id, []).append(team_id)
+        return [_person(row, tuple(teams.get(row.id, ()))) for row in rows]
+
+
+def _person(row: PersonRow, team_ids: tuple[int, ...]) -> Person:
+    return Person(
+        row.id, row.workspace_id, row.email, row.name, Role(row.role), team_ids,
+        timezone=row.timezone, locale=row.locale, slack_user_id=row.slack_user_id,
+        teams_user_id=row.teams_user_id, on_leave=row.on_leave,
+    )
+
+
+def _client(row: ClientRow) -> Client:
+    return Client(
+        row.id, row.workspace_id, row.name, row.team_id, row.owner_id, row.created_on,
+        trust_level=trust(row.trust_level), trust_assessed_on=row.trust_assessed_on,
+        trust_asked_for=trust(row.trust_asked_for),
+        trust_demanded_justification=row.trust_demanded_justification,
+    )
+
+
+class SqlClientRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, workspace_id: str, client_id: int) -> Client | None:
+        row = scoped_get(self.session, ClientRow, workspace_id, client_id)
+        return None if row is None else _client(row)
+
+    def list(self, workspace_id: str, team_ids: Sequence[int] | None = None) -> list[Client]:
+        """By name, ignoring case."""
+        stmt = select(ClientRow).where(ClientRow.workspace_id == workspace_id)
+        if team_ids is not None:
+            stmt = stmt.where(ClientRow.team_id.in_(list(team_ids)))
+        stmt = stmt.order_by(ClientRow.name_key, ClientRow.id)
+        return [_client(row) for row in self.session.scalars(stmt)]
+
+    def by_name(self, workspace_id: str, name: str) -> Client | None:
+        stmt = select(ClientRow).where(
+            ClientRow.workspace_id == workspace_id, ClientRow.name_key == name_key(name))
+        row = self.session.scalars(stmt).one_or_none()
+        return None if row is None else _client(row)
+
+    def add(self, workspace_id: str, name: str, team_id: int, owner_id: int, created_on: date) -> Client:
+        """A second client whose name matches (see :func:`name_key`) violates a unique
+        constraint: look it up with :meth:`by_name` first."""
+        name = name.strip()
+        row = ClientRow(
+            workspace_id=workspace_id, name=name, name_key=name_key(name), team_id=team_id,
+            owner_id=owner_id, created_on=created_on,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return _client(row)
+
+    def set_trust(
+        self, workspace_id: str, client_id: int, level: TrustLevel | None, on: date,
+        asked_for: TrustLevel | None, demanded_justification: bool | None,
+    ) -> None:
+        row = scoped_get(self.session, ClientRow, workspace_id, client_id)
+        if row is None:
+            raise LookupError(f"no client {client_id} in workspace {workspace_id!r}")
+        row.trust_level = None if level is None else int(level)
+        row.trust_assessed_on = on
+        row.trust_asked_for = None if asked_for is None else int(asked_for)
+        row.trust_demanded_justification = demanded_justification
+        self.session.flush()

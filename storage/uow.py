@@ -1,0 +1,97 @@
+"""The unit of work: one session, one transaction, every repository bound to it.
+
+    uow_factory = make_uow_factory(make_engine(url))
+    with uow_factory() as uow:
+        client = uow.clients.by_name("T0ABC", "Acme")
+        ...
+        uow.commit()  # anything not committed is rolled back on leaving the block
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.activity import (
+    SqlConversationRepository,
+    SqlDealRepository,
+    SqlInteractionRepository,
+    SqlLedgerRepository,
+    SqlProblemRepository,
+    SqlPromiseRepository,
+)
+from storage.history import SqlHistoryRepository
+from storage.repositories import (
+    SqlClientRepository,
+    SqlPersonRepository,
+    SqlTeamRepository,
+    SqlWorkspaceRepository,
+)
+
+
+class SqlAlchemyUnitOfWork:
+    """Implements ``coaching.ports.UnitOfWork``. Not reentrant; make a new one per request."""
+
+    workspaces: SqlWorkspaceRepository
+    teams: SqlTeamRepository
+    people: SqlPersonRepository
+    clients: SqlClientRepository
+    interactions: SqlInteractionRepository
+    promises: SqlPromiseRepository
+    problems: SqlProblemRepository
+    deals: SqlDealRepository
+    ledger: SqlLedgerRepository
+    conversations: SqlConversationRepository
+    histories: SqlHistoryRepository
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self.session_factory = session_factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self._session
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already open")
+        session = self._session = self.session_factory()
+        self.workspaces = SqlWorkspaceRepository(session)
+        self.teams = SqlTeamRepository(session)
+        self.people = SqlPersonRepository(session)
+        self.clients = SqlClientRepository(session)
+        self.interactions = SqlInteractionRepository(session)
+        self.promises = SqlPromiseRepository(session)
+        self.problems = SqlProblemRepository(session)
+        self.deals = SqlDealRepository(session)
+        self.ledger = SqlLedgerRepository(session)
+        self.conversations = SqlConversationRepository(session)
+        self.histories = SqlHistoryRepository(session)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        session, self._session = self.session, None
+        try:
+            session.rollback()
+        finally:
+            session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def make_uow_factory(engine: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
+    """A ``coaching.ports.UnitOfWorkFactory``: each call gives a fresh, unopened unit of work.
+
+    Objects outlive their commit (``expire_on_commit=False``): repositories hand out frozen
+    domain values anyway, and nothing should lazily reload after the transaction ends.
+    """
+    session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    return lambda: SqlAlchemyUnitOfWork(session_factory)

@@ -1,0 +1,78 @@
+"""Shared fixtures for tests that need a real database.
+
+``database_url``
+    A SQLAlchemy URL string for an empty database, parametrized over SQLite (a file in
+    ``tmp_path``) and PostgreSQL. The PostgreSQL case runs only when ``TEST_DATABASE_URL`` is set
+    (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) and is skipped otherwise; it
+    carries the ``postgres`` marker, so ``-m "not postgres"`` leaves it out. Each test gets its
+    own schema (``t_<uuid>``), selected through libpq's ``options=-csearch_path=...`` in the
+    URL and dropped afterwards, so tests never see each other's rows.
+
+``migrated_engine``
+    An engine on ``database_url`` after the real migrations (``storage.db.upgrade``); disposed
+    after the test.
+
+``uow_factory``
+    ``storage.uow.make_uow_factory(migrated_engine)``: call it for a fresh unit of work.
+
+Any test using one of these runs once per database: the ids end in ``[sqlite]`` / ``[postgres]``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from storage.db import make_engine, upgrade
+from storage.uow import SqlAlchemyUnitOfWork, make_uow_factory
+
+POSTGRES_ENV = "TEST_DATABASE_URL"
+
+
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'coach.sqlite3'}"
+
+
+def _postgres_schema_url(base_url: str, schema: str) -> str:
+    url = make_url(base_url)
+    options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={schema}"]))
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield _sqlite_url(tmp_path)
+        return
+    base_url = os.environ.get(POSTGRES_ENV)
+    if not base_url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"t_{uuid.uuid4().hex}"
+    admin = create_engine(base_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield _postgres_schema_url(base_url, schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def uow_factory(migrated_engine: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
+    return make_uow_factory(migrated_engine)

@@ -1,0 +1,81 @@
+"""Engines and migrations, on SQLite and (with TEST_DATABASE_URL) PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect, text
+
+from storage.db import alembic_config, current_revision, head_revision, make_engine, upgrade
+from storage.models import Base
+
+
+def _diff(engine: Engine, metadata: MetaData) -> list:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, metadata)
+
+
+def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        assert current_revision(engine) is None
+        upgrade(database_url)  # from a URL; the fixtures use the engine form
+        assert current_revision(engine) == head_revision() == "0001"
+        assert _diff(engine, Base.metadata) == []
+
+        # ...and the comparison does notice a difference.
+        changed = MetaData()
+        for table in Base.metadata.sorted_tables:
+            table.to_metadata(changed)
+        Table("extra", changed, Column("id", Integer, primary_key=True))
+        assert [d[0] for d in _diff(engine, changed)] == ["add_table"]
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_harmless(migrated_engine: Engine) -> None:
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == head_revision()
+
+
+def test_downgrade_to_base_removes_every_table(migrated_engine: Engine) -> None:
+    config = alembic_config()
+    with migrated_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(migrated_engine).get_table_names()) <= {"alembic_version"}
+    assert current_revision(migrated_engine) is None
+
+
+def test_sqlite_engine_creates_its_directory_and_sets_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "data" / "coach.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert path.exists()
+    finally:
+        engine.dispose()
+
+
+def test_in_memory_sqlite_needs_no_directory() -> None:
+    engine = make_engine("sqlite://")
+    try:
+        upgrade(engine)
+        assert "clients" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_alembic_config_escapes_percent_signs_in_urls() -> None:
+    url = "postgresql+psycopg://u:p%40ss@h/db?options=-csearch_path%3Dt_1"
+    config = alembic_config(url)
+    assert config.get_main_option("sqlalchemy.url") == url
+    assert Path(config.get_main_option("script_location"), "versions").is_dir()
