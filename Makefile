@@ -20,7 +20,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/coach db upgrade
 	$(BIN)/coach demo
-	$(BIN)/coach nudges --rep $(AS)
+	$(BIN)/coach nudges --rep $(AS) --as-of tomorrow
 	$(BIN)/coach chat --as $(AS)
 
 test: $(STAMP)

@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from coaching import health, services, views
+from coaching.dates import parse_date
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role
 from coaching.services import CoachError
@@ -55,12 +56,16 @@ def _say(coach_or_settings: Coach | Settings, message: Msg) -> str:
 
 
 def _date(value: str | None, coach: Coach) -> date:
+    today = coach.clock().date()
     if value is None:
-        return coach.clock().date()
+        return today
     try:
         return date.fromisoformat(value)
     except ValueError:
+        pass
+    if (day := parse_date(value, today)) is None:  # "today", "tomorrow", "明日", "Friday"
         raise Fail(msg("cli.bad_date", value=value))
+    return day
 
 
 def _admin(coach: Coach) -> Person:
@@ -214,7 +219,7 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), d
 
 
 @main.command()
-@click.option("--as-of", "as_of", help="The day of the run (YYYY-MM-DD); default today.")
+@click.option("--as-of", "as_of", help="The day of the run (YYYY-MM-DD, or today / tomorrow); default today.")
 @click.option("--rep", "rep_email", help="Only this rep's nudges (roster e-mail).")
 @FORMAT
 def nudges(as_of: str | None, rep_email: str | None, fmt: str) -> None:

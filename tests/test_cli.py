@@ -65,6 +65,7 @@ def test_bad_rules_file(env, tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (("nudges", "--as-of", "2026-13-01"), "is not a date"),
+    (("nudges", "--as-of", "someday"), "is not a date"),
     (("nudges", "--format", "xml"), "Run “coach nudges --help”"),
     (("nudges", "--rep", "nobody@acme.example"), "Nobody with the e-mail nobody@acme.example"),
     (("ledger", "--client", "Nowhere Ltd"), "No client called “Nowhere Ltd”"),
@@ -139,3 +140,9 @@ def test_chat_in_the_terminal(env, seeded):
 def test_japanese_cli(env, seeded):
     code, _, err = run({**env, "COACH_LANGUAGE": "ja"}, "nudges", "--as-of", "2026-99-01")
     assert code == 2 and err.startswith("エラー:") and "日付ではありません" in err
+
+
+def test_nudges_for_tomorrow(env, seeded):
+    """The CLI clock is the real one here, so only check that the words are understood."""
+    code, out, _ = run(env, "nudges", "--as-of", "tomorrow", "--format", "json")
+    assert code == 0 and isinstance(json.loads(out), list)
