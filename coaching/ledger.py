@@ -48,20 +48,13 @@ def for_interaction(interaction: Interaction, points: Points) -> list[EntryDraft
     """Deposits earned by the touch itself: giving without asking, proof that fits the client."""
     drafts = []
     base = f"interaction:{interaction.id}"
-    if interaction.purpose is Purpose.GIVE and points.give_touch:
+    earned = {Purpose.GIVE: (points.give_touch, Reason.GIVE_TOUCH), Purpose.ASK: (points.ask_touch, Reason.ASK_TOUCH)}
+    amount, reason = earned.get(interaction.purpose, (0, None))
+    if amount and reason is not None:
         drafts.append(
             EntryDraft(
-                interaction.client_id, interaction.rep_id, points.give_touch, Reason.GIVE_TOUCH,
-                interaction.occurred_on, key=f"{base}:give", cause=base,
-                detail={"kind": interaction.kind.value},
-            )
-        )
-    if interaction.purpose is Purpose.ASK and points.ask_touch:
-        drafts.append(
-            EntryDraft(
-                interaction.client_id, interaction.rep_id, points.ask_touch, Reason.ASK_TOUCH,
-                interaction.occurred_on, key=f"{base}:ask", cause=base,
-                detail={"kind": interaction.kind.value},
+                interaction.client_id, interaction.rep_id, amount, reason, interaction.occurred_on,
+                key=f"{base}:{interaction.purpose.value}", cause=base, detail={"kind": interaction.kind.value},
             )
         )
     if interaction.proof_shown and points.proof_shown:
