@@ -144,6 +144,8 @@ def log_request(
 
 def ensure_client(uow: UnitOfWork, rep: Person, name: str, created_on: date) -> Client:
     if existing := uow.clients.by_name(rep.workspace_id, name):
+        if existing.team_id not in visible_team_ids(uow, rep):
+            raise CoachError(Msg("error.client_other_team", {"name": existing.name}))
         return existing
     if not rep.team_ids:
         raise CoachError(Msg("error.no_team", {}))
@@ -172,7 +174,9 @@ def record_touch(
         problem = uow.problems.add(ws, client.id, rep.id, interaction.id, draft.problem.text,
                                    draft.occurred_on, draft.problem.first_response_on)
         drafts += ledger.for_problem(problem, today, points)
-    if draft.asked_for is not None or draft.demanded_justification is not None:
+    signals = draft.asked_for is not None or draft.demanded_justification is not None
+    newest = client.trust_assessed_on is None or draft.occurred_on >= client.trust_assessed_on
+    if signals and newest:  # a back-dated touch never overwrites a newer assessment
         level = trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level
         uow.clients.set_trust(ws, client.id, level, draft.occurred_on, draft.asked_for, draft.demanded_justification)
     if draft.won_deal is not None:

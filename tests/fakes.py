@@ -1,0 +1,365 @@
+"""In-memory fakes of :mod:`coaching.ports` for service tests: plain dicts and lists.
+
+One :class:`FakeStore` holds the committed data, shared by many units of work. Each
+:class:`FakeUnitOfWork` works on a deep copy taken on ``__enter__``; ``commit()`` copies it back
+(last writer wins: enough for sequential tests), leaving ``with`` uncommitted discards it. The
+semantics follow ``storage/``: idempotency keys, NFKC+casefold names, workspace scoping, and the
+orderings the ports' docstrings promise.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import unicodedata
+from collections import namedtuple
+from dataclasses import dataclass, field, replace
+from operator import attrgetter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+
+from coaching.model import (
+    Client, EntryDraft, Interaction, InteractionDraft, LedgerEntry, Person, Problem, Promise,
+    PromiseStatus, Reason, Team, TrustLevel, Workspace,
+)
+from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.ports import ConversationRecord, PersonDraft, TouchRow
+
+T = TypeVar("T")
+OPEN = PromiseStatus.OPEN
+SETBACKS = (Reason.PROMISE_BROKEN, Reason.HONESTY_BREACH)
+PLATFORMS = {"slack": "slack_user_id", "teams": "teams_user_id"}
+ANY = object()
+
+
+def name_key(name: str) -> str:
+    """As :func:`storage.repositories.name_key`: NFKC, casefold, NFKC again, stripped."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+def pick(rows: Iterable[T], order: Callable[[T], Any] | None = None, **equal: Any) -> list[T]:
+    """The rows whose attributes equal ``equal`` (``ANY`` matches anything), sorted by ``order``."""
+    found = [r for r in rows if all(v is ANY or getattr(r, k) == v for k, v in equal.items())]
+    return sorted(found, key=order) if order else found
+
+
+def _any(value: Any) -> Any:
+    return ANY if value is None else value
+
+
+by_id = attrgetter("id")
+FakeDeal = namedtuple("FakeDeal", "workspace_id client_id rep_id interaction_id won_on note")
+
+
+@dataclass
+class FakeStore:
+    workspaces: dict[str, Workspace] = field(default_factory=dict)
+    teams: dict[int, Team] = field(default_factory=dict)
+    people: dict[int, Person] = field(default_factory=dict)
+    clients: dict[int, Client] = field(default_factory=dict)
+    interactions: dict[int, Interaction] = field(default_factory=dict)
+    external_ids: dict[tuple[str, str], int] = field(default_factory=dict)
+    promises: dict[int, Promise] = field(default_factory=dict)
+    problems: dict[int, Problem] = field(default_factory=dict)
+    deals: list[FakeDeal] = field(default_factory=list)
+    ledger: dict[int, LedgerEntry] = field(default_factory=dict)
+    conversations: dict[tuple[str, str, str], ConversationRecord] = field(default_factory=dict)
+    last_ids: dict[str, int] = field(default_factory=dict)
+
+    def next_id(self, table: str) -> int:
+        self.last_ids[table] = self.last_ids.get(table, 0) + 1
+        return self.last_ids[table]
+
+
+class _Repo:
+    table = ""
+
+    def __init_subclass__(cls, table: str = "") -> None:
+        cls.table = table
+
+    def __init__(self, data: FakeStore) -> None:
+        self.data, self.rows = data, getattr(data, self.table, {})
+
+    def get(self, workspace_id: str, row_id: int) -> Any:
+        row = self.rows.get(row_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def _get_or_fail(self, workspace_id: str, row_id: int) -> Any:
+        if (row := self.get(workspace_id, row_id)) is None:
+            raise LookupError(f"no {self.table} row {row_id} in workspace {workspace_id!r}")
+        return row
+
+    def _store(self, row: T) -> T:
+        self.rows[row.id] = row  # type: ignore[attr-defined]
+        return row
+
+    def _new(self, kind: Callable[..., T], *values: Any, **named: Any) -> T:
+        return self._store(kind(self.data.next_id(self.table), *values, **named))
+
+    def _between(self, rows: dict[int, T], workspace_id: str, team_ids: Sequence[int], on: str,
+                 start: date, end: date) -> list[T]:
+        """Rows of clients of these teams whose date ``on`` is within [start, end], by that date."""
+        chosen = {c.id for c in self.data.clients.values() if c.workspace_id == workspace_id and c.team_id in team_ids}
+        found = [r for r in rows.values() if r.client_id in chosen and (d := getattr(r, on)) and start <= d <= end]
+        return sorted(found, key=lambda r: (getattr(r, on), r.id))
+
+
+class FakeWorkspaceRepository(_Repo):
+    def get(self, workspace_id: str) -> Workspace | None:  # type: ignore[override]
+        return self.data.workspaces.get(workspace_id)
+
+    def add(self, workspace: Workspace) -> Workspace:
+        self.data.workspaces[workspace.id] = workspace
+        return workspace
+
+
+class FakeTeamRepository(_Repo, table="teams"):
+    def by_name(self, workspace_id: str, name: str) -> Team | None:
+        return next(iter(pick(self.rows.values(), workspace_id=workspace_id, name=name)), None)
+
+    def list(self, workspace_id: str) -> list[Team]:
+        return pick(self.rows.values(), lambda t: (t.name, t.id), workspace_id=workspace_id)
+
+    def add(self, workspace_id: str, name: str) -> Team:
+        if self.by_name(workspace_id, name):
+            raise ValueError(f"team {name!r} exists")  # the unique (workspace, name) constraint
+        return self._new(Team, workspace_id, name)
+
+
+class FakePersonRepository(_Repo, table="people"):
+    def by_email(self, workspace_id: str, email: str) -> Person | None:
+        return next(iter(pick(self.rows.values(), workspace_id=workspace_id, email=email.strip().lower())), None)
+
+    def by_platform_id(self, workspace_id: str, platform: str, user_id: str) -> Person | None:
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r}")
+        found = pick(self.rows.values(), by_id, workspace_id=workspace_id, **{PLATFORMS[platform]: user_id})
+        return found[0] if found else None  # the oldest entry wins
+
+    def list(self, workspace_id: str, team_id: int | None = None) -> list[Person]:
+        people = pick(self.rows.values(), lambda p: (p.name, p.id), workspace_id=workspace_id)
+        return [p for p in people if team_id is None or team_id in p.team_ids]
+
+    def upsert(self, workspace_id: str, draft: PersonDraft) -> Person:
+        team_ids = tuple(dict.fromkeys(draft.team_ids))
+        if missing := [t for t in team_ids if FakeTeamRepository(self.data).get(workspace_id, t) is None]:
+            raise ValueError(f"teams {missing} are not in workspace {workspace_id!r}")
+        email = draft.email.strip().lower()
+        person = self.by_email(workspace_id, email) or Person(
+            self.data.next_id(self.table), workspace_id, email, draft.name, draft.role, ())
+        kept = {a: v for a in ("locale", "slack_user_id", "teams_user_id") if (v := getattr(draft, a)) is not None}
+        return self._store(replace(person, name=draft.name, role=draft.role, timezone=draft.timezone,
+                                   team_ids=team_ids, **kept))
+
+
+class FakeClientRepository(_Repo, table="clients"):
+    def list(self, workspace_id: str, team_ids: Sequence[int] | None = None) -> list[Client]:
+        clients = pick(self.rows.values(), lambda c: (name_key(c.name), c.id), workspace_id=workspace_id)
+        return [c for c in clients if team_ids is None or c.team_id in team_ids]
+
+    def by_name(self, workspace_id: str, name: str) -> Client | None:
+        return next((c for c in self.list(workspace_id) if name_key(c.name) == name_key(name)), None)
+
+    def add(self, workspace_id: str, name: str, team_id: int, owner_id: int, created_on: date) -> Client:
+        if self.by_name(workspace_id, name):
+            raise ValueError(f"a client called {name!r} exists")  # the unique name_key constraint
+        return self._new(Client, workspace_id, name.strip(), team_id, owner_id, created_on)
+
+    def set_trust(self, workspace_id: str, client_id: int, level: TrustLevel | None, on: date,
+                  asked_for: TrustLevel | None, demanded_justification: bool | None) -> None:
+        self._store(replace(self._get_or_fail(workspace_id, client_id), trust_level=level, trust_assessed_on=on,
+                            trust_asked_for=asked_for, trust_demanded_justification=demanded_justification))
+
+
+class FakeInteractionRepository(_Repo, table="interactions"):
+    def add(self, workspace_id: str, rep_id: int, draft: InteractionDraft) -> Interaction | None:
+        external = (workspace_id, draft.external_id)
+        if draft.external_id is not None and external in self.data.external_ids:
+            return None
+        touch = self._new(Interaction, workspace_id, draft.client_id, rep_id, draft.occurred_on, draft.kind,
+                          draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source)
+        if draft.external_id is not None:
+            self.data.external_ids[external] = touch.id
+        return touch
+
+    def last_by_rep(self, workspace_id: str, rep_id: int) -> Interaction | None:
+        mine = pick(self.rows.values(), by_id, workspace_id=workspace_id, rep_id=rep_id, voided=False)
+        return mine[-1] if mine else None  # ids grow in the order touches are logged
+
+    def void(self, workspace_id: str, interaction_id: int) -> None:
+        self._store(replace(self._get_or_fail(workspace_id, interaction_id), voided=True))
+
+    def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
+        touches = pick(self.rows.values(), lambda i: (i.occurred_on, i.id),
+                       workspace_id=workspace_id, client_id=client_id, voided=False)
+        return touches[::-1][:limit]
+
+
+class FakePromiseRepository(_Repo, table="promises"):
+    def add(self, workspace_id: str, client_id: int, rep_id: int, interaction_id: int | None,
+            text: str, made_on: date, due_on: date) -> Promise:
+        return self._new(Promise, workspace_id, client_id, rep_id, interaction_id, text, made_on, due_on)
+
+    def close(self, workspace_id: str, promise_id: int, status: PromiseStatus, closed_on: date) -> Promise:
+        return self._store(replace(self._get_or_fail(workspace_id, promise_id), status=status, closed_on=closed_on))
+
+    def open_for(self, workspace_id: str, rep_id: int | None = None, client_id: int | None = None) -> list[Promise]:
+        return pick(self.rows.values(), lambda p: (p.due_on, p.id), workspace_id=workspace_id, status=OPEN,
+                    rep_id=_any(rep_id), client_id=_any(client_id))
+
+    def open_due_before(self, workspace_id: str, day: date) -> list[Promise]:
+        return [p for p in self.open_for(workspace_id) if p.due_on < day]
+
+
+class FakeProblemRepository(_Repo, table="problems"):
+    def add(self, workspace_id: str, client_id: int, rep_id: int, interaction_id: int | None,
+            text: str, raised_on: date, first_response_on: date | None = None) -> Problem:
+        return self._new(Problem, workspace_id, client_id, rep_id, interaction_id, text, raised_on,
+                         first_response_on=first_response_on)
+
+    def unanswered(self, workspace_id: str, client_id: int | None = None) -> list[Problem]:
+        """Longest waiting first."""
+        return pick(self.rows.values(), lambda p: (p.raised_on, p.id), workspace_id=workspace_id,
+                    first_response_on=None, client_id=_any(client_id))
+
+    def answer(self, workspace_id: str, problem_id: int, on: date) -> Problem:
+        problem = self._get_or_fail(workspace_id, problem_id)
+        return problem if problem.first_response_on else self._store(replace(problem, first_response_on=on))
+
+
+class FakeDealRepository(_Repo):
+    def add(self, workspace_id: str, client_id: int, rep_id: int, interaction_id: int | None,
+            won_on: date, note: str) -> None:
+        self.data.deals.append(FakeDeal(workspace_id, client_id, rep_id, interaction_id, won_on, note))
+
+
+class FakeLedgerRepository(_Repo, table="ledger"):
+    def add(self, workspace_id: str, draft: EntryDraft) -> LedgerEntry | None:
+        if pick(self.rows.values(), workspace_id=workspace_id, key=draft.key):
+            return None  # counted once
+        return self._new(LedgerEntry, workspace_id, draft.client_id, draft.rep_id, draft.amount, draft.reason,
+                         draft.occurred_on, draft.key, cause=draft.cause, detail=dict(draft.detail),
+                         reverses_id=draft.reverses_id)
+
+    def for_client(self, workspace_id: str, client_id: int) -> list[LedgerEntry]:
+        return pick(self.rows.values(), lambda e: (e.occurred_on, e.id), workspace_id=workspace_id, client_id=client_id)
+
+    def for_cause(self, workspace_id: str, cause: str) -> list[LedgerEntry]:
+        return pick(self.rows.values(), by_id, workspace_id=workspace_id, cause=cause)
+
+    def balance(self, workspace_id: str, client_id: int) -> int:
+        return self.balances(workspace_id, [client_id])[client_id]
+
+    def balances(self, workspace_id: str, client_ids: Sequence[int], as_of: date | None = None) -> dict[int, int]:
+        result = dict.fromkeys(client_ids, 0)
+        for e in pick(self.rows.values(), workspace_id=workspace_id):
+            if e.client_id in result and (as_of is None or e.occurred_on <= as_of):
+                result[e.client_id] += e.amount
+        return result
+
+
+class FakeConversationRepository(_Repo):
+    def get(self, workspace_id: str, conversation: str, user: str) -> ConversationRecord | None:  # type: ignore[override]
+        return copy.deepcopy(self.data.conversations.get((workspace_id, conversation, user)))
+
+    def save(self, workspace_id: str, conversation: str, user: str, state: dict[str, Any], now: datetime) -> None:
+        stored = json.loads(json.dumps(state))  # a JSON column: what cannot be serialised fails here too
+        moment = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        self.data.conversations[(workspace_id, conversation, user)] = ConversationRecord(stored, moment)
+
+    def delete(self, workspace_id: str, conversation: str, user: str) -> None:
+        self.data.conversations.pop((workspace_id, conversation, user), None)
+
+
+class FakeHistoryRepository(_Repo):
+    def client_histories(
+        self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
+        team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
+    ) -> Iterator[ClientHistory]:
+        if team_ids is not None and not team_ids:
+            return
+        clients = pick(self.data.clients.values(), lambda c: (c.owner_id, c.id),
+                       workspace_id=workspace_id, owner_id=_any(rep_id))
+        yield from [self._history(c, as_of, touches_per_client, window_days)
+                    for c in clients if team_ids is None or c.team_id in team_ids]
+
+    def _history(self, client: Client, as_of: date, limit: int, window_days: int) -> ClientHistory:
+        d, window_start, mine = self.data, as_of - timedelta(days=window_days), {"client_id": client.id}
+        touches = [i for i in pick(d.interactions.values(), lambda i: (i.occurred_on, i.id), voided=False, **mine)
+                   if i.occurred_on <= as_of][::-1]
+        promises = [p for p in pick(d.promises.values(), lambda p: (p.due_on, p.id), status=OPEN, **mine)
+                    if p.made_on <= as_of]
+        problems = [p for p in pick(d.problems.values(), lambda p: (p.raised_on, p.id), first_response_on=None, **mine)
+                    if p.raised_on <= as_of]
+        entries = [e for e in pick(d.ledger.values(), **mine) if e.occurred_on <= as_of]
+        return ClientHistory(
+            client.id, client.name, client.owner_id, client.created_on,
+            touches=tuple(Touch(i.occurred_on, i.purpose) for rank, i in enumerate(touches, 1)
+                          if rank <= limit or i.occurred_on > window_start),
+            open_promises=tuple(OpenPromise(p.id, p.text, p.due_on) for p in promises),
+            waiting_problems=tuple(WaitingProblem(p.id, p.text, p.raised_on) for p in problems),
+            last_won_on=max((x.won_on for x in pick(d.deals, **mine) if x.won_on <= as_of), default=None),
+            last_setback_on=max((e.occurred_on for e in entries if e.reason in SETBACKS), default=None),
+            trust_level=client.trust_level, balance=sum(e.amount for e in entries),
+        )
+
+    def rep_touch_counts(self, workspace_id: str, as_of: date, recent_days: int,
+                         baseline_days: int) -> dict[int, tuple[int, int]]:
+        """Only reps with a touch in either period; recent is ``as_of - recent_days < on <= as_of``."""
+        recent_start = as_of - timedelta(days=recent_days)
+        baseline_start = recent_start - timedelta(days=baseline_days)
+        counts: dict[int, tuple[int, int]] = {}
+        for i in pick(self.data.interactions.values(), workspace_id=workspace_id, voided=False):
+            if baseline_start < i.occurred_on <= as_of:
+                recent, baseline = counts.get(i.rep_id, (0, 0))
+                counts[i.rep_id] = (recent + 1, baseline) if i.occurred_on > recent_start else (recent, baseline + 1)
+        return counts
+
+    def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
+        touches = self._between(self.data.interactions, workspace_id, team_ids, "occurred_on", start, end)
+        return [TouchRow(i.rep_id, i.client_id, i.occurred_on, i.purpose) for i in touches if not i.voided]
+
+    def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]:
+        promises = self._between(self.data.promises, workspace_id, team_ids, "closed_on", start, end)
+        return [p for p in promises if p.status is not OPEN]
+
+    def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]:
+        return self._between(self.data.problems, workspace_id, team_ids, "raised_on", start, end)
+
+
+class FakeUnitOfWork:
+    """Implements ``coaching.ports.UnitOfWork`` over a shared :class:`FakeStore`."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store, self.data, self.commits = store, None, 0  # type: FakeStore, FakeStore | None, int
+
+    def __enter__(self) -> FakeUnitOfWork:
+        if self.data is not None:
+            raise RuntimeError("this unit of work is already open")
+        return self._bind(copy.deepcopy(self.store))
+
+    def __exit__(self, *exc: object) -> None:
+        self.data = None  # whatever was not committed is gone
+
+    def commit(self) -> None:
+        vars(self.store).update(copy.deepcopy(vars(self._open())))
+        self.commits += 1
+
+    def rollback(self) -> None:
+        self._open()
+        self._bind(copy.deepcopy(self.store))
+
+    def _bind(self, data: FakeStore) -> FakeUnitOfWork:
+        self.data = data
+        self.workspaces, self.teams = FakeWorkspaceRepository(data), FakeTeamRepository(data)
+        self.people, self.clients = FakePersonRepository(data), FakeClientRepository(data)
+        self.interactions, self.promises = FakeInteractionRepository(data), FakePromiseRepository(data)
+        self.problems, self.deals = FakeProblemRepository(data), FakeDealRepository(data)
+        self.ledger, self.conversations = FakeLedgerRepository(data), FakeConversationRepository(data)
+        self.histories = FakeHistoryRepository(data)
+        return self
+
+    def _open(self) -> FakeStore:
+        if self.data is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self.data
