@@ -67,6 +67,8 @@ class TeamRepository(Protocol):
     def by_name(self, workspace_id: str, name: str) -> Team | None: ...
     def list(self, workspace_id: str) -> list[Team]: ...
     def add(self, workspace_id: str, name: str) -> Team: ...
+    def set_digest_channel(self, workspace_id: str, team_id: int, channel: str | None) -> Team:
+        """Where the team's channel digest goes (a Slack or Teams channel id), or nowhere."""
 
 
 class PersonRepository(Protocol):
@@ -77,6 +79,8 @@ class PersonRepository(Protocol):
     def list(self, workspace_id: str, team_id: int | None = None) -> list[Person]: ...
     def upsert(self, workspace_id: str, draft: PersonDraft) -> Person:
         """Insert, or update the person with the same e-mail (case-insensitive)."""
+    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str) -> Person:
+        """Remember the person's Slack or Teams user id (found by e-mail the first time)."""
 
 
 class ClientRepository(Protocol):
@@ -166,6 +170,14 @@ class HistoryRepository(Protocol):
     def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]: ...
 
 
+class InboxRepository(Protocol):
+    """What the platforms already delivered, so a retried request changes nothing twice."""
+
+    def claim(self, workspace_id: str, key: str, now: datetime) -> bool:
+        """True the first time ``key`` is seen in the workspace, False for a repeat. The claim
+        is part of the unit of work: rolled back with it, so a failed turn can be retried."""
+
+
 class UnitOfWork(Protocol):
     workspaces: WorkspaceRepository
     teams: TeamRepository
@@ -178,6 +190,7 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     conversations: ConversationRepository
     histories: HistoryRepository
+    inbox: InboxRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None:

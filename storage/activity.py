@@ -1,7 +1,8 @@
 """SQLAlchemy repositories for what happens with clients: touches, promises, problems, deals,
-the ledger, and the state of chat conversations.
+the ledger, the state of chat conversations, and the inbox of requests already taken on.
 
-Appends that carry an idempotency key (a touch's ``external_id``, a ledger entry's ``key``) use
+Appends that carry an idempotency key (a touch's ``external_id``, a ledger entry's ``key``, an
+inbox claim) use
 ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: a duplicate returns no row, the method returns
 ``None``, and the surrounding transaction stays usable (no exception, no savepoint).
 """
@@ -33,6 +34,7 @@ from storage.models import (
     InteractionRow,
     LedgerEntryRow,
     ProblemRow,
+    ProcessedRequestRow,
     PromiseRow,
 )
 from storage.repositories import insert_for, scoped_get
@@ -301,3 +303,18 @@ class SqlConversationRepository:
             ConversationRow.conversation == conversation,
             ConversationRow.user == user,
         )
+
+
+class SqlInboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, workspace_id: str, key: str, now: datetime) -> bool:
+        """True the first time ``key`` is seen in the workspace, False for a repeat. Rolled back
+        with the transaction; on PostgreSQL a concurrent claim of the same key waits for this
+        transaction and then returns False (committed) or True (rolled back)."""
+        stmt = insert_for(self.session, ProcessedRequestRow).values(
+            workspace_id=workspace_id, key=key, seen_at=as_utc(now),
+        ).on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+        claimed = self.session.execute(stmt.returning(ProcessedRequestRow.key)).scalar_one_or_none()
+        return claimed is not None

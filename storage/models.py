@@ -256,3 +256,17 @@ class ConversationRow(Base):
     user: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcessedRequestRow(Base):
+    """A request a platform delivered and the coach took on (its event or activity id), so a
+    retried delivery changes nothing twice. Old rows can be pruned by ``seen_at``."""
+
+    __tablename__ = "processed_requests"
+    __table_args__ = (Index("ix_processed_requests_seen_at", "seen_at"),)
+
+    workspace_id: Mapped[str] = mapped_column(
+        WorkspaceId, ForeignKey("workspaces.id"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

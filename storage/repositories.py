@@ -97,6 +97,15 @@ class SqlTeamRepository:
         self.session.flush()
         return _team(row)
 
+    def set_digest_channel(self, workspace_id: str, team_id: int, channel: str | None) -> Team:
+        """``LookupError`` if the team is not in the workspace."""
+        row = scoped_get(self.session, TeamRow, workspace_id, team_id)
+        if row is None:
+            raise LookupError(f"no team {team_id} in workspace {workspace_id!r}")
+        row.digest_channel = channel
+        self.session.flush()
+        return _team(row)
+
 
 class SqlPersonRepository:
     def __init__(self, session: Session) -> None:
@@ -159,6 +168,21 @@ class SqlPersonRepository:
                 for i, team_id in enumerate(team_ids)
             ])
         return _person(row, team_ids)
+
+    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str) -> Person:
+        """Set the person's ``slack`` or ``teams`` user id (``ValueError`` for another platform,
+        ``LookupError`` if the person is not in the workspace)."""
+        column = PLATFORM_COLUMNS.get(platform)
+        if column is None:
+            raise ValueError(f"unknown platform {platform!r}; expected one of {sorted(PLATFORM_COLUMNS)}")
+        row = scoped_get(self.session, PersonRow, workspace_id, person_id)
+        if row is None:
+            raise LookupError(f"no person {person_id} in workspace {workspace_id!r}")
+        setattr(row, column.key, user_id)
+        self.session.flush()
+        person = self.get(workspace_id, person_id)
+        assert person is not None
+        return person
 
     def _one(self, stmt: Select[Any]) -> Person | None:
         people = self._many(stmt)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.activity import (
     SqlConversationRepository,
     SqlDealRepository,
+    SqlInboxRepository,
     SqlInteractionRepository,
     SqlLedgerRepository,
     SqlProblemRepository,
@@ -45,6 +46,7 @@ class SqlAlchemyUnitOfWork:
     ledger: SqlLedgerRepository
     conversations: SqlConversationRepository
     histories: SqlHistoryRepository
+    inbox: SqlInboxRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -71,6 +73,7 @@ class SqlAlchemyUnitOfWork:
         self.ledger = SqlLedgerRepository(session)
         self.conversations = SqlConversationRepository(session)
         self.histories = SqlHistoryRepository(session)
+        self.inbox = SqlInboxRepository(session)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -64,6 +64,7 @@ class FakeStore:
     deals: list[FakeDeal] = field(default_factory=list)
     ledger: dict[int, LedgerEntry] = field(default_factory=dict)
     conversations: dict[tuple[str, str, str], ConversationRecord] = field(default_factory=dict)
+    inbox: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (workspace, key) -> seen at
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -125,6 +126,9 @@ class FakeTeamRepository(_Repo, table="teams"):
             raise ValueError(f"team {name!r} exists")  # the unique (workspace, name) constraint
         return self._new(Team, workspace_id, name)
 
+    def set_digest_channel(self, workspace_id: str, team_id: int, channel: str | None) -> Team:
+        return self._store(replace(self._get_or_fail(workspace_id, team_id), digest_channel=channel))
+
 
 class FakePersonRepository(_Repo, table="people"):
     def by_email(self, workspace_id: str, email: str) -> Person | None:
@@ -150,6 +154,11 @@ class FakePersonRepository(_Repo, table="people"):
         kept = {a: v for a in ("locale", "slack_user_id", "teams_user_id") if (v := getattr(draft, a)) is not None}
         return self._store(replace(person, name=draft.name, role=draft.role, timezone=draft.timezone,
                                    team_ids=team_ids, **kept))
+
+    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str) -> Person:
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r}")
+        return self._store(replace(self._get_or_fail(workspace_id, person_id), **{PLATFORMS[platform]: user_id}))
 
 
 class FakeClientRepository(_Repo, table="clients"):
@@ -271,6 +280,15 @@ class FakeConversationRepository(_Repo):
         self.data.conversations.pop((workspace_id, conversation, user), None)
 
 
+class FakeInboxRepository(_Repo):
+    def claim(self, workspace_id: str, key: str, now: datetime) -> bool:
+        """Rolled back with the fake unit of work, like any other write."""
+        if (workspace_id, key) in self.data.inbox:
+            return False
+        self.data.inbox[(workspace_id, key)] = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        return True
+
+
 class FakeHistoryRepository(_Repo):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
@@ -356,7 +374,7 @@ class FakeUnitOfWork:
         self.interactions, self.promises = FakeInteractionRepository(data), FakePromiseRepository(data)
         self.problems, self.deals = FakeProblemRepository(data), FakeDealRepository(data)
         self.ledger, self.conversations = FakeLedgerRepository(data), FakeConversationRepository(data)
-        self.histories = FakeHistoryRepository(data)
+        self.histories, self.inbox = FakeHistoryRepository(data), FakeInboxRepository(data)
         return self
 
     def _open(self) -> FakeStore:
