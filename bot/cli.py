@@ -221,15 +221,19 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), d
 @main.command()
 @click.option("--as-of", "as_of", help="The day of the run (YYYY-MM-DD, or today / tomorrow); default today.")
 @click.option("--rep", "rep_email", help="Only this rep's nudges (roster e-mail).")
+@click.option("--send", is_flag=True, help="Deliver each rep's digest (Slack DM when configured, else printed).")
 @FORMAT
-def nudges(as_of: str | None, rep_email: str | None, fmt: str) -> None:
-    """What the daily run would send that day (a dry run: nothing is sent or stored)."""
+def nudges(as_of: str | None, rep_email: str | None, send: bool, fmt: str) -> None:
+    """What the daily run would send that day (a dry run unless --send)."""
     coach = _coach()
     day = _date(as_of, coach)
     rep_id = _person(coach, rep_email).id if rep_email else None
     with coach.uow_factory() as uow:
         people = {p.id: p for p in uow.people.list(coach.workspace)}
         found = list(services.nudges(uow, coach.workspace, day, coach.rules, rep_id=rep_id))
+    if send:
+        _send_digests(coach, people, found)
+        return
     rows = []
     for n in found:
         rep = people.get(n.rep_id)
@@ -251,6 +255,25 @@ def nudges(as_of: str | None, rep_email: str | None, fmt: str) -> None:
     for r in rows:
         table.add_row(*(escape(str(r[k] or "")) for k in ("rep", "client", "kind", "reason", "next_step")))
     Console(soft_wrap=False).print(table)
+
+
+def _send_digests(coach: Coach, people: dict[int, Person], found: list) -> None:
+    from bot.notifiers import LogNotifier, SlackNotifier
+    from coaching.digest import by_rep, digest
+
+    settings = coach.settings
+    notifier = (SlackNotifier(coach.catalog, settings.slack_bot_token, settings.slack_api_url)
+                if settings.slack_bot_token else LogNotifier(coach.catalog, click.echo))
+    sent = failed = 0
+    for rep_id, items in sorted(by_rep(found).items()):
+        person = people.get(rep_id)
+        reply = digest(person, items) if person and not person.on_leave else None
+        if reply is not None:
+            if notifier.send(person, reply):
+                sent += 1
+            else:
+                failed += 1
+    click.echo(_say(coach, msg("cli.digests_sent", sent=sent, failed=failed)))
 
 
 @main.command()
@@ -288,6 +311,26 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
         click.echo(json.dumps(health.as_dict(report), ensure_ascii=False, indent=2))
         return
     click.echo(render(health.reply(report), coach.catalog, coach.settings.language))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="The port to listen on.")
+def serve(host: str, port: int) -> None:
+    """Run the coach's HTTP server (Slack at /slack/events, /healthz), and Socket Mode if configured."""
+    import logging
+
+    from aiohttp import web
+
+    from bot.server import create_web_app
+
+    coach = _coach()
+    settings = coach.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    click.echo(_say(coach, msg("cli.serving", url=f"http://{host}:{port}")))
+    if not settings.slack_enabled:
+        click.echo(_say(coach, msg("cli.slack_not_configured")))
+    web.run_app(create_web_app(coach, settings), host=host, port=port, print=None)
 
 
 @main.command()

@@ -20,10 +20,32 @@ class Settings(BaseSettings):
     workspace: str = Field(default="demo", validation_alias="COACH_WORKSPACE")
     rules_file: Path | None = Field(default=None, validation_alias="COACH_RULES_FILE")
 
-    @field_validator("database_url", "rules_file", mode="before")
+    slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
+
+    @property
+    def slack_multi_workspace(self) -> bool:
+        """OAuth installs into many workspaces (else one workspace with SLACK_BOT_TOKEN)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_multi_workspace))
+
+    @field_validator("database_url", "rules_file", "slack_bot_token", "slack_signing_secret", "slack_app_token",
+                     "slack_client_id", "slack_client_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
 
     @property
     def url(self) -> str:

@@ -30,6 +30,7 @@ class ClientDirectory(Protocol):
     """The clients a rep may log against, as ``(id, name)`` pairs."""
 
     def exact(self, name: str) -> tuple[int, str] | None: ...
+    def by_id(self, client_id: int) -> tuple[int, str] | None: ...
     def similar(self, name: str, limit: int) -> list[tuple[int, str]]: ...
     def recent(self, limit: int) -> list[tuple[int, str]]: ...
 
@@ -105,9 +106,9 @@ def answer(state: dict[str, Any], text: str, today: date, directory: ClientDirec
 
 def _answer_client(state, text, today, directory, rules):
     if text.startswith("client:") and text[7:].isdigit():
-        for cid, name in directory.recent(rules.client_choices) + state.get("candidates", []):
-            if cid == int(text[7:]):
-                return _client_chosen(state, cid, name, directory, rules)
+        if found := directory.by_id(int(text[7:])):
+            return _client_chosen(state, found[0], found[1], directory, rules)
+        return _retry(state, "client", directory, rules)
     if text.startswith("new:"):
         return _client_chosen(state, None, text[4:].strip()[:MAX_NAME], directory, rules)
     name = text.strip()
@@ -270,7 +271,8 @@ def _prompt(step: str, state: dict[str, Any], directory: ClientDirectory, rules:
     skip = Choice("skip", msg("word.skip"))
     if step == "client":
         recent = directory.recent(rules.client_choices)
-        return Reply.of(msg("log.ask.client"), choices=tuple(Choice(f"client:{cid}", name) for cid, name in recent))
+        return Reply.of(msg("log.ask.client"), choices=tuple(Choice(f"client:{cid}", name) for cid, name in recent),
+                        picker="client")
     if step == "kind":
         return Reply.of(msg("log.ask.kind"), choices=tuple(Choice(k.value, msg(f"kind.{k.value}")) for k in Kind))
     if step == "purpose":

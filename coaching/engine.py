@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from coaching import conversation, health, services, views
+from coaching import conversation, health, home, services, views
 from coaching.messages import Msg, msg
 from coaching.model import Person
 from coaching.ports import UnitOfWork, UnitOfWorkFactory
@@ -28,11 +28,13 @@ COMMANDS = {
     "promises": ("promises", "promise", "約束"),
     "clients": ("clients", "顧客", "クライアント"),
     "nudges": ("nudges", "nudge", "today", "ナッジ", "今日"),
+    "home": ("home", "ホーム"),
     "teamhealth": ("teamhealth", "team", "チーム"),
     "help": ("help", "?", "ヘルプ", "使い方"),
     "cancel": ("cancel", "キャンセル", "やめる"),
 }
 MAX_TEXT = 4000
+CHANNEL_HERE = re.compile(r"channel\s+here|チャンネル\s*(?:ここ|ここに)?|ここ")
 PROMISE_ACTION = re.compile(r"(kept|broken|守った|守れなかった)[:\s]*(\d+)")
 
 
@@ -71,17 +73,55 @@ class Engine:
             person = uow.people.by_platform_id(inbound.workspace_id, inbound.platform, inbound.platform_user_id)
         if person is None and inbound.email:
             person = uow.people.by_email(inbound.workspace_id, inbound.email)
+            if person is not None and inbound.platform_user_id and inbound.platform in ("slack", "teams"):
+                # Found by e-mail: remember the platform id, so next time needs no profile lookup.
+                person = uow.people.link_platform(inbound.workspace_id, person.id, inbound.platform,
+                                                  inbound.platform_user_id)
+                uow.commit()
         return person
 
     def handle(self, inbound: Inbound) -> Outcome:
+        """One message or button press: the next prompt, or a command's answer."""
+        return self._unit(inbound, lambda uow, person, now: self._turn(uow, person, inbound, now))
+
+    def log_form(self, inbound: Inbound, request: conversation.LogRequest) -> Outcome:
+        """A touch filled in all at once (a modal form) instead of step by step."""
+        def work(uow: UnitOfWork, person: Person, now: datetime):
+            today = services.local_today(person, now)
+            logged = services.log_request(uow, person, request, self.rules, today, inbound.external_id)
+            return [views.logged(logged)], logged
+        return self._unit(inbound, work)
+
+    def home(self, inbound: Inbound) -> Outcome:
+        """The rep's own overview: today's nudges, open promises, clients by risk."""
+        def work(uow: UnitOfWork, person: Person, now: datetime):
+            return [home.overview(uow, person, services.local_today(person, now), self.rules)], None
+        return self._unit(inbound, work)
+
+    def suggest_clients(self, inbound: Inbound, query: str, limit: int = 20) -> list[tuple[str, str]]:
+        """Type-ahead over the clients the person may log against: (value, label) pairs."""
+        with self.uow_factory() as uow:
+            person = self.identify(uow, inbound)
+            if person is None:
+                return []
+            directory = services.RosterDirectory(uow, person)
+            found = directory.similar(query, limit) if query.strip() else directory.recent(limit)
+            options = [(f"client:{cid}", name) for cid, name in found]
+        if query.strip() and not any(label.casefold() == query.strip().casefold() for _, label in options):
+            options.append((f"new:{query.strip()[:conversation.MAX_NAME]}", ""))
+        return options
+
+    def _unit(self, inbound: Inbound, work) -> Outcome:
         with self.uow_factory() as uow:
             person = self.identify(uow, inbound)
             if person is None:
                 return Outcome((Reply.of(msg("error.not_on_roster", email=inbound.email or "?")),), inbound.locale)
             locale = person.locale or inbound.locale
             now = self.clock()
+            if inbound.external_id and not uow.inbox.claim(inbound.workspace_id, inbound.external_id, now):
+                return Outcome((), locale, person, extra={"duplicate": True})  # a platform retry
             try:
-                replies, logged = self._turn(uow, person, inbound, now)
+                replies, logged = work(uow, person, now)
             except CoachError as error:
                 uow.rollback()
                 return Outcome((Reply.of(error.message),), locale, person)
@@ -122,7 +162,7 @@ class Engine:
                 uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
                 if command != "cancel":
                     prefix.append(msg("log.set_aside"))
-            reply = self._command_reply(uow, person, command, rest, text, now)
+            reply = self._command_reply(uow, person, command, rest, text, now, inbound.conversation)
             if reply.choices:
                 uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key,
                                        {"flow": "pick", "choices": [c.value for c in reply.choices]}, now)
@@ -156,7 +196,8 @@ class Engine:
                 return command, rest.strip()
         return None, text
 
-    def _command_reply(self, uow: UnitOfWork, person: Person, command: str | None, rest: str, text: str, now: datetime) -> Reply:
+    def _command_reply(self, uow: UnitOfWork, person: Person, command: str | None, rest: str, text: str,
+                       now: datetime, where: str) -> Reply:
         today = services.local_today(person, now)
         if command == "ledger":
             if not rest:
@@ -184,6 +225,11 @@ class Engine:
             if not found:
                 return Reply.of(msg("nudge.none"))
             return Reply.of(msg("nudge.header", count=len(found)), *[views.nudge_line(n) for n in found[:10]])
+        if command == "home":
+            return home.overview(uow, person, today, self.rules)
+        if command == "teamhealth" and CHANNEL_HERE.fullmatch(norm(rest)):
+            teams = services.set_digest_channel(uow, person, where)
+            return Reply.of(msg("health.channel_set", teams=[t.name for t in teams]))
         if command == "teamhealth":
             return health.reply(health.team_health(uow, person, rest or None, now, self.rules))
         if command == "cancel":

@@ -20,7 +20,9 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     ephemeral: bool = False  # only the asking user should see it (Slack)
     attachments: tuple[str, ...] = field(default=())  # file paths (charts)
+    picker: str | None = None  # "client": a channel may offer type-ahead search over clients
 
     @classmethod
-    def of(cls, *lines: Msg | str, choices: tuple[Choice, ...] = (), ephemeral: bool = False) -> Reply:
-        return cls(tuple(lines), choices, ephemeral)
+    def of(cls, *lines: Msg | str, choices: tuple[Choice, ...] = (), ephemeral: bool = False,
+           picker: str | None = None) -> Reply:
+        return cls(tuple(lines), choices, ephemeral, picker=picker)

@@ -94,6 +94,12 @@ class RosterDirectory:
             return client.id, client.name
         return None
 
+    def by_id(self, client_id: int) -> tuple[int, str] | None:
+        client = self.uow.clients.get(self.person.workspace_id, client_id)
+        if client and client.team_id in visible_team_ids(self.uow, self.person):
+            return client.id, client.name
+        return None
+
     def similar(self, name: str, limit: int) -> list[tuple[int, str]]:
         wanted = norm(name)
         keyed = {norm(c.name): c for c in self.clients}
@@ -296,6 +302,15 @@ def teams_for_health(uow: UnitOfWork, viewer: Person, team_name: str | None) -> 
     if not teams:
         raise CoachError(Msg("error.no_team", {}))
     return teams
+
+
+def set_digest_channel(uow: UnitOfWork, person: Person, channel: str) -> list[Team]:
+    """A manager chooses where their team's digest goes: their own team(s), never another's."""
+    if person.role is Role.REP:
+        raise CoachError(Msg("error.managers_only", {}))
+    if not person.team_ids:
+        raise CoachError(Msg("error.no_team", {}))
+    return [uow.teams.set_digest_channel(person.workspace_id, tid, channel) for tid in person.team_ids]
 
 
 def balances(uow: UnitOfWork, workspace_id: str, client_ids: Sequence[int], as_of: date | None = None) -> dict[int, int]:

@@ -75,7 +75,7 @@ def test_a_retried_confirmation_records_once(database_url):
     for text in ("/logmeeting Acme call give: shared a report", "1", "no", "no", "no", "skip", "skip"):
         coach.engine.handle(inbound(text))
     again = coach.engine.handle(inbound("save", "msg-42"))
-    assert again.logged is not None and again.logged.duplicate
+    assert again.extra == {"duplicate": True} and again.replies == ()
     assert client_state(coach, "Acme") == (2, 1)
 
 

@@ -30,6 +30,9 @@ class Directory:
     def recent(self, limit: int) -> list[tuple[int, str]]:
         return self.clients[:limit]
 
+    def by_id(self, client_id: int) -> tuple[int, str] | None:
+        return next((c for c in self.clients if c[0] == client_id), None)
+
 
 DIR = Directory([(1, "Acme"), (2, "Globex"), (3, "Initech"), (4, "Sun Corp"), (5, "山田商事")])
 

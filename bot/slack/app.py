@@ -1,0 +1,195 @@
+"""The coach as a Slack app: Bolt's AsyncApp, translating Slack payloads to the shared engine.
+
+Every listener acknowledges first (Slack's 3-second limit) and does the database work after,
+in a worker thread. Each request carries an idempotency key (the event id, the clicked message
+and value, the submitted view), claimed in the same transaction as its effects, so Slack's
+retries and double clicks never record anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import replace
+from typing import Any, Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import OperationalError
+
+from bot.bootstrap import Coach
+from bot.settings import Settings
+from bot.slack import form, render
+from coaching.engine import Inbound, Outcome
+from coaching.messages import msg
+from coaching.replies import Reply
+
+log = logging.getLogger(__name__)
+
+# Slash command -> the engine command it runs. A test keeps this and manifest.yml in step.
+COMMANDS = {"/logmeeting": "logmeeting", "/ledger": "ledger", "/promises": "promises", "/teamhealth": "teamhealth"}
+
+
+def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """Slack's Web API client, retrying rate limits (honouring Retry-After), 5xx and dropped connections."""
+    return AsyncWebClient(
+        token=token, base_url=settings.slack_api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                        AsyncServerErrorRetryHandler(max_retry_count=2),
+                        AsyncConnectionErrorRetryHandler(max_retry_count=2)],
+    )
+
+
+class SlackAdapter:
+    def __init__(self, coach: Coach, settings: Settings, oauth_settings: Any = None) -> None:
+        self.coach, self.settings = coach, settings
+        self.profiles: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        if oauth_settings is not None:
+            self.app = AsyncApp(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
+                                client=web_client(settings))
+        else:
+            self.app = AsyncApp(signing_secret=settings.slack_signing_secret,
+                                client=web_client(settings, settings.slack_bot_token))
+        self._register()
+
+    # --- translation -------------------------------------------------------------------
+
+    def workspace(self, team_id: str | None) -> str:
+        """One workspace per Slack team with OAuth installs; else the configured workspace."""
+        return team_id if self.settings.slack_multi_workspace and team_id else self.coach.workspace
+
+    async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> tuple[str | None, str | None]:
+        """The user's e-mail and locale from Slack (users.info), cached per process."""
+        key = (team_id, user_id)
+        if key not in self.profiles:
+            try:
+                user = (await client.users_info(user=user_id, include_locale=True))["user"]
+                self.profiles[key] = (user.get("profile", {}).get("email"), user.get("locale"))
+            except SlackApiError as error:
+                log.warning("users.info failed for a user: %s", error.response.get("error"))
+                return None, None
+        return self.profiles[key]
+
+    async def run(self, client: AsyncWebClient, inbound: Inbound,
+                  work: Callable[[Inbound], Outcome] | None = None) -> Outcome:
+        """Run the engine off the event loop; look the user up by e-mail only when needed."""
+        work = work or self.coach.engine.handle
+        try:
+            outcome = await asyncio.to_thread(work, inbound)
+            if outcome.person is None and inbound.platform_user_id:
+                email, locale = await self.profile(client, inbound.workspace_id, inbound.platform_user_id)
+                if email:
+                    outcome = await asyncio.to_thread(work, replace(inbound, email=email, locale=locale))
+        except OperationalError:
+            log.warning("database unavailable while handling a Slack request")
+            return Outcome((Reply.of(msg("error.storage_down")),), inbound.locale)
+        return outcome
+
+    async def post(self, client: AsyncWebClient, channel: str, outcome: Outcome) -> None:
+        catalog = self.coach.catalog
+        for reply in outcome.replies:
+            await client.chat_postMessage(channel=channel, text=render.fallback_text(reply, catalog, outcome.locale),
+                                          blocks=render.blocks(reply, catalog, outcome.locale))
+
+    async def respond(self, respond: Callable[..., Awaitable[Any]], outcome: Outcome) -> None:
+        catalog = self.coach.catalog
+        for reply in outcome.replies:
+            await respond(text=render.fallback_text(reply, catalog, outcome.locale),
+                          blocks=render.blocks(reply, catalog, outcome.locale), response_type="ephemeral")
+
+    def inbound(self, team_id: str, user_id: str, conversation: str, text: str, external_id: str | None) -> Inbound:
+        return Inbound(self.workspace(team_id), conversation, text, platform="slack",
+                       platform_user_id=user_id, external_id=external_id)
+
+    # --- listeners ---------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        for command in COMMANDS:
+            app.command(command)(self.on_command)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home)
+        app.action(re.compile(r"^choice:"))(self.on_choice)
+        app.action("client_search")(self.on_choice)
+        app.action("open_form")(self.on_open_form)
+        app.options("client_search")(self.on_client_search)
+        app.view(form.CALLBACK_ID)(self.on_form_submitted)
+
+    async def on_command(self, ack, command: dict, client: AsyncWebClient, respond) -> None:
+        await ack()
+        name, text = COMMANDS[command["command"]], command.get("text", "").strip()
+        team, user = command["team_id"], command["user_id"]
+        key = f"command:{command.get('trigger_id')}"
+        if name == "logmeeting":  # a conversation: it runs in the rep's DM with the bot
+            dm = (await client.conversations_open(users=user))["channel"]["id"]
+            outcome = await self.run(client, self.inbound(team, user, dm, f"/logmeeting {text}", key))
+            await self.post(client, dm, outcome)
+            if command.get("channel_id") != dm and outcome.person is not None:
+                await respond(text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
+                              response_type="ephemeral")
+            return
+        outcome = await self.run(client, self.inbound(team, user, command["channel_id"], f"/{name} {text}", key))
+        await self.respond(respond, outcome)
+
+    async def on_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return  # only people's own messages in their DM with the coach
+        inbound = self.inbound(body.get("team_id", ""), event["user"], event["channel"], event.get("text", ""),
+                               f"event:{body.get('event_id')}")
+        await self.post(client, event["channel"], await self.run(client, inbound))
+
+    async def on_choice(self, ack, body: dict, action: dict, client: AsyncWebClient, respond) -> None:
+        await ack()
+        value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
+        container = body.get("container", {})
+        channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
+        key = f"action:{channel}:{container.get('message_ts')}:{action['action_id']}:{value}"
+        outcome = await self.run(client, self.inbound(body["team"]["id"], body["user"]["id"], channel, value, key))
+        if container.get("is_ephemeral"):
+            await self.respond(respond, outcome)
+        else:
+            await self.post(client, channel, outcome)
+
+    async def on_client_search(self, ack, body: dict) -> None:
+        inbound = self.inbound(body["team"]["id"], body["user"]["id"], "search", "", None)
+        query = body.get("value", "")
+        found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
+        new_label = self.coach.catalog.render(msg("log.choice.new_client", name=query.strip()), None)
+        options = [{"text": {"type": "plain_text", "text": render._cut(label or new_label, render.LABEL_LIMIT)},
+                    "value": value[:150]} for value, label in found]
+        await ack(options=options[: render.OPTIONS_MAX])
+
+    async def on_open_form(self, ack, body: dict, client: AsyncWebClient) -> None:
+        await ack()
+        channel = body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id", "")
+        view = form.modal(self.coach.catalog, body["user"].get("locale") if "locale" in body["user"] else None, channel)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    async def on_form_submitted(self, ack, body: dict, view: dict, client: AsyncWebClient) -> None:
+        today = self.coach.clock().date()
+        request, errors = form.parse(view, today, self.coach.rules.conversations)
+        if errors:
+            catalog = self.coach.catalog
+            await ack(response_action="errors", errors={k: catalog.render(m, None) for k, m in errors.items()})
+            return
+        await ack()
+        channel = view.get("private_metadata") or (await client.conversations_open(users=body["user"]["id"]))["channel"]["id"]
+        inbound = self.inbound(body["team"]["id"], body["user"]["id"], channel, "", f"view:{view['id']}")
+        outcome = await self.run(client, inbound, lambda i: self.coach.engine.log_form(i, request))
+        await self.post(client, channel, outcome)
+
+    async def on_home(self, event: dict, body: dict, client: AsyncWebClient) -> None:
+        if event.get("tab") != "home":
+            return
+        inbound = self.inbound(body.get("team_id", ""), event["user"], "home", "", None)
+        outcome = await self.run(client, inbound, self.coach.engine.home)
+        if outcome.replies:
+            view = render.home_view(outcome.replies[0], self.coach.catalog, outcome.locale)
+            await client.views_publish(user_id=event["user"], view=view)

@@ -1,0 +1,104 @@
+"""The /logmeeting form: the same fields as the conversation, collected in one Slack modal."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from coaching.conversation import MAX_NAME, LogRequest
+from coaching.messages import Catalog, Msg, msg
+from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
+from coaching.rules import Conversations
+from bot.slack.render import LABEL_LIMIT, _cut
+
+CALLBACK_ID = "log_form"
+
+
+def _text(catalog: Catalog, key: str, locale: str | None, limit: int = 150) -> dict[str, str]:
+    return {"type": "plain_text", "text": _cut(catalog.render(msg(key), locale), limit)}
+
+
+def _options(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [{"text": {"type": "plain_text", "text": _cut(label, LABEL_LIMIT)}, "value": value} for value, label in pairs]
+
+
+def modal(catalog: Catalog, locale: str | None, channel: str) -> dict[str, Any]:
+    def label(key: str) -> str:
+        return catalog.render(msg(key), locale)
+
+    def block(block_id: str, title: str, element: dict[str, Any], optional: bool = False) -> dict[str, Any]:
+        return {"type": "input", "block_id": block_id, "optional": optional, "label": _text(catalog, title, locale),
+                "element": {"action_id": "value", **element}}
+
+    kinds = _options([(k.value, label(f"kind.{k.value}")) for k in Kind])
+    purposes = _options([(p.value, label(f"purpose.{p.value}.choice")) for p in Purpose])
+    levels = _options([(str(lv.value), label(f"trust.asked.{lv.value}")) for lv in TrustLevel])
+    yes_no = _options([("yes", label("word.yes")), ("no", label("word.no"))])
+    return {
+        "type": "modal", "callback_id": CALLBACK_ID, "private_metadata": channel,
+        "title": _text(catalog, "slack.form.title", locale, 24), "submit": _text(catalog, "log.choice.save", locale, 24),
+        "close": _text(catalog, "log.choice.cancel", locale, 24),
+        "blocks": [
+            block("client", "log.field.client",
+                  {"type": "external_select", "action_id": "client_search", "min_query_length": 1}),
+            block("date", "log.field.date", {"type": "datepicker"}, optional=True),
+            block("kind", "log.field.kind", {"type": "static_select", "options": kinds}),
+            block("purpose", "log.field.purpose", {"type": "static_select", "options": purposes}),
+            block("note", "log.field.note", {"type": "plain_text_input", "multiline": True, "max_length": 2000}, True),
+            block("proof", "log.ask.proof", {"type": "radio_buttons", "options": yes_no}, optional=True),
+            block("promise", "log.field.promise", {"type": "plain_text_input", "max_length": 500}, optional=True),
+            block("promise_due", "slack.form.promise_due", {"type": "datepicker"}, optional=True),
+            block("problem", "log.field.problem", {"type": "plain_text_input", "max_length": 2000}, optional=True),
+            block("asked_for", "log.field.asked_for", {"type": "static_select", "options": levels}, optional=True),
+            block("justification", "log.ask.justification", {"type": "radio_buttons", "options": yes_no}, True),
+        ],
+    }
+
+
+def _value(view: dict[str, Any], block_id: str) -> str | None:
+    elements = view.get("state", {}).get("values", {}).get(block_id, {})
+    element = next(iter(elements.values()), {})
+    if "selected_option" in element:
+        return (element.get("selected_option") or {}).get("value")
+    if "selected_date" in element:
+        return element.get("selected_date")
+    return (element.get("value") or "").strip() or None
+
+
+def parse(view: dict[str, Any], today: date, rules: Conversations) -> tuple[LogRequest | None, dict[str, Msg]]:
+    """The submitted form as a LogRequest, or Slack's per-field errors (block id -> message)."""
+    errors: dict[str, Msg] = {}
+    client = _value(view, "client") or ""
+    client_id, client_name = None, ""
+    if client.startswith("client:") and client[7:].isdigit():
+        client_id = int(client[7:])
+    elif client.startswith("new:") and client[4:].strip():
+        client_name = client[4:].strip()[:MAX_NAME]
+    else:
+        errors["client"] = msg("log.retry.client")
+    on = date.fromisoformat(_value(view, "date") or today.isoformat())
+    if on > today:
+        errors["date"] = msg("log.retry.date_past")
+    kind, purpose = _value(view, "kind"), _value(view, "purpose")
+    if kind not in {k.value for k in Kind}:
+        errors["kind"] = msg("log.retry.kind")
+    if purpose not in {p.value for p in Purpose}:
+        errors["purpose"] = msg("log.retry.purpose")
+    promises: tuple[PromiseDraft, ...] = ()
+    promise, due = _value(view, "promise"), _value(view, "promise_due")
+    if promise and not due:
+        errors["promise_due"] = msg("log.retry.date")
+    elif promise and due:
+        if date.fromisoformat(due) < on:
+            errors["promise_due"] = msg("log.retry.due_past", due=date.fromisoformat(due))
+        promises = (PromiseDraft(promise, date.fromisoformat(due)),)
+    if errors:
+        return None, errors
+    justification = _value(view, "justification")
+    asked = _value(view, "asked_for")
+    return LogRequest(
+        client_id=client_id, client_name=client_name, occurred_on=on, kind=Kind(kind), purpose=Purpose(purpose),
+        note=(_value(view, "note") or "")[: rules.max_note_chars], proof_shown=_value(view, "proof") == "yes",
+        promises=promises, problem=_value(view, "problem"), asked_for=TrustLevel(int(asked)) if asked else None,
+        demanded_justification=None if justification is None else justification == "yes",
+    ), {}
