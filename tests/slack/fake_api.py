@@ -1,0 +1,260 @@
+"""A local, recording stand-in for Slack's Web API.
+
+Point a real slack_sdk client at it (``base_url=f"{api.url}/api/"``) and assert on what was sent::
+
+    async with FakeSlackApi() as api:                  # async tests: runs in the current loop
+        client = AsyncWebClient(token="xoxb-test", base_url=f"{api.url}/api/")
+        ...
+        [call] = await api.wait_for("chat.postMessage")
+
+    with FakeSlackApi().started_in_thread() as api:    # sync tests: own loop in a thread
+        ...
+        api.wait_for_sync("chat.postMessage")
+
+Every request is recorded as a ``Call``; JSON strings inside form data (``blocks``, ``view``,
+``files``...) are decoded. POSTs to ``/response/<name>`` (use ``api.response_url()`` as a
+slash command's response_url) are recorded as method ``"response_url"``, uploads to the URL
+handed out by ``files.getUploadURLExternal`` as method ``"upload"`` (bytes in ``api.uploads``).
+``wait_for_sync`` blocks its thread: call it only when the fake runs in another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from aiohttp import web
+
+JSON_FIELDS = {"blocks", "attachments", "view", "files", "metadata", "unfurls", "user_auth_blocks"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None = None  # from the Authorization header (or a ``token`` parameter)
+    path: str = ""
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int | None
+    times: int = field(default=1)
+
+
+class FakeSlackApi:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.uploads: dict[str, bytes] = {}
+        self.url = ""
+        self._changed = threading.Condition()
+        self._failures: dict[str, list[_Failure]] = {}
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+
+    # ---- configuration -------------------------------------------------------------------
+    def add_user(self, user_id: str, email: str, *, tz: str = "Asia/Tokyo", locale: str = "ja-JP",
+                 real_name: str = "Test User") -> dict[str, Any]:
+        self.users[user_id] = {"id": user_id, "name": user_id.lower(), "real_name": real_name,
+                               "tz": tz, "locale": locale,
+                               "profile": {"email": email, "real_name": real_name}}
+        return self.users[user_id]
+
+    def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1,
+                  times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with ``status`` (429 adds Retry-After)."""
+        with self._changed:
+            self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    def response_url(self, name: str = "1") -> str:
+        return f"{self.url}/response/{name}"
+
+    # ---- inspection ----------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._changed:
+            return [call for call in self.calls if call.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while len(found := self.calls_to(method)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(self._missing(method, count, found))
+            await asyncio.sleep(0.01)
+        return found
+
+    def wait_for_sync(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.calls_to(method)) >= count, timeout):
+                raise AssertionError(self._missing(method, count, self.calls_to(method)))
+            return self.calls_to(method)
+
+    def _missing(self, method: str, count: int, found: list[Call]) -> str:
+        seen = [call.method for call in self.calls]
+        return f"expected {count} call(s) to {method}, got {len(found)}; all calls: {seen}"
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> "FakeSlackApi":
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{name:.*}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "FakeSlackApi":
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @contextlib.contextmanager
+    def started_in_thread(self) -> Iterator["FakeSlackApi"]:
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as error:  # reported to the starting thread below
+                errors.append(error)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.stop())
+            loop.close()
+
+        thread = threading.Thread(target=run, name="FakeSlackApi", daemon=True)
+        thread.start()
+        if not ready.wait(10) or errors:
+            raise RuntimeError("FakeSlackApi did not start") from (errors[0] if errors else None)
+        try:
+            yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+
+    # ---- HTTP handlers -------------------------------------------------------------------
+    def _record(self, call: Call) -> _Failure | None:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+            pending = self._failures.get(call.method)
+            if not pending:
+                return None
+            failure = pending[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                pending.pop(0)
+            return failure
+
+    @staticmethod
+    def _failure_response(failure: _Failure) -> web.Response:
+        headers = {}
+        if failure.status == 429 and failure.retry_after is not None:
+            headers["Retry-After"] = str(failure.retry_after)
+        error = "ratelimited" if failure.status == 429 else "internal_error"
+        return web.json_response({"ok": False, "error": error}, status=failure.status,
+                                 headers=headers)
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json() if request.can_read_body else {})
+        elif request.method == "POST":
+            for key, value in (await request.post()).items():
+                params[key] = value if isinstance(value, str) else value.file.read()
+        for key in JSON_FIELDS & params.keys():
+            if isinstance(params[key], str) and params[key].startswith(("[", "{")):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
+        if failure := self._record(Call(method, params, token, request.path)):
+            return self._failure_response(failure)
+        return web.json_response(self._answer(method, params))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        content = await request.read()
+        if failure := self._record(Call("upload", {"file_id": file_id, "content": content},
+                                        path=request.path)):
+            return self._failure_response(failure)
+        self.uploads[file_id] = content
+        return web.Response(text=f"OK - {len(content)}")
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        params = await self._params(request)
+        if failure := self._record(Call("response_url", params, path=request.path)):
+            return self._failure_response(failure)
+        return web.json_response({"ok": True})
+
+    # ---- canned answers ------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts) * 100:06d}"
+
+    def _user_by_email(self, email: str) -> dict[str, Any] | None:
+        return next((u for u in self.users.values() if u.get("profile", {}).get("email") == email),
+                    None)
+
+    def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            return ok | {"url": "https://testteam.slack.com/", "team": "Test Team",
+                         "user": "coach", "team_id": "T0TEST", "user_id": "UBOT",
+                         "bot_id": "BBOT", "is_enterprise_install": False}
+        if method in {"chat.postMessage", "chat.update"}:
+            ts = p.get("ts") if method == "chat.update" else self._next_ts()
+            message = {"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": ts,
+                       "text": p.get("text", ""), "blocks": p.get("blocks", [])}
+            return ok | {"channel": p.get("channel"), "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return ok | {"channel": p.get("channel"), "message_ts": self._next_ts()}
+        if method == "conversations.open":
+            first = str(p.get("users", "U0")).split(",")[0]
+            return ok | {"channel": {"id": f"D{first}"}}
+        if method in {"users.info", "users.lookupByEmail"}:
+            user = (self.users.get(p.get("user", "")) if method == "users.info"
+                    else self._user_by_email(p.get("email", "")))
+            if user is None:
+                error = "user_not_found" if method == "users.info" else "users_not_found"
+                return {"ok": False, "error": error}
+            return ok | {"user": user}
+        if method in {"views.open", "views.publish", "views.update", "views.push"}:
+            view = p.get("view") or {}
+            view_id = p.get("view_id") or f"V{next(self._ids):08d}"
+            return ok | {"view": {**view, "id": view_id, "team_id": "T0TEST", "hash": "h1"}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ids):08d}"
+            return ok | {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = [{"id": f["id"], "title": f.get("title"), "name": f.get("title")}
+                     for f in p.get("files", [])]
+            return ok | {"files": files}
+        return ok
