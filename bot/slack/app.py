@@ -157,8 +157,10 @@ class SlackAdapter:
         else:
             await self.post(client, channel, outcome)
 
-    async def on_client_search(self, ack, body: dict) -> None:
-        inbound = self.inbound(body["team"]["id"], body["user"]["id"], "search", "", None)
+    async def on_client_search(self, ack, body: dict, client: AsyncWebClient) -> None:
+        team, user = body["team"]["id"], body["user"]["id"]
+        email, locale = await self.profile(client, team, user)
+        inbound = replace(self.inbound(team, user, "search", "", None), email=email, locale=locale)
         query = body.get("value", "")
         found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
         new_label = self.coach.catalog.render(msg("log.choice.new_client", name=query.strip()), None)
