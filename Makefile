@@ -1,4 +1,4 @@
-# Two commands: `make run` (set up, seed the demo, talk to the coach) and `make test`.
+# Two commands: `make run` (set up, seed the demo, start the server) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,11 @@ run: $(STAMP)
 	$(BIN)/coach db upgrade
 	$(BIN)/coach demo
 	$(BIN)/coach nudges --rep $(AS) --as-of tomorrow
+	$(BIN)/coach serve --chat-hint $(AS)
+
+chat: $(STAMP)
+	$(BIN)/coach db upgrade
+	$(BIN)/coach demo
 	$(BIN)/coach chat --as $(AS)
 
 test: $(STAMP)

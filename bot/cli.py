@@ -316,7 +316,8 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="The port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option("--chat-hint", "chat_as", help="Also say how to chat as this person in a terminal.")
+def serve(host: str, port: int, chat_as: str | None) -> None:
     """Run the coach's HTTP server (Slack at /slack/events, /healthz), and Socket Mode if configured."""
     import logging
 
@@ -330,6 +331,8 @@ def serve(host: str, port: int) -> None:
     click.echo(_say(coach, msg("cli.serving", url=f"http://{host}:{port}")))
     if not settings.slack_enabled:
         click.echo(_say(coach, msg("cli.slack_not_configured")))
+    if chat_as:
+        click.echo(_say(coach, msg("cli.chat_hint", email=chat_as)))
     web.run_app(create_web_app(coach, settings), host=host, port=port, print=None)
 
 

@@ -16,8 +16,11 @@ def escape(text: str) -> str:
 
 
 def render(reply: Reply, catalog: Catalog, locale: str | None) -> str:
-    lines = [catalog.render(line, locale, escape) for line in reply.lines]
-    for number, choice in enumerate(reply.choices, 1):
-        label = catalog.render(choice.label, locale, escape) if isinstance(choice.label, Msg) else escape(choice.label)
-        lines.append(f"  {number}) {label}")
-    return "\n".join(lines)
+    out, number = [], 0
+    for line, choices in reply.groups():
+        out.append(catalog.render(line, locale, escape))
+        for choice in choices:
+            number += 1
+            label = catalog.render(choice.label, locale, escape) if isinstance(choice.label, Msg) else escape(choice.label)
+            out.append(f"  {number}) {label}")
+    return "\n".join(out)

@@ -18,12 +18,13 @@ def digest(person: Person, nudges: Iterable[Nudge], size: int = DIGEST_SIZE) -> 
     ranked = sorted(nudges, key=lambda n: (-n.stake, n.client_name or ""))[:size]
     if not ranked:
         return None
-    choices = tuple(
-        Choice(f"/logmeeting {n.client_name}", msg("digest.log", client=n.client_name))
-        for n in ranked if n.client_name
-    )
-    return Reply.of(msg("digest.title", name=person.name), *[views.nudge_line(n) for n in ranked],
-                    choices=tuple(dict.fromkeys(choices)))
+    items = []
+    for n in ranked:
+        choices = (Choice(f"/logmeeting {n.client_name}", msg("digest.log")),) if n.client_name else ()
+        choices += (Choice(f"snooze:{n.kind.value}:{n.subject}", msg("digest.snooze")),
+                    Choice(f"dismiss:{n.kind.value}:{n.subject}", msg("digest.dismiss")))
+        items.append((views.nudge_line(n), choices))
+    return Reply.of_items((msg("digest.title", name=person.name),), items)
 
 
 def by_rep(nudges: Iterable[Nudge]) -> dict[int, list[Nudge]]:

@@ -34,6 +34,8 @@ COMMANDS = {
     "cancel": ("cancel", "キャンセル", "やめる"),
 }
 MAX_TEXT = 4000
+FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)")
+FEEDBACK_ACTIONS = {"snooze": "snoozed", "dismiss": "dismissed"}
 CHANNEL_HERE = re.compile(r"channel\s+here|チャンネル\s*(?:ここ|ここに)?|ここ")
 PROMISE_ACTION = re.compile(r"(kept|broken|守った|守れなかった)[:\s]*(\d+)")
 
@@ -189,6 +191,8 @@ class Engine:
     def _command(text: str) -> tuple[str | None, str]:
         if PROMISE_ACTION.fullmatch(norm(text)):
             return "promise_action", text
+        if FEEDBACK.fullmatch(text):
+            return "feedback", text
         word, _, rest = text.lstrip("/").partition(" ")
         key = norm(word)
         for command, words in COMMANDS.items():
@@ -210,6 +214,10 @@ class Engine:
             promises = services.open_promises(uow, person)
             names = {c.id: c.name for c in services.visible_clients(uow, person)}
             return views.promises(promises, names)
+        if command == "feedback":
+            action, kind, subject = FEEDBACK.fullmatch(text).groups()  # type: ignore[union-attr]
+            done = services.record_feedback(uow, person, kind, subject, FEEDBACK_ACTIONS[action], today)
+            return Reply.of(msg("digest.snoozed", until=done.until) if done.until else msg("digest.dismissed"))
         if command == "promise_action":
             return self._promise_action(uow, person, text, today)
         if command == "clients":

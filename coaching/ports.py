@@ -178,6 +178,27 @@ class InboxRepository(Protocol):
         is part of the unit of work: rolled back with it, so a failed turn can be retried."""
 
 
+@dataclass(frozen=True)
+class NudgeFeedback:
+    rep_id: int
+    subject: str  # the nudge's subject, e.g. "client:4:quiet", "promise:12"
+    kind: str  # the nudge kind
+    action: str  # "snoozed" | "dismissed" | "acted"
+    on: date
+    until: date | None = None  # a snooze lasts until this day (exclusive)
+
+
+class NudgeFeedbackRepository(Protocol):
+    """What reps said about their nudges: snoozed, not relevant, acted on."""
+
+    def record(self, workspace_id: str, feedback: NudgeFeedback) -> None: ...
+    def suppressed(self, workspace_id: str, as_of: date, rep_id: int | None = None) -> set[tuple[int, str]]:
+        """(rep id, subject) pairs not to nudge about on ``as_of``: snoozed until after it, or
+        dismissed as not relevant (a dismissal holds for ``dismiss_days`` = 30 days)."""
+    def for_period(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date) -> list[NudgeFeedback]:
+        """Feedback recorded with ``start <= on <= end`` by these reps (for team health)."""
+
+
 class UnitOfWork(Protocol):
     workspaces: WorkspaceRepository
     teams: TeamRepository
@@ -191,6 +212,7 @@ class UnitOfWork(Protocol):
     conversations: ConversationRepository
     histories: HistoryRepository
     inbox: InboxRepository
+    feedback: NudgeFeedbackRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None:

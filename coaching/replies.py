@@ -21,8 +21,27 @@ class Reply:
     ephemeral: bool = False  # only the asking user should see it (Slack)
     attachments: tuple[str, ...] = field(default=())  # file paths (charts)
     picker: str | None = None  # "client": a channel may offer type-ahead search over clients
+    # Choices that belong to particular lines (a digest item's buttons): how many of ``choices``
+    # follow each line, in order. Empty: all choices follow the last line.
+    line_choices: tuple[int, ...] = ()
+
+    def groups(self) -> list[tuple[Msg | str, tuple[Choice, ...]]]:
+        """Each line with the choices that belong to it."""
+        counts = self.line_choices or (0,) * (len(self.lines) - 1) + (len(self.choices),)
+        groups, start = [], 0
+        for line, count in zip(self.lines, counts):
+            groups.append((line, self.choices[start:start + count]))
+            start += count
+        return groups
 
     @classmethod
     def of(cls, *lines: Msg | str, choices: tuple[Choice, ...] = (), ephemeral: bool = False,
            picker: str | None = None) -> Reply:
         return cls(tuple(lines), choices, ephemeral, picker=picker)
+
+    @classmethod
+    def of_items(cls, header: tuple[Msg | str, ...], items: list[tuple[Msg | str, tuple[Choice, ...]]]) -> Reply:
+        """A header, then items that each carry their own choices (a digest)."""
+        lines = header + tuple(line for line, _ in items)
+        choices = tuple(c for _, cs in items for c in cs)
+        return cls(lines, choices, line_choices=(0,) * len(header) + tuple(len(cs) for _, cs in items))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Iterator, Sequence
 from zoneinfo import ZoneInfo
 
@@ -30,8 +30,8 @@ from coaching.model import (
     Role,
     Team,
 )
-from coaching.nudges import Nudge, cadence_days, detect, detect_busy_lapse
-from coaching.ports import UnitOfWork
+from coaching.nudges import Nudge, NudgeKind, cadence_days, detect, detect_busy_lapse
+from coaching.ports import NudgeFeedback, UnitOfWork
 from coaching.rules import Rules
 from coaching.vocabulary import norm
 
@@ -257,13 +257,15 @@ def apply_daily_rules(uow: UnitOfWork, workspace_id: str, as_of: date, rules: Ru
 
 def nudges(uow: UnitOfWork, workspace_id: str, as_of: date, rules: Rules, rep_id: int | None = None) -> Iterator[Nudge]:
     """Every nudge the run for ``as_of`` would raise, client by client, then per-rep lapses."""
+    quiet = uow.feedback.suppressed(workspace_id, as_of, rep_id)  # snoozed or dismissed by the rep
     for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id):
-        yield from detect(history, as_of, rules.nudging)
+        yield from (n for n in detect(history, as_of, rules.nudging) if (n.rep_id, n.subject) not in quiet)
     counts = uow.histories.rep_touch_counts(
         workspace_id, as_of, rules.nudging.busy_recent_days, rules.nudging.busy_baseline_days)
     for rid, (recent, baseline) in sorted(counts.items()):
         if rep_id is None or rid == rep_id:
-            if (lapse := detect_busy_lapse(rid, recent, baseline, rules.nudging)) is not None:
+            lapse = detect_busy_lapse(rid, recent, baseline, rules.nudging)
+            if lapse is not None and (rid, lapse.subject) not in quiet:
                 yield lapse
 
 
@@ -302,6 +304,19 @@ def teams_for_health(uow: UnitOfWork, viewer: Person, team_name: str | None) -> 
     if not teams:
         raise CoachError(Msg("error.no_team", {}))
     return teams
+
+
+SNOOZE_DAYS = 7
+
+
+def record_feedback(uow: UnitOfWork, rep: Person, kind: str, subject: str, action: str, today: date) -> NudgeFeedback:
+    """A rep snoozes a nudge for a week, or marks it not relevant; either way it stops for a while."""
+    if kind not in {k.value for k in NudgeKind} or action not in ("snoozed", "dismissed"):
+        raise CoachError(Msg("help.unknown", {"text": f"{action} {kind}"}))
+    until = today + timedelta(days=SNOOZE_DAYS) if action == "snoozed" else None
+    feedback = NudgeFeedback(rep.id, subject[:200], kind, action, today, until)
+    uow.feedback.record(rep.workspace_id, feedback)
+    return feedback
 
 
 def set_digest_channel(uow: UnitOfWork, person: Person, channel: str) -> list[Team]:

@@ -270,3 +270,23 @@ class ProcessedRequestRow(Base):
     )
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NudgeFeedbackRow(Base):
+    """What a rep said about a nudge: snoozed (until a day), dismissed as not relevant, or acted
+    on. Append-only: a subject may gather several rows; ``storage.feedback`` reads the windows."""
+
+    __tablename__ = "nudge_feedback"
+    __table_args__ = (
+        # One rep's feedback by date (suppressed for a rep, for_period over a team's reps).
+        Index("ix_nudge_feedback_rep", "workspace_id", "rep_id", "on_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = _workspace_fk()
+    rep_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    subject: Mapped[str] = mapped_column(String(200))  # e.g. "client:4:quiet", "promise:12"
+    kind: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))  # snoozed | dismissed | acted
+    on_date: Mapped[date] = mapped_column(Date)  # ``NudgeFeedback.on``
+    until: Mapped[date | None] = mapped_column(Date)  # a snooze's end, exclusive

@@ -23,6 +23,7 @@ from storage.activity import (
     SqlProblemRepository,
     SqlPromiseRepository,
 )
+from storage.feedback import SqlNudgeFeedbackRepository
 from storage.history import SqlHistoryRepository
 from storage.repositories import (
     SqlClientRepository,
@@ -47,6 +48,7 @@ class SqlAlchemyUnitOfWork:
     conversations: SqlConversationRepository
     histories: SqlHistoryRepository
     inbox: SqlInboxRepository
+    feedback: SqlNudgeFeedbackRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -74,6 +76,7 @@ class SqlAlchemyUnitOfWork:
         self.conversations = SqlConversationRepository(session)
         self.histories = SqlHistoryRepository(session)
         self.inbox = SqlInboxRepository(session)
+        self.feedback = SqlNudgeFeedbackRepository(session)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,13 +23,14 @@ from coaching.model import (
     PromiseStatus, Reason, Team, TrustLevel, Workspace,
 )
 from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import ConversationRecord, PersonDraft, TouchRow
+from coaching.ports import ConversationRecord, NudgeFeedback, PersonDraft, TouchRow
 
 T = TypeVar("T")
 OPEN = PromiseStatus.OPEN
 SETBACKS = (Reason.PROMISE_BROKEN, Reason.HONESTY_BREACH)
 PLATFORMS = {"slack": "slack_user_id", "teams": "teams_user_id"}
 ANY = object()
+DISMISS_DAYS = 30  # as storage.feedback.DISMISS_DAYS: a dismissal holds this many days
 
 
 def name_key(name: str) -> str:
@@ -49,6 +50,7 @@ def _any(value: Any) -> Any:
 
 by_id = attrgetter("id")
 FakeDeal = namedtuple("FakeDeal", "workspace_id client_id rep_id interaction_id won_on note")
+FakeFeedback = namedtuple("FakeFeedback", "id workspace_id feedback")
 
 
 @dataclass
@@ -65,6 +67,7 @@ class FakeStore:
     ledger: dict[int, LedgerEntry] = field(default_factory=dict)
     conversations: dict[tuple[str, str, str], ConversationRecord] = field(default_factory=dict)
     inbox: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (workspace, key) -> seen at
+    feedback: dict[int, FakeFeedback] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -289,6 +292,30 @@ class FakeInboxRepository(_Repo):
         return True
 
 
+class FakeNudgeFeedbackRepository(_Repo, table="feedback"):
+    """Append-only, like ``storage.feedback``: snoozes hold ``on <= day < until``, dismissals
+    ``on <= day < on + DISMISS_DAYS``, "acted" never suppresses."""
+
+    def record(self, workspace_id: str, feedback: NudgeFeedback) -> None:
+        if feedback.action not in ("snoozed", "dismissed", "acted"):
+            raise ValueError(f"unknown nudge feedback action {feedback.action!r}")
+        if feedback.action == "snoozed" and feedback.until is None:
+            raise ValueError("a snooze needs an `until` day")
+        self._new(FakeFeedback, workspace_id, feedback)
+
+    def suppressed(self, workspace_id: str, as_of: date, rep_id: int | None = None) -> set[tuple[int, str]]:
+        def holds(f: NudgeFeedback) -> bool:
+            if f.action == "snoozed":
+                return f.on <= as_of < f.until  # type: ignore[operator]
+            return f.action == "dismissed" and f.on <= as_of < f.on + timedelta(days=DISMISS_DAYS)
+        return {(r.feedback.rep_id, r.feedback.subject) for r in pick(self.rows.values(), workspace_id=workspace_id)
+                if holds(r.feedback) and (rep_id is None or r.feedback.rep_id == rep_id)}
+
+    def for_period(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date) -> list[NudgeFeedback]:
+        rows = pick(self.rows.values(), lambda r: (r.feedback.on, r.id), workspace_id=workspace_id)
+        return [r.feedback for r in rows if r.feedback.rep_id in rep_ids and start <= r.feedback.on <= end]
+
+
 class FakeHistoryRepository(_Repo):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
@@ -375,6 +402,7 @@ class FakeUnitOfWork:
         self.problems, self.deals = FakeProblemRepository(data), FakeDealRepository(data)
         self.ledger, self.conversations = FakeLedgerRepository(data), FakeConversationRepository(data)
         self.histories, self.inbox = FakeHistoryRepository(data), FakeInboxRepository(data)
+        self.feedback = FakeNudgeFeedbackRepository(data)
         return self
 
     def _open(self) -> FakeStore:

@@ -66,6 +66,13 @@ def choice_elements(choices: tuple[Choice, ...], catalog: Catalog, locale: str |
 
 
 def blocks(reply: Reply, catalog: Catalog, locale: str | None) -> list[dict[str, Any]]:
+    if reply.line_choices:  # items with their own buttons (a digest)
+        result: list[dict[str, Any]] = []
+        for line, choices in reply.groups():
+            result += _sections([catalog.render(line, locale, escape)])
+            if choices:
+                result.append({"type": "actions", "elements": choice_elements(choices, catalog, locale)})
+        return result[:MESSAGE_BLOCKS_MAX]
     result = _sections(lines_text(reply, catalog, locale))
     elements = choice_elements(reply.choices, catalog, locale) if reply.choices else []
     if reply.picker == "client":

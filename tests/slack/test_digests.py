@@ -1,0 +1,82 @@
+"""Digests in Slack: `coach nudges --send` posts each rep's DM; the buttons snooze, dismiss or log."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, quote
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from coaching.engine import Inbound
+from tests.slack.fake_api import FakeSlackApi
+from tests.slack.harness import SlackHarness, text_of
+from tests.slack.signing import block_actions_body
+
+
+@pytest.fixture
+def slack(database_url):
+    with FakeSlackApi().started_in_thread() as api:
+        with SlackHarness(database_url, api).running() as harness:
+            say = lambda text: harness.coach.engine.handle(Inbound("acme", "console", text, email="alice@acme.example"))
+            for text in ("/logmeeting Acme call give: shared a report", "1", "no", "send the quote tomorrow",
+                         "no", "their invoices are late", "skip", "skip", "save"):
+                say(text)
+            yield harness
+
+
+def cli(harness, *args):
+    env = {"DATABASE_URL": harness.settings.database_url, "COACH_WORKSPACE": "acme", "COACH_RULES_FILE": "",
+           "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": harness.settings.slack_api_url}
+    result = CliRunner().invoke(main, list(args), env=env)
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def kinds(harness) -> list[str]:
+    return sorted(r["kind"] for r in json.loads(cli(harness, "nudges", "--as-of", "2026-11-21", "--format", "json")))
+
+
+def test_digest_is_sent_to_the_reps_dm_and_snooze_silences_it(slack):
+    assert kinds(slack) == ["problem_waiting", "promise_due"]
+    out = cli(slack, "nudges", "--as-of", "2026-11-21", "--send")
+    assert "Digests delivered: 1; could not deliver: 0." in out
+    [lookup] = slack.api.calls_to("users.lookupByEmail")
+    assert lookup.params["email"] == "alice@acme.example"
+    [digest] = slack.api.calls_to("chat.postMessage")
+    assert digest.params["channel"] == "DUALICE"
+    assert "Good morning, Alice Smith" in text_of(digest) and "send the quote" in text_of(digest)
+    snooze = next(e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["value"].startswith("snooze:promise_due"))
+    slack.click(snooze, message_ts="5.5")
+    [answer] = slack.posts_after(1)
+    assert "Snoozed: I won't bring this up again before Fri 27 Nov 2026." in text_of(answer)
+    assert kinds(slack) == ["problem_waiting"]
+
+
+def test_not_relevant_is_recorded_and_log_a_touch_starts_the_conversation(slack):
+    cli(slack, "nudges", "--as-of", "2026-11-21", "--send")
+    [digest] = slack.api.calls_to("chat.postMessage")
+    buttons = [e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    slack.click(next(e for e in buttons if e["value"].startswith("dismiss:problem_waiting")), message_ts="6.1")
+    assert "not relevant" in text_of(slack.posts_after(1)[0])
+    slack.click(next(e for e in buttons if e["value"] == "/logmeeting Acme"), message_ts="6.1")
+    assert "How did you meet?" in text_of(slack.posts_after(2)[0])
+    assert kinds(slack) == ["promise_due"]
+
+
+def test_promises_kept_from_the_ephemeral_list(slack):
+    slack.command("/promises", "", "UALICE", "C1")
+    [listing] = slack.api.wait_for_sync("response_url", 1)
+    kept = next(e for b in listing.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["value"].startswith("kept:"))
+    action = {"action_id": kept["action_id"], "block_id": "b", "type": "button", "value": kept["value"]}
+    body = block_actions_body("UALICE", [action], channel_id="C1", message_ts="7.7",
+                              response_url=slack.api.response_url("kept"))
+    payload = json.loads(parse_qs(body)["payload"][0])
+    payload["container"] = {"type": "message", "message_ts": "7.7", "channel_id": "C1", "is_ephemeral": True}
+    body = "payload=" + quote(json.dumps(payload))
+    assert slack.post(body)[0] == 200
+    [_, answer] = slack.api.wait_for_sync("response_url", 2)
+    assert "Marked kept on time" in json.dumps(answer.params) and slack.api.calls_to("chat.postMessage") == []
