@@ -8,6 +8,7 @@ process never sees half a turn.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ COMMANDS = {
 MAX_TEXT = 4000
 FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)")
 FEEDBACK_ACTIONS = {"snooze": "snoozed", "dismiss": "dismissed"}
+BUTTON_COMMANDS = ("feedback", "promise_action")
 CHANNEL_HERE = re.compile(r"channel\s+here|チャンネル\s*(?:ここ|ここに)?|ここ")
 PROMISE_ACTION = re.compile(r"(kept|broken|守った|守れなかった)[:\s]*(\d+)")
 
@@ -153,6 +155,9 @@ class Engine:
         directory = services.RosterDirectory(uow, person)
         rules = self.rules.conversations
 
+        if state and state.get("flow") == "logmeeting" and command in BUTTON_COMMANDS:
+            # A digest or promise button pressed mid-conversation: act on it, keep the conversation.
+            return [self._command_reply(uow, person, command, rest, text, now, inbound.conversation)], None
         if state and state.get("flow") == "logmeeting" and not (text.startswith("/") and command):
             turn = conversation.answer(state, text, today, directory, rules)
         elif command == "logmeeting":
@@ -185,7 +190,8 @@ class Engine:
     def _prefixed(prefix: list[Msg], reply: Reply) -> Reply:
         if not prefix:
             return reply
-        return Reply(tuple(prefix) + reply.lines, reply.choices, reply.ephemeral, reply.attachments)
+        counts = (0,) * len(prefix) + reply.line_choices if reply.line_choices else ()
+        return dataclasses.replace(reply, lines=tuple(prefix) + reply.lines, line_choices=counts)
 
     @staticmethod
     def _command(text: str) -> tuple[str | None, str]:

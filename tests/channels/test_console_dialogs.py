@@ -115,3 +115,24 @@ def test_help_in_both_languages(database_url):
     assert "できること" in answer and "teamhealth" not in answer
     answer, _ = ConsoleChannel(coach, "mia@acme.example").send("help")
     assert "Here's what I can do" in answer and "teamhealth [TEAM]" in answer
+
+
+def test_a_button_pressed_mid_conversation_keeps_the_conversation(database_url):
+    coach = make_coach(database_url)
+    seed_roster(coach)
+    channel = ConsoleChannel(coach, "alice@acme.example")
+    for text in ("/logmeeting Acme call give: shared a report", "1", "no", "send the quote tomorrow", "no"):
+        channel.send(text)
+    answer, _ = channel.send("snooze:promise_due:promise:1")
+    assert "Snoozed: I won't bring this up again before Fri 27 Nov 2026." in answer
+    answer, _ = channel.send("late invoices")  # still the problem question
+    assert "What did the client ask of you" in answer
+
+
+def test_a_restarted_log_keeps_its_type_ahead_hint(database_url):
+    coach = make_coach(database_url)
+    seed_roster(coach)
+    channel = ConsoleChannel(coach, "alice@acme.example")
+    channel.send("/logmeeting")
+    _, outcome = channel.send("/logmeeting")
+    assert outcome.replies[0].picker == "client" and outcome.replies[0].lines[0].key == "log.restarted"
