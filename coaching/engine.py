@@ -102,6 +102,12 @@ class Engine:
             return [home.overview(uow, person, services.local_today(person, now), self.rules)], None
         return self._unit(inbound, work)
 
+    def locale_of(self, inbound: Inbound) -> str | None:
+        """The language to speak to this person: the roster's, else the platform's."""
+        with self.uow_factory() as uow:
+            person = self.identify(uow, inbound)
+        return (person.locale if person else None) or inbound.locale
+
     def suggest_clients(self, inbound: Inbound, query: str, limit: int = 20) -> list[tuple[str, str]]:
         """Type-ahead over the clients the person may log against: (value, label) pairs."""
         with self.uow_factory() as uow:

@@ -168,18 +168,24 @@ class SlackAdapter:
                     "value": value[:150]} for value, label in found]
         await ack(options=options[: render.OPTIONS_MAX])
 
+    async def locale(self, client: AsyncWebClient, team: str, user: str) -> str | None:
+        email, slack_locale = await self.profile(client, team, user)
+        inbound = replace(self.inbound(team, user, "", "", None), email=email, locale=slack_locale)
+        return await asyncio.to_thread(self.coach.engine.locale_of, inbound)
+
     async def on_open_form(self, ack, body: dict, client: AsyncWebClient) -> None:
         await ack()
         channel = body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id", "")
-        view = form.modal(self.coach.catalog, body["user"].get("locale") if "locale" in body["user"] else None, channel)
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+        locale = await self.locale(client, body["team"]["id"], body["user"]["id"])
+        await client.views_open(trigger_id=body["trigger_id"], view=form.modal(self.coach.catalog, locale, channel))
 
     async def on_form_submitted(self, ack, body: dict, view: dict, client: AsyncWebClient) -> None:
         today = self.coach.clock().date()
         request, errors = form.parse(view, today, self.coach.rules.conversations)
         if errors:
+            locale = await self.locale(client, body["team"]["id"], body["user"]["id"])
             catalog = self.coach.catalog
-            await ack(response_action="errors", errors={k: catalog.render(m, None) for k, m in errors.items()})
+            await ack(response_action="errors", errors={k: catalog.render(m, locale) for k, m in errors.items()})
             return
         await ack()
         channel = view.get("private_metadata") or (await client.conversations_open(users=body["user"]["id"]))["channel"]["id"]

@@ -184,6 +184,19 @@ def test_form_errors_are_shown_on_the_fields(slack):
     assert status == 200 and set(errors) == {"client", "purpose"}
 
 
+def test_the_form_opens_in_the_reps_language(slack):
+    action = {"action_id": "open_form", "block_id": "b", "type": "button", "value": "form"}
+    from tests.slack.signing import block_actions_body
+
+    assert slack.post(block_actions_body("UKEN", [action], channel_id="DUKEN", message_ts="3.3"))[0] == 200
+    [opened] = slack.api.wait_for_sync("views.open", 1)
+    view = opened.params["view"]
+    assert view["title"]["text"] == "接点を記録" and view["private_metadata"] == "DUKEN"
+    from slack_sdk.models.views import View
+
+    View(**view).validate_json()
+
+
 def test_healthz(slack):
     import urllib.request
 
