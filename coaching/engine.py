@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
+from zoneinfo import ZoneInfo
 
 from coaching import conversation, health, home, services, views
 from coaching.messages import Msg, msg
@@ -52,6 +53,7 @@ class Inbound:
     platform_user_id: str | None = None
     external_id: str | None = None  # the platform's id for this message, for exactly-once
     locale: str | None = None  # the platform's idea of the user's language
+    timezone: str | None = None  # the platform's idea of the user's time zone (IANA name)
 
     @property
     def user_key(self) -> str:
@@ -67,6 +69,17 @@ class Outcome:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def known_zone(name: str | None) -> str | None:
+    """An IANA time zone name this machine knows, or None."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return None
+    return name
+
+
 class Engine:
     def __init__(self, uow_factory: UnitOfWorkFactory, rules: Rules, clock: Callable[[], datetime]) -> None:
         self.uow_factory, self.rules, self.clock = uow_factory, rules, clock
@@ -80,7 +93,7 @@ class Engine:
             if person is not None and inbound.platform_user_id and inbound.platform in ("slack", "teams"):
                 # Found by e-mail: remember the platform id, so next time needs no profile lookup.
                 person = uow.people.link_platform(inbound.workspace_id, person.id, inbound.platform,
-                                                  inbound.platform_user_id)
+                                                  inbound.platform_user_id, known_zone(inbound.timezone))
                 uow.commit()
         return person
 

@@ -79,8 +79,10 @@ class PersonRepository(Protocol):
     def list(self, workspace_id: str, team_id: int | None = None) -> list[Person]: ...
     def upsert(self, workspace_id: str, draft: PersonDraft) -> Person:
         """Insert, or update the person with the same e-mail (case-insensitive)."""
-    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str) -> Person:
-        """Remember the person's Slack or Teams user id (found by e-mail the first time)."""
+    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str,
+                      timezone: str | None = None) -> Person:
+        """Remember the person's Slack or Teams user id (found by e-mail the first time). The
+        platform's ``timezone`` is adopted only when the roster gave none (UTC, its default)."""
 
 
 class ClientRepository(Protocol):

@@ -169,7 +169,8 @@ class SqlPersonRepository:
             ])
         return _person(row, team_ids)
 
-    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str) -> Person:
+    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str,
+                      timezone: str | None = None) -> Person:
         """Set the person's ``slack`` or ``teams`` user id (``ValueError`` for another platform,
         ``LookupError`` if the person is not in the workspace)."""
         column = PLATFORM_COLUMNS.get(platform)
@@ -179,6 +180,8 @@ class SqlPersonRepository:
         if row is None:
             raise LookupError(f"no person {person_id} in workspace {workspace_id!r}")
         setattr(row, column.key, user_id)
+        if timezone and row.timezone == "UTC":  # the roster's default: the platform knows better
+            row.timezone = timezone
         self.session.flush()
         person = self.get(workspace_id, person_id)
         assert person is not None

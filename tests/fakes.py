@@ -158,10 +158,13 @@ class FakePersonRepository(_Repo, table="people"):
         return self._store(replace(person, name=draft.name, role=draft.role, timezone=draft.timezone,
                                    team_ids=team_ids, **kept))
 
-    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str) -> Person:
+    def link_platform(self, workspace_id: str, person_id: int, platform: str, user_id: str,
+                      timezone: str | None = None) -> Person:
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r}")
-        return self._store(replace(self._get_or_fail(workspace_id, person_id), **{PLATFORMS[platform]: user_id}))
+        person = self._get_or_fail(workspace_id, person_id)
+        zone = timezone if timezone and person.timezone == "UTC" else person.timezone
+        return self._store(replace(person, timezone=zone, **{PLATFORMS[platform]: user_id}))
 
 
 class FakeClientRepository(_Repo, table="clients"):

@@ -50,7 +50,7 @@ def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
 class SlackAdapter:
     def __init__(self, coach: Coach, settings: Settings, oauth_settings: Any = None) -> None:
         self.coach, self.settings = coach, settings
-        self.profiles: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        self.profiles: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
         if oauth_settings is not None:
             self.app = AsyncApp(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
                                 client=web_client(settings))
@@ -63,18 +63,18 @@ class SlackAdapter:
 
     def workspace(self, team_id: str | None) -> str:
         """One workspace per Slack team with OAuth installs; else the configured workspace."""
-        return team_id if self.settings.slack_multi_workspace and team_id else self.coach.workspace
+        return self.coach.workspace
 
-    async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> tuple[str | None, str | None]:
-        """The user's e-mail and locale from Slack (users.info), cached per process."""
+    async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> tuple[str | None, str | None, str | None]:
+        """The user's e-mail, locale and time zone from Slack (users.info), cached per process."""
         key = (team_id, user_id)
         if key not in self.profiles:
             try:
                 user = (await client.users_info(user=user_id, include_locale=True))["user"]
-                self.profiles[key] = (user.get("profile", {}).get("email"), user.get("locale"))
+                self.profiles[key] = (user.get("profile", {}).get("email"), user.get("locale"), user.get("tz"))
             except SlackApiError as error:
                 log.warning("users.info failed for a user: %s", error.response.get("error"))
-                return None, None
+                return None, None, None
         return self.profiles[key]
 
     async def run(self, client: AsyncWebClient, inbound: Inbound,
@@ -84,9 +84,9 @@ class SlackAdapter:
         try:
             outcome = await asyncio.to_thread(work, inbound)
             if outcome.person is None and inbound.platform_user_id:
-                email, locale = await self.profile(client, inbound.workspace_id, inbound.platform_user_id)
+                email, locale, zone = await self.profile(client, inbound.workspace_id, inbound.platform_user_id)
                 if email:
-                    outcome = await asyncio.to_thread(work, replace(inbound, email=email, locale=locale))
+                    outcome = await asyncio.to_thread(work, replace(inbound, email=email, locale=locale, timezone=zone))
         except OperationalError:
             log.warning("database unavailable while handling a Slack request")
             return Outcome((Reply.of(msg("error.storage_down")),), inbound.locale)
@@ -159,8 +159,8 @@ class SlackAdapter:
 
     async def on_client_search(self, ack, body: dict, client: AsyncWebClient) -> None:
         team, user = body["team"]["id"], body["user"]["id"]
-        email, locale = await self.profile(client, team, user)
-        inbound = replace(self.inbound(team, user, "search", "", None), email=email, locale=locale)
+        email, locale, zone = await self.profile(client, team, user)
+        inbound = replace(self.inbound(team, user, "search", "", None), email=email, locale=locale, timezone=zone)
         query = body.get("value", "")
         found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
         new_label = self.coach.catalog.render(msg("log.choice.new_client", name=query.strip()), None)
@@ -169,8 +169,8 @@ class SlackAdapter:
         await ack(options=options[: render.OPTIONS_MAX])
 
     async def locale(self, client: AsyncWebClient, team: str, user: str) -> str | None:
-        email, slack_locale = await self.profile(client, team, user)
-        inbound = replace(self.inbound(team, user, "", "", None), email=email, locale=slack_locale)
+        email, slack_locale, zone = await self.profile(client, team, user)
+        inbound = replace(self.inbound(team, user, "", "", None), email=email, locale=slack_locale, timezone=zone)
         return await asyncio.to_thread(self.coach.engine.locale_of, inbound)
 
     async def on_open_form(self, ack, body: dict, client: AsyncWebClient) -> None:

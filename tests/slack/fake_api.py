@@ -16,11 +16,22 @@ Every request is recorded as a ``Call``; JSON strings inside form data (``blocks
 slash command's response_url) are recorded as method ``"response_url"``, uploads to the URL
 handed out by ``files.getUploadURLExternal`` as method ``"upload"`` (bytes in ``api.uploads``).
 ``wait_for_sync`` blocks its thread: call it only when the fake runs in another thread.
+
+Socket Mode: ``apps.connections.open`` hands out ``ws://.../socket``; a client connecting there
+(recorded as ``"socket_connect"``) gets Slack's ``hello``, then whatever envelopes the test pushes
+with ``await api.socket_send(envelope)`` (or ``api.socket_send_sync`` from another thread). Every
+message the client sends back (acks: ``{"envelope_id": ..., "payload": ...}``) is recorded as
+method ``"socket_ack"``.
+
+OAuth: ``oauth.v2.access`` answers with ``api.oauth_install`` (a bot token for team T9 unless
+changed), and ``auth.test`` then knows that token's team. The client id and secret, which
+slack_sdk sends with HTTP basic auth, are recorded as ``client_id`` / ``client_secret``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -60,6 +71,17 @@ class FakeSlackApi:
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sockets: list[web.WebSocketResponse] = []
+        self.oauth_install: dict[str, Any] = {
+            "access_token": "xoxb-installed", "token_type": "bot",
+            "scope": "commands,chat:write,im:history,im:write,users:read,users:read.email,files:write",
+            "bot_user_id": "UBOT9", "app_id": "A0TEST", "team": {"id": "T9", "name": "Team Nine"},
+            "enterprise": None, "is_enterprise_install": False,
+            "authed_user": {"id": "UINSTALLER"},
+        }
+        # auth.test's answer per token (tokens not listed get the default test team)
+        self.identities: dict[str, dict[str, Any]] = {}
 
     # ---- configuration -------------------------------------------------------------------
     def add_user(self, user_id: str, email: str, *, tz: str = "Asia/Tokyo", locale: str = "ja-JP",
@@ -77,6 +99,24 @@ class FakeSlackApi:
 
     def response_url(self, name: str = "1") -> str:
         return f"{self.url}/response/{name}"
+
+    # ---- Socket Mode ---------------------------------------------------------------------
+    @property
+    def socket_url(self) -> str:
+        return "ws" + self.url.removeprefix("http") + "/socket"
+
+    async def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Push an envelope to the most recently connected Socket Mode client."""
+        open_sockets = [ws for ws in self._sockets if not ws.closed]
+        if not open_sockets:
+            raise AssertionError("no Socket Mode client is connected")
+        await open_sockets[-1].send_json(envelope)
+
+    def socket_send_sync(self, envelope: dict[str, Any], timeout: float = 5.0) -> None:
+        """``socket_send`` from another thread (the fake runs in ``started_in_thread``)."""
+        if self._loop is None:
+            raise RuntimeError("FakeSlackApi is not running")
+        asyncio.run_coroutine_threadsafe(self.socket_send(envelope), self._loop).result(timeout)
 
     # ---- inspection ----------------------------------------------------------------------
     def calls_to(self, method: str) -> list[Call]:
@@ -107,6 +147,9 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{name:.*}", self._response_url)
+        app.router.add_get("/socket", self._socket)
+        app.on_shutdown.append(self._close_sockets)
+        self._loop = asyncio.get_running_loop()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -195,10 +238,36 @@ class FakeSlackApi:
         method = request.match_info["method"]
         params = await self._params(request)
         auth = request.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            params.update(client_id=client_id, client_secret=secret)
+            auth = ""
         token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
         if failure := self._record(Call(method, params, token, request.path)):
             return self._failure_response(failure)
-        return web.json_response(self._answer(method, params))
+        return web.json_response(self._answer(method, params, token))
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self._record(Call("socket_connect", dict(request.query), path=request.path))
+        await ws.send_json({"type": "hello", "num_connections": len(self._sockets),
+                            "debug_info": {"host": "applink-fake", "build_number": 1,
+                                           "approximate_connection_time": 18060},
+                            "connection_info": {"app_id": "A0TEST"}})
+        try:
+            async for message in ws:
+                if message.type == web.WSMsgType.TEXT:
+                    data = json.loads(message.data)
+                    self._record(Call("socket_ack", data, path=request.path))
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _close_sockets(self, _: web.Application) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"server shutdown")
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
@@ -223,12 +292,29 @@ class FakeSlackApi:
         return next((u for u in self.users.values() if u.get("profile", {}).get("email") == email),
                     None)
 
-    def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, p: dict[str, Any], token: str | None = None) -> dict[str, Any]:
         ok: dict[str, Any] = {"ok": True}
         if method == "auth.test":
+            if token in self.identities:
+                return ok | self.identities[token]
             return ok | {"url": "https://testteam.slack.com/", "team": "Test Team",
                          "user": "coach", "team_id": "T0TEST", "user_id": "UBOT",
                          "bot_id": "BBOT", "is_enterprise_install": False}
+        if method == "apps.connections.open":
+            if not str(token or "").startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return ok | {"url": self.socket_url}
+        if method == "oauth.v2.access":
+            if not p.get("code") or not p.get("client_id") or not p.get("client_secret"):
+                return {"ok": False, "error": "invalid_code" if not p.get("code") else "invalid_client_id"}
+            install = self.oauth_install
+            team = install.get("team") or {}
+            self.identities[install["access_token"]] = {
+                "url": f"https://{str(team.get('name', 'team')).lower().replace(' ', '')}.slack.com/",
+                "team": team.get("name"), "user": "coach", "team_id": team.get("id"),
+                "user_id": install.get("bot_user_id"), "bot_id": "B" + str(install.get("bot_user_id", "")),
+                "is_enterprise_install": bool(install.get("is_enterprise_install"))}
+            return ok | install
         if method in {"chat.postMessage", "chat.update"}:
             ts = p.get("ts") if method == "chat.update" else self._next_ts()
             message = {"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": ts,

@@ -208,3 +208,21 @@ def test_every_manifest_command_has_a_handler_and_vice_versa():
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text("utf-8"))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert commands == set(COMMANDS)
+
+
+def test_time_zone_comes_from_slack_when_the_roster_has_none(slack):
+    with slack.coach.uow_factory() as uow:
+        from coaching.ports import PersonDraft
+        from coaching.model import Role
+
+        east = uow.teams.by_name("acme", "East")
+        uow.people.upsert("acme", PersonDraft("sam@acme.example", "Sam", Role.REP, (east.id,)))  # no zone: UTC
+        uow.commit()
+    slack.api.add_user("USAM", "sam@acme.example", tz="Asia/Tokyo", locale="en-US")
+    slack.api.add_user("UALICE", "alice@acme.example", tz="Asia/Tokyo", locale="en-GB")
+    slack.command("/promises", "", "USAM")
+    slack.command("/promises", "", "UALICE")
+    slack.api.wait_for_sync("response_url", 2)
+    with slack.coach.uow_factory() as uow:
+        assert uow.people.by_email("acme", "sam@acme.example").timezone == "Asia/Tokyo"
+        assert uow.people.by_email("acme", "alice@acme.example").timezone == "Europe/London"  # the roster's
