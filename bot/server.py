@@ -68,7 +68,7 @@ def create_web_app(coach: Coach, settings: Settings) -> web.Application:
                     await store.create_tables()
 
             app.on_startup.append(create_tables)
-        if False and settings.slack_app_token:
+        if settings.slack_app_token:
             app.on_startup.append(_socket_mode(slack, settings.slack_app_token))
     return app
 

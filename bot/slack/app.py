@@ -63,7 +63,7 @@ class SlackAdapter:
 
     def workspace(self, team_id: str | None) -> str:
         """One workspace per Slack team with OAuth installs; else the configured workspace."""
-        return self.coach.workspace
+        return team_id if self.settings.slack_multi_workspace and team_id else self.coach.workspace
 
     async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> tuple[str | None, str | None, str | None]:
         """The user's e-mail, locale and time zone from Slack (users.info), cached per process."""
