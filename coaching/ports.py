@@ -201,6 +201,29 @@ class NudgeFeedbackRepository(Protocol):
         """Feedback recorded with ``start <= on <= end`` by these reps (for team health)."""
 
 
+@dataclass(frozen=True)
+class ConversationReference:
+    platform: str            # "teams"
+    user_id: str             # the platform user id (Teams: the AAD object id, else the channel account id)
+    conversation_id: str
+    service_url: str
+    reference: dict[str, Any]  # the SDK's serialised ConversationReference (JSON-able)
+    person_id: int | None = None
+    active: bool = True
+
+
+class ConversationReferenceRepository(Protocol):
+    """Where to reach a person proactively: saved when they install the app or speak to it."""
+
+    def save(self, workspace_id: str, ref: ConversationReference, now: datetime) -> None:
+        """Insert or replace the reference for (platform, user_id); saving reactivates it."""
+    def for_person(self, workspace_id: str, platform: str, person_id: int) -> ConversationReference | None:
+        """The active reference for this person, if any."""
+    def for_user(self, workspace_id: str, platform: str, user_id: str) -> ConversationReference | None: ...
+    def deactivate(self, workspace_id: str, platform: str, user_id: str) -> None:
+        """The user blocked or removed the app (a 403): stop sending until they come back."""
+
+
 class UnitOfWork(Protocol):
     workspaces: WorkspaceRepository
     teams: TeamRepository
@@ -215,6 +238,7 @@ class UnitOfWork(Protocol):
     histories: HistoryRepository
     inbox: InboxRepository
     feedback: NudgeFeedbackRepository
+    references: ConversationReferenceRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None:

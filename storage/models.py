@@ -290,3 +290,27 @@ class NudgeFeedbackRow(Base):
     action: Mapped[str] = mapped_column(String(20))  # snoozed | dismissed | acted
     on_date: Mapped[date] = mapped_column(Date)  # ``NudgeFeedback.on``
     until: Mapped[date | None] = mapped_column(Date)  # a snooze's end, exclusive
+
+
+class ConversationReferenceRow(Base):
+    """Where to reach a user proactively (Teams: the Bot Framework's conversation reference),
+    one per (workspace, platform, user). ``active`` goes false when the user blocks or removes
+    the app; saving the reference again (they came back) sets it true."""
+
+    __tablename__ = "conversation_references"
+    __table_args__ = (
+        # A person's reference (the daily digest is sent to a person, not a user id).
+        Index("ix_conversation_references_person", "workspace_id", "platform", "person_id"),
+    )
+
+    workspace_id: Mapped[str] = mapped_column(
+        WorkspaceId, ForeignKey("workspaces.id"), primary_key=True
+    )
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    conversation_id: Mapped[str] = mapped_column(String(500))
+    service_url: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

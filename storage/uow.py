@@ -25,6 +25,7 @@ from storage.activity import (
 )
 from storage.feedback import SqlNudgeFeedbackRepository
 from storage.history import SqlHistoryRepository
+from storage.references import SqlConversationReferenceRepository
 from storage.repositories import (
     SqlClientRepository,
     SqlPersonRepository,
@@ -49,6 +50,7 @@ class SqlAlchemyUnitOfWork:
     histories: SqlHistoryRepository
     inbox: SqlInboxRepository
     feedback: SqlNudgeFeedbackRepository
+    references: SqlConversationReferenceRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -77,6 +79,7 @@ class SqlAlchemyUnitOfWork:
         self.histories = SqlHistoryRepository(session)
         self.inbox = SqlInboxRepository(session)
         self.feedback = SqlNudgeFeedbackRepository(session)
+        self.references = SqlConversationReferenceRepository(session)
         return self
 
     def __exit__(self, *exc: object) -> None:

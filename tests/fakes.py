@@ -23,7 +23,7 @@ from coaching.model import (
     PromiseStatus, Reason, Team, TrustLevel, Workspace,
 )
 from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import ConversationRecord, NudgeFeedback, PersonDraft, TouchRow
+from coaching.ports import ConversationRecord, ConversationReference, NudgeFeedback, PersonDraft, TouchRow
 
 T = TypeVar("T")
 OPEN = PromiseStatus.OPEN
@@ -68,6 +68,8 @@ class FakeStore:
     conversations: dict[tuple[str, str, str], ConversationRecord] = field(default_factory=dict)
     inbox: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (workspace, key) -> seen at
     feedback: dict[int, FakeFeedback] = field(default_factory=dict)
+    # (workspace, platform, user id) -> (reference, saved at)
+    references: dict[tuple[str, str, str], tuple[ConversationReference, datetime]] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -319,6 +321,32 @@ class FakeNudgeFeedbackRepository(_Repo, table="feedback"):
         return [r.feedback for r in rows if r.feedback.rep_id in rep_ids and start <= r.feedback.on <= end]
 
 
+class FakeConversationReferenceRepository(_Repo):
+    """As ``storage.references``: one per (workspace, platform, user); saving replaces and
+    reactivates; ``for_person`` sees only active ones, the latest saved first."""
+
+    def save(self, workspace_id: str, ref: ConversationReference, now: datetime) -> None:
+        stored = replace(ref, reference=json.loads(json.dumps(ref.reference)), active=True)  # a JSON column
+        moment = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        self.data.references[(workspace_id, ref.platform, ref.user_id)] = (stored, moment)
+
+    def for_person(self, workspace_id: str, platform: str, person_id: int) -> ConversationReference | None:
+        found = [(ref, at) for (w, p, _), (ref, at) in self.data.references.items()
+                 if w == workspace_id and p == platform and ref.person_id == person_id and ref.active]
+        found.sort(key=lambda pair: pair[0].user_id)
+        found.sort(key=lambda pair: pair[1], reverse=True)
+        return copy.deepcopy(found[0][0]) if found else None
+
+    def for_user(self, workspace_id: str, platform: str, user_id: str) -> ConversationReference | None:
+        found = self.data.references.get((workspace_id, platform, user_id))
+        return None if found is None else copy.deepcopy(found[0])
+
+    def deactivate(self, workspace_id: str, platform: str, user_id: str) -> None:
+        key = (workspace_id, platform, user_id)
+        if (found := self.data.references.get(key)) is not None:
+            self.data.references[key] = (replace(found[0], active=False), found[1])
+
+
 class FakeHistoryRepository(_Repo):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
@@ -406,6 +434,7 @@ class FakeUnitOfWork:
         self.ledger, self.conversations = FakeLedgerRepository(data), FakeConversationRepository(data)
         self.histories, self.inbox = FakeHistoryRepository(data), FakeInboxRepository(data)
         self.feedback = FakeNudgeFeedbackRepository(data)
+        self.references = FakeConversationReferenceRepository(data)
         return self
 
     def _open(self) -> FakeStore:
