@@ -68,6 +68,17 @@ def _date(value: str | None, coach: Coach) -> date:
     return day
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _admin(coach: Coach) -> Person:
     """The CLI acts as the workspace's administrator."""
     return Person(0, coach.workspace, "cli@localhost", "CLI", Role.ADMIN, ())
@@ -258,13 +269,21 @@ def nudges(as_of: str | None, rep_email: str | None, send: bool, fmt: str) -> No
 
 
 def _send_digests(coach: Coach, people: dict[int, Person], found: list) -> None:
-    from bot.notifiers import LogNotifier, SlackNotifier
+    from bot.notifiers import FirstThatDelivers, LogNotifier, SlackNotifier
     from coaching.digest import by_rep, digest
 
     settings = coach.settings
-    notifier = (SlackNotifier(coach.catalog, settings.slack_bot_token, settings.slack_api_url)
-                if settings.slack_bot_token else LogNotifier(coach.catalog, click.echo))
-    sent = failed = 0
+    platforms: list = []
+    if settings.slack_bot_token:
+        platforms.append(SlackNotifier(coach.catalog, settings.slack_bot_token, settings.slack_api_url))
+    if settings.teams_enabled:
+        from bot.teams.app import TeamsEndpoint
+        from bot.teams.notifier import TeamsNotifier
+
+        platforms.append(TeamsNotifier(coach, TeamsEndpoint(coach)))
+    notifier = FirstThatDelivers(platforms)
+    printer = LogNotifier(coach.catalog, click.echo)  # nobody's digest is lost: unreachable ones are printed
+    sent = printed = 0
     for rep_id, items in sorted(by_rep(found).items()):
         person = people.get(rep_id)
         reply = digest(person, items) if person and not person.on_leave else None
@@ -272,8 +291,8 @@ def _send_digests(coach: Coach, people: dict[int, Person], found: list) -> None:
             if notifier.send(person, reply):
                 sent += 1
             else:
-                failed += 1
-    click.echo(_say(coach, msg("cli.digests_sent", sent=sent, failed=failed)))
+                printed += printer.send(person, reply)
+    click.echo(_say(coach, msg("cli.digests_sent", sent=sent, failed=printed)))
 
 
 @main.command()
@@ -327,6 +346,10 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
 
     coach = _coach()
     settings = coach.settings
+    from bot.teams.app import credentials_configured
+
+    if settings.teams_enabled and not credentials_configured() and not _loopback(host):
+        raise Fail(msg("cli.teams_anonymous_not_loopback", host=host))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     click.echo(_say(coach, msg("cli.serving", url=f"http://{host}:{port}")))
     if not settings.slack_enabled:

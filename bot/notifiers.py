@@ -1,4 +1,5 @@
-"""Where digests go: a rep's Slack DM when Slack is configured, else the log (the console)."""
+"""Where digests go: a rep's Slack DM or Teams chat, whichever reaches them first; the log
+(the console) when no platform is configured."""
 
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ log = logging.getLogger(__name__)
 class Notifier(Protocol):
     def send(self, person: Person, reply: Reply) -> bool:
         """Deliver one message to one person; False (with the reason logged) when it could not."""
+
+
+class FirstThatDelivers:
+    """Each rep gets the digest once: on the first platform that can reach them."""
+
+    def __init__(self, notifiers: list[Notifier]) -> None:
+        self.notifiers = notifiers
+
+    def send(self, person: Person, reply: Reply) -> bool:
+        return any(n.send(person, reply) for n in self.notifiers)
 
 
 class LogNotifier:

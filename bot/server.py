@@ -38,9 +38,20 @@ def _slack_oauth_settings(settings: Settings):
     return oauth, (installations, states)
 
 
-def create_web_app(coach: Coach, settings: Settings) -> web.Application:
+TEAMS_KEY = web.AppKey("teams", object)
+
+
+def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)  # Slack payloads are small; refuse floods
     app.router.add_get("/healthz", healthz)
+    if settings.teams_enabled:
+        import os
+
+        from bot.teams.app import TeamsEndpoint
+
+        teams = TeamsEndpoint(coach, os.environ if env is None else env)
+        app[TEAMS_KEY] = teams
+        app.add_subapp("/api", teams.sub_app())  # the JWT check never touches Slack's routes
     if settings.slack_enabled:
         from bot.slack.app import SlackAdapter
 

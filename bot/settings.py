@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     workspace: str = Field(default="demo", validation_alias="COACH_WORKSPACE")
     rules_file: Path | None = Field(default=None, validation_alias="COACH_RULES_FILE")
 
+    teams_enabled: bool = Field(default=True, validation_alias="TEAMS_ENABLED")
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: str | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
