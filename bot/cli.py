@@ -359,6 +359,27 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
     web.run_app(create_web_app(coach, settings), host=host, port=port, print=None)
 
 
+@main.command("teams-package")
+@click.option("--out", "out", default="coach-teams.zip", show_default=True, type=click.Path(path_type=Path),
+              help="Where to write the app package (a zip to upload in Teams).")
+@click.option("--bot-id", "bot_id", envvar="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID",
+              help="The bot's Microsoft app (client) id; default: the Agents SDK's client id setting.")
+@click.option("--domain", "domains", multiple=True, help="A domain the app may open (repeatable).")
+@click.option("--version", "version", default="1.0.0", show_default=True, help="The package version.")
+def teams_package(out: Path, bot_id: str | None, domains: tuple[str, ...], version: str) -> None:
+    """Build the Teams app package (manifest.json, icons, Japanese localisation)."""
+    from bot.teams.package import build_package
+
+    settings = _settings()
+    if not bot_id:
+        raise Fail(msg("cli.teams_no_bot_id"))
+    try:
+        path = build_package(out, bot_id, valid_domains=domains, version=version)
+    except ValueError as error:
+        raise Fail(msg("cli.teams_package_invalid", detail=str(error)))
+    click.echo(_say(settings, msg("cli.teams_package_built", path=str(path))))
+
+
 @main.command()
 @click.option("--as-of", "as_of", help="The day to apply (YYYY-MM-DD); default today.")
 def daily(as_of: str | None) -> None:

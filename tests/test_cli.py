@@ -146,3 +146,9 @@ def test_nudges_for_tomorrow(env, seeded):
     """The CLI clock is the real one here, so only check that the words are understood."""
     code, out, _ = run(env, "nudges", "--as-of", "tomorrow", "--format", "json")
     assert code == 0 and isinstance(json.loads(out), list)
+
+
+def test_serve_refuses_anonymous_teams_off_loopback(env):
+    run(env, "db", "upgrade")
+    assert_one_line_error(*run({**env, "TEAMS_ENABLED": "true"}, "serve", "--host", "0.0.0.0")[::2],
+                          "only allowed on a loopback address (not 0.0.0.0)")

@@ -176,8 +176,19 @@ class TeamsEndpoint:
 
         continuation = SdkReference.model_validate(reference).get_continuation_activity()
 
-        async def callback(context: TurnContext) -> None:
-            await context.send_activity(activity)
+        failures: list[Exception] = []
 
-        app_id = "" if self.anonymous else (self.auth_config.CLIENT_ID or "")
-        await self.adapter.continue_conversation(app_id, continuation, callback)
+        async def callback(context: TurnContext) -> None:
+            try:
+                await context.send_activity(activity)
+            except Exception as error:  # the SDK's turn-error hook would swallow it; the caller decides
+                failures.append(error)
+
+        if self.anonymous:  # local mode: the same anonymous identity the inbound turns have
+            from microsoft_agents.hosting.core.authorization import ClaimsIdentity
+
+            await self.adapter.continue_conversation_with_claims(ClaimsIdentity({}, "anonymous"), continuation, callback)
+        else:
+            await self.adapter.continue_conversation(self.auth_config.CLIENT_ID or "", continuation, callback)
+        if failures:
+            raise failures[0]

@@ -246,3 +246,21 @@ def test_png_reader_catches_a_damaged_icon(built):
     data[40] ^= 0xFF  # inside the image data
     with pytest.raises(AssertionError):
         read_png(bytes(data))
+
+
+def test_cli_builds_the_package_and_explains_a_missing_bot_id(tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    out = tmp_path / "coach-teams.zip"
+    env = {"CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID": "11111111-2222-3333-4444-555555555555",
+           "COACH_RULES_FILE": ""}
+    result = CliRunner().invoke(main, ["teams-package", "--out", str(out)], env=env)
+    assert result.exit_code == 0 and out.is_file() and "Teams app package written to" in result.stdout
+    result = CliRunner().invoke(main, ["teams-package", "--out", str(out)],
+                                env={"CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID": "", "COACH_RULES_FILE": ""})
+    assert result.exit_code == 2 and result.stderr.startswith("error: The bot id is missing")
+    result = CliRunner().invoke(main, ["teams-package", "--bot-id", "not-a-guid", "--out", str(out)],
+                                env={"COACH_RULES_FILE": ""})
+    assert result.exit_code == 2 and "The package cannot be built" in result.stderr

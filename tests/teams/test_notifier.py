@@ -1,0 +1,100 @@
+"""Proactive digests into Teams: retried on 429 (honouring Retry-After), a 403 deactivates the chat."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import pytest
+from aiohttp import web
+
+from bot.teams.app import TeamsEndpoint
+from bot.teams.notifier import TeamsNotifier
+from coaching.messages import Msg
+from coaching.ports import ConversationReference
+from coaching.replies import Reply
+from tests.support import make_coach, seed_roster
+
+
+class FakeConnector:
+    """Plays the Teams connector service: records activities, answers scripted statuses."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.script: list[tuple[int, dict]] = []  # (status, headers) answered before a 201
+        self.url = ""
+
+    async def activity(self, request: web.Request) -> web.Response:
+        self.received.append(await request.json())
+        if self.script:
+            status, headers = self.script.pop(0)
+            return web.json_response({"error": {"code": str(status)}}, status=status, headers=headers)
+        return web.json_response({"id": f"a{len(self.received)}"}, status=201)
+
+    async def __aenter__(self) -> "FakeConnector":
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{cid}/activities", self.activity)
+        app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self.activity)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+def save_reference(coach, service_url: str) -> int:
+    with coach.uow_factory() as uow:
+        alice = uow.people.by_email("acme", "alice@acme.example")
+        uow.people.link_platform("acme", alice.id, "teams", "aad-alice")
+        reference = {"activityId": "m1", "user": {"id": "user-1", "aadObjectId": "aad-alice"},
+                     "bot": {"id": "bot", "name": "coach"}, "conversation": {"id": "conv-1", "conversationType": "personal"},
+                     "channelId": "msteams", "serviceUrl": service_url, "locale": "en-US"}
+        uow.references.save("acme", ConversationReference("teams", "aad-alice", "conv-1", service_url, reference, alice.id),
+                            datetime.now(timezone.utc))
+        uow.commit()
+        return alice.id
+
+
+def digest_for(coach, person_id):
+    with coach.uow_factory() as uow:
+        return uow.people.get("acme", person_id), Reply.of(Msg("digest.title", {"name": "Alice Smith"}))
+
+
+@pytest.mark.parametrize("script, delivered, sends, active", [
+    ([], True, 1, True),
+    ([(429, {"Retry-After": "0"}), (502, {})], True, 3, True),
+    ([(403, {})], False, 1, False),
+    ([(500, {})], False, 1, True),
+])
+def test_digest_delivery(database_url, script, delivered, sends, active):
+    coach = make_coach(database_url)
+    seed_roster(coach)
+
+    async def scenario():
+        async with FakeConnector() as connector:
+            connector.script = list(script)
+            person_id = save_reference(coach, connector.url)
+            person, reply = digest_for(coach, person_id)
+            notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env={}), attempts=4)
+            ok = await notifier.send_async(person, reply)
+            return ok, connector.received
+
+    ok, received = asyncio.run(scenario())
+    assert ok is delivered and len(received) == sends
+    assert received[-1]["attachments"][0]["content"]["body"][0]["text"] == "Good morning, Alice Smith. These relationships need you today:"
+    with coach.uow_factory() as uow:
+        alice = uow.people.by_email("acme", "alice@acme.example")
+        assert (uow.references.for_person("acme", "teams", alice.id) is not None) is active
+
+
+def test_no_saved_conversation_means_not_delivered(database_url):
+    coach = make_coach(database_url)
+    seed_roster(coach)
+    with coach.uow_factory() as uow:
+        alice = uow.people.by_email("acme", "alice@acme.example")
+    notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env={}))
+    assert notifier.send(alice, Reply.of(Msg("digest.title", {"name": "Alice"}))) is False
