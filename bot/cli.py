@@ -354,6 +354,8 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
     click.echo(_say(coach, msg("cli.serving", url=f"http://{host}:{port}")))
     if not settings.slack_enabled:
         click.echo(_say(coach, msg("cli.slack_not_configured")))
+    if settings.teams_enabled and not credentials_configured():
+        click.echo(_say(coach, msg("cli.teams_playground_hint", url=f"http://{host}:{port}/api/messages")))
     if chat_as:
         click.echo(_say(coach, msg("cli.chat_hint", email=chat_as)))
     web.run_app(create_web_app(coach, settings), host=host, port=port, print=None)
