@@ -15,6 +15,7 @@ import os
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+import jwt
 from aiohttp import web
 from microsoft_agents.activity import Activity, Attachment, load_configuration_from_env
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
@@ -139,8 +140,25 @@ class CoachAgent(ActivityHandler):
 
 def reply_activity(reply: Reply, coach: Coach, locale: str | None) -> Activity:
     card = cards.card(reply, coach.catalog, locale)
-    return Activity(type="message", text=cards.plain_text(reply, coach.catalog, locale),
+    # The text goes in ``summary`` (notifications, the chat list), not ``text``: Teams shows a
+    # message's text above its card, so every answer would appear twice.
+    return Activity(type="message", summary=cards.plain_text(reply, coach.catalog, locale),
                     attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=card)])
+
+
+@web.middleware
+async def _refuse_tokens_without_key_id(request: web.Request, handler):
+    """The SDK (1.9) answers 500 to a well-formed JWT with no ``kid`` header (a KeyError while it
+    looks up the signing key); no key id means no key to check it with, so that is a 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            header = jwt.get_unverified_header(token.strip())
+        except jwt.PyJWTError:
+            header = None  # not a JWT at all: the SDK's own check answers 401
+        if header is not None and not header.get("kid"):
+            return web.json_response({"error": "Invalid token or authentication failed."}, status=401)
+    return await handler(request)
 
 
 class TeamsEndpoint:
@@ -161,7 +179,8 @@ class TeamsEndpoint:
         await context.send_activity(reply_activity(reply, self.coach, context.activity.locale))
 
     def sub_app(self) -> web.Application:
-        api = web.Application(middlewares=[jwt_authorization_middleware], client_max_size=1024 * 1024)
+        api = web.Application(middlewares=[_refuse_tokens_without_key_id, jwt_authorization_middleware],
+                              client_max_size=1024 * 1024)
         api["agent_configuration"] = self.auth_config
 
         async def messages(request: web.Request) -> web.StreamResponse:

@@ -33,8 +33,7 @@ def _actions(choices: tuple[Choice, ...], catalog: Catalog, locale: str | None, 
         return [], [{"type": "Action.Submit", "title": _label(c.label, catalog, locale)[:80],
                      "data": {"choice": c.value}} for c in choices]
     input_id = f"choice{group}"
-    chooser = {"type": "Input.ChoiceSet", "id": input_id, "style": "compact", "isRequired": True,
-               "value": choices[0].value,
+    chooser = {"type": "Input.ChoiceSet", "id": input_id, "style": "compact", "value": choices[0].value,
                "choices": [{"title": _label(c.label, catalog, locale)[:80], "value": c.value} for c in choices[:100]]}
     submit = {"type": "Action.Submit", "title": catalog.render(msg("teams.pick"), locale), "data": {"pick": input_id}}
     return [chooser], [submit]
@@ -44,8 +43,11 @@ def card(reply: Reply, catalog: Catalog, locale: str | None) -> dict[str, Any]:
     body: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     for group, (line, choices) in enumerate(reply.groups()):
-        body.append({"type": "TextBlock", "text": catalog.render(line, locale, escape), "wrap": True,
-                     **({"weight": "Bolder"} if group == 0 and len(reply.lines) > 2 else {})})
+        # One TextBlock per line of text: Teams does not break a TextBlock's text at a single "\n".
+        parts = [part for part in catalog.render(line, locale, escape).split("\n") if part.strip()] or [""]
+        for n, part in enumerate(parts):
+            body.append({"type": "TextBlock", "text": part, "wrap": True, **({"spacing": "None"} if n else {}),
+                         **({"weight": "Bolder"} if group == 0 and n == 0 and len(reply.lines) > 2 else {})})
         if not choices:
             continue
         elements, buttons = _actions(choices, catalog, locale, group)

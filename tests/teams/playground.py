@@ -4,9 +4,11 @@ Playground (a local Teams client simulator, run with node) talking to it.
 ``CoachServer`` runs ``create_web_app`` (``env={}``: no credentials, so anonymous local mode) on
 127.0.0.1 in a background thread. ``Playground`` installs the pinned npm package once into a cache
 folder outside the repository (``$COACH_TEST_CACHE`` or ``~/.cache/coach-tests``), starts it
-against the coach with events recording on, sends messages and card submits through its HTTP
-API, and reads the coach's replies from the recording file. Every wait is bounded; the node
-process (and anything it started) is always stopped.
+against the coach with events recording on, and sends messages and card submits through its HTTP
+API (``say``, ``submit``: the requests its own page sends). The coach's answers are read from the
+Playground's conversation stream (the WebSocket its page listens to, which also gives each card
+the message id a submit must reply to) and cross-checked with the events recording. Every wait
+is bounded; the node process (and anything it started) is always stopped.
 
 ``python -m tests.teams.playground install`` installs the npm packages (used by ``.ci/run``).
 """
@@ -23,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -129,22 +130,34 @@ class CoachServer:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[CoachServer]:
-        loop = asyncio.new_event_loop()
-        runner = web.AppRunner(create_web_app(self.coach, self.settings, env=self.env))
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-        thread = threading.Thread(target=loop.run_forever, name="coach-server", daemon=True)
-        thread.start()
-        try:
+        with serving(create_web_app(self.coach, self.settings, env=self.env)) as url:
+            self.url = url
             yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(WAIT)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(WAIT)
-            loop.close()
+
+
+@contextlib.contextmanager
+def serving(app: web.Application) -> Iterator[str]:
+    """Run an aiohttp application on 127.0.0.1 (a free port) in a background thread; its URL.
+    (Everything runs on that thread's loop, so it works beside a caller's own event loop.)"""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="aiohttp-server", daemon=True)
+    thread.start()
+    runner = web.AppRunner(app)
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    try:
+        port = asyncio.run_coroutine_threadsafe(start(), loop).result(WAIT)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(WAIT)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(WAIT)
+        loop.close()
 
 
 # --- the Playground ----------------------------------------------------------------------------
@@ -160,12 +173,17 @@ class Exchange:
     raw: dict[str, Any] = field(repr=False)
 
 
-def http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+_LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+
+
+def http(method: str, url: str, body: Any = None, headers: Mapping[str, str] | None = None,
+         timeout: float = 10.0) -> tuple[int, Any]:
+    """A JSON request straight to a loopback server: (status, decoded body)."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _LOOPBACK.open(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
@@ -173,6 +191,86 @@ def http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tupl
         return status, json.loads(raw) if raw else None
     except ValueError:
         return status, raw.decode(errors="replace")
+
+
+class ClientFeed:
+    """What the Playground's own web client receives: its conversation stream, a WebSocket that
+    carries every message (with the ``messageId`` a card submit must reply to) as it is shown."""
+
+    def __init__(self, url: str, conversation_id: str) -> None:
+        self.url = url
+        self.conversation_id = conversation_id
+        self.messages: list[dict[str, Any]] = []
+        self.actions: list[dict[str, Any]] = []  # everything the stream carried, for diagnostics
+        self._changed = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="playground-feed", daemon=True)
+        self._task: asyncio.Task[None] | None = None
+        self._connected = threading.Event()
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+        self._task = asyncio.run_coroutine_threadsafe(self._begin(), self._loop).result(WAIT)
+        if not self._connected.wait(WAIT):
+            raise TimeoutError(f"could not open the Playground's conversation stream {self.url}: {self.error!r}")
+
+    async def _begin(self) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(self._listen())
+
+    async def _end(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _listen(self) -> None:
+        import aiohttp
+
+        try:
+            async with aiohttp.ClientSession(trust_env=False) as session:
+                async with session.ws_connect(self.url, heartbeat=None, timeout=aiohttp.ClientWSTimeout(ws_close=5)) as ws:
+                    self._connected.set()
+                    async for frame in ws:
+                        if frame.type != aiohttp.WSMsgType.TEXT:
+                            continue
+                        self._take(json.loads(frame.data))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # reported by the waits
+            self.error = error
+            self._connected.set()
+
+    def _take(self, action: dict[str, Any]) -> None:
+        self.actions.append(action)
+        message = action.get("message")
+        if action.get("actionConversationId") != self.conversation_id or not isinstance(message, dict):
+            return
+        with self._changed:
+            kind = str(action.get("action", "")).lower()
+            if kind == "updatemessage":
+                for i, known in enumerate(self.messages):
+                    if known.get("messageId") == message.get("messageId"):
+                        self.messages[i] = message
+            elif kind == "createmessage":
+                self.messages.append(message)
+            self._changed.notify_all()
+
+    def bot_messages(self) -> list[dict[str, Any]]:
+        with self._changed:
+            return [m for m in self.messages if (m.get("from") or {}).get("id") != USER_ID]
+
+    def bot_cards(self) -> list[dict[str, Any]]:
+        """The coach's card messages. (The Playground shows an activity with text and a card as
+        two messages, the text and then the card; every reply of the coach has one card.)"""
+        return [m for m in self.bot_messages() if cards_of(m)]
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self._end(), self._loop).result(WAIT)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(WAIT)
+        self._loop.close()
 
 
 class Playground:
@@ -189,6 +287,7 @@ class Playground:
         self.log_path = workdir / "playground.log"
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self.feed: ClientFeed | None = None
 
     @property
     def url(self) -> str:
@@ -197,21 +296,29 @@ class Playground:
     # --- lifecycle ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def running(self) -> Iterator[Playground]:
+    def running(self, feed: bool = True) -> Iterator[Playground]:
+        """Start it, wait until it answers (and, with ``feed``, listen to its conversation stream)."""
         self.port = free_port()
-        env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none", "M365_AGENTS_PLAYGROUND_RECORDING_FILE": str(self.recording),
-               "NO_UPDATE_NOTIFIER": "1"}
-        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # it proxies its calls to the coach
+        env = {**os.environ, "TEAMSAPPTESTER_BROWSER": "none", "NO_UPDATE_NOTIFIER": "1",
+               "M365_AGENTS_PLAYGROUND_RECORDING_FILE": str(self.recording)}
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):  # loopback only
             env.pop(proxy, None)
-        command = ["node", str(self.cli), "-p", str(self.port), "-e", self.endpoint, "-c", "msteams",
-                   "--disable-telemetry", "--conversation-id", self.conversation_id, "--enable-events-recording"]
+        command = [shutil.which("node") or "node", str(self.cli), "-p", str(self.port), "-e", self.endpoint,
+                   "-c", "msteams", "--disable-telemetry", "--conversation-id", self.conversation_id,
+                   "--enable-events-recording"]
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(command, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self._wait_until_up()
+            if feed:
+                self.feed = ClientFeed(f"ws://127.0.0.1:{self.port}/_ws_conversation/v1/conversations/stream",
+                                       self.conversation_id)
+                self.feed.start()
             yield self
         finally:
+            if self.feed is not None:
+                self.feed.stop()
             self.stop()
 
     def _wait_until_up(self) -> None:
@@ -219,6 +326,8 @@ class Playground:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"the Playground exited with {self.process.returncode}:\n{self.log()}")
+            if listening := re.search(r"Listening on (\d+)", self.log()):  # another port if ours was taken
+                self.port = int(listening.group(1))
             with contextlib.suppress(OSError):
                 if http("GET", f"{self.url}/_debug/ping", timeout=2)[0] == 200:
                     return
@@ -226,96 +335,109 @@ class Playground:
         raise TimeoutError(f"the Playground did not answer /_debug/ping within {WAIT:.0f} s:\n{self.log()}")
 
     def stop(self) -> None:
-        """Stop the node process and its children (its own process group), always."""
+        """Stop the node process and anything it started (its own process group), always."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+                os.killpg(process.pid, sig)
+            try:
+                process.wait(10)
+                break
+            except subprocess.TimeoutExpired:
+                continue
 
     def log(self) -> str:
         with contextlib.suppress(OSError):
             return self.log_path.read_text(errors="replace")[-3000:]
         return ""
 
-    # --- talking --------------------------------------------------------------------------------
+    # --- what the user does -----------------------------------------------------------------------
 
-    def say(self, text: str) -> Any:
+    def say(self, text: str) -> list[dict[str, Any]]:
+        """Type ``text`` in the personal chat and send it; the coach's cards in answer."""
+        before = self._mark()
         status, body = http("POST", f"{self.url}/_conversation/v1/conversations/{self.conversation_id}/messages",
                             {"from": {"id": USER_ID}, "text": text, "textFormat": "plain"})
         if status != 200:
             raise AssertionError(f"the Playground refused the message {text!r}: {status} {body}")
-        return body
+        return self._answer(before, f"the message {text!r}")
 
-    def submit(self, reply_to_id: str, value: dict[str, Any]) -> None:
-        """An Adaptive Card Action.Submit on the message ``reply_to_id``, as a click would send it."""
+    def submit(self, card: dict[str, Any], value: dict[str, Any]) -> list[dict[str, Any]]:
+        """Press an Action.Submit on ``card`` (a message of ``shown()``): the request the Playground's
+        page sends for a click, ``POST /_conversation/v1/submit``; the coach's cards in answer."""
+        before = self._mark()
         status, body = http("POST", f"{self.url}/_conversation/v1/submit",
                             {"conversation": {"id": self.conversation_id}, "from": {"id": USER_ID},
-                             "replyToId": reply_to_id, "value": value})
+                             "replyToId": card["messageId"], "value": value})
         if status != 200:
             raise AssertionError(f"the Playground refused the card submit {value!r}: {status} {body}")
+        return self._answer(before, f"the card submit {value!r}")
 
-    # --- the recording --------------------------------------------------------------------------
+    # --- what the coach said -----------------------------------------------------------------------
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The coach's cards as the Playground's client received them, in order (each with the
+        ``messageId`` a submit replies to)."""
+        assert self.feed is not None, "started without the conversation stream"
+        if self.feed.error is not None:
+            raise AssertionError(f"the Playground's conversation stream failed: {self.feed.error!r}")
+        return self.feed.bot_cards()
+
+    def _mark(self) -> tuple[int, int]:
+        return len(self.user_turns()), len(self.shown())
+
+    def _answer(self, before: tuple[int, int], what: str, timeout: float = WAIT) -> list[dict[str, Any]]:
+        """Wait until the coach has answered the user's activity (the Playground records the
+        exchange once the coach's endpoint returned, and the turn's replies were posted before
+        that), then until its client has shown every recorded reply; the new cards."""
+        turns, shown = before
+        deadline = time.monotonic() + timeout
+        while True:
+            recorded = self.recorded_replies()
+            if len(self.user_turns()) > turns and len(self.shown()) >= len(recorded):
+                return self.shown()[shown:]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no complete answer to {what} within {timeout:.0f} s; recording:\n"
+                                     + "\n".join(f"{e.direction} {e.name} {e.raw.get('response')}"
+                                                  for e in self.exchanges())
+                                     + f"\nPlayground log:\n{self.log()}")
+            time.sleep(0.03)
 
     def exchanges(self) -> list[Exchange]:
+        """The events recording: a JSON object per exchange (separated by ``---`` lines)."""
         try:
             text = self.recording.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
-        found = []
-        decoder = json.JSONDecoder()
-        position = 0
-        while True:
-            match = re.compile(r"\S").search(text, position)
-            if match is None:
-                break
+        found, decoder, position = [], json.JSONDecoder(), 0
+        while (start := text.find("{", position)) >= 0:
             try:
-                item, position = decoder.raw_decode(text, match.start())
+                record, position = decoder.raw_decode(text, start)
             except ValueError:
                 break  # a record still being written
-            if isinstance(item, list):  # a JSON array file
-                items = item
-            else:
-                items = [item]
-            for record in items:
+            if isinstance(record, dict):
                 request = record.get("request") or {}
                 found.append(Exchange(str(record.get("direction", "")), str(record.get("activityName", "")),
                                       request.get("body") or {}, record))
         return found
 
-    def bot_messages(self) -> list[dict[str, Any]]:
-        """Every activity the coach sent to the Playground's connector, in order."""
+    def user_turns(self) -> list[Exchange]:
+        """The user's message activities the Playground delivered to the coach (and their answers)."""
+        return [e for e in self.exchanges() if e.direction.startswith(PLAYGROUND) and e.body.get("type") == "message"]
+
+    def recorded_replies(self) -> list[dict[str, Any]]:
+        """The activities the coach posted to the Playground's connector, from the recording."""
         return [e.body for e in self.exchanges() if _is_bot_message(e)]
 
-    def wait_for_bot_messages(self, count: int, quiet: float = 0.3, timeout: float = WAIT) -> list[dict[str, Any]]:
-        """Wait for more than ``count`` bot messages, then until nothing new arrives; the new ones."""
-        deadline = time.monotonic() + timeout
-        seen = len(self.bot_messages())
-        while seen <= count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no reply from the coach within {timeout:.0f} s; recording:\n"
-                                     + "\n".join(f"{e.direction} {e.name}" for e in self.exchanges())
-                                     + f"\nPlayground log:\n{self.log()}")
-            time.sleep(0.05)
-            seen = len(self.bot_messages())
-        while time.monotonic() < deadline:
-            time.sleep(quiet)
-            now = len(self.bot_messages())
-            if now == seen:
-                break
-            seen = now
-        return self.bot_messages()[count:]
+
+PLAYGROUND = "Microsoft 365 Agents Playground ->"
+COACH = "User Application ->"
 
 
 def _is_bot_message(exchange: Exchange) -> bool:
-    body = exchange.body
-    return isinstance(body, dict) and body.get("type") == "message" and (body.get("from") or {}).get("id") != USER_ID
+    return exchange.direction.startswith(COACH) and exchange.body.get("type") == "message"
 
 
 # --- reading cards -------------------------------------------------------------------------------

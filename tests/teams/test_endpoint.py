@@ -1,0 +1,287 @@
+"""``/api/messages`` on the coach's real server, over HTTP on loopback, with the Bot Connector
+played by a small local fake: anonymous local mode, ``expectReplies``, and the 401s of the
+credentialed mode. Then the Adaptive Cards the coach sends, checked by Microsoft's own
+``adaptivecards`` package in node (skipped without node)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import jwt
+import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.console import ConsoleChannel
+from bot.teams import cards
+from coaching.digest import digest
+from coaching.messages import Catalog, Msg
+from coaching.model import Person, Role
+from coaching.nudges import Nudge, NudgeKind
+from coaching.replies import Choice, Reply
+from tests.dialogs import LOG_EN, LOG_JA, Pick
+from tests.support import WORKSPACE, make_coach, seed_roster
+from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http, serving
+
+TENANT = "00000000-0000-0000-0000-0000000000001"
+CLIENT_ID = "5f0c3a3e-8d1b-4c55-9a43-0c9b2f7e1d11"
+CREDENTIALS = {
+    "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID": CLIENT_ID,
+    "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET": "not-a-real-secret-but-32-bytes-long-at-least",
+    "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID": "7d1c7a6e-0b8f-4a64-9e36-2f9d3c1a0b22",
+}
+CONVERSATION = "a:1personal-chat-with-alice"
+
+
+@dataclasses.dataclass
+class Call:
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str]
+
+
+class FakeConnector:
+    """The Bot Connector service a Teams activity's ``serviceUrl`` points at: records what the
+    coach sends and answers like the real one (``{"id": ...}``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.url = ""
+        self._changed = threading.Condition()
+
+    def app(self) -> web.Application:
+        async def record(request: web.Request) -> web.Response:
+            body = await request.json() if request.can_read_body else None
+            with self._changed:
+                self.calls.append(Call(request.method, request.path, body, dict(request.headers)))
+                self._changed.notify_all()
+            if request.method == "GET":  # member lookups: nobody here
+                return web.json_response({"error": {"code": "NotFound"}}, status=404)
+            return web.json_response({"id": f"reply-{len(self.calls)}"})
+
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conversation}/activities", record)
+        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", record)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", record)
+        return app
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Call]:
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.posts()) >= count, timeout):
+                raise AssertionError(f"the coach posted {len(self.posts())} activities, not {count}: {self.calls}")
+            return self.posts()
+
+    def posts(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "POST"]
+
+
+@pytest.fixture
+def connector() -> Iterator[FakeConnector]:
+    fake = FakeConnector()
+    with serving(fake.app()) as url:
+        fake.url = url
+        yield fake
+
+
+def activity(service_url: str, text: str = "/logmeeting", **extra: Any) -> dict[str, Any]:
+    """A personal-chat message as Teams sends it."""
+    return {
+        "type": "message", "id": f"1:{uuid.uuid4().hex}", "timestamp": "2026-11-20T09:00:00.000Z",
+        "channelId": "msteams", "serviceUrl": service_url, "locale": "en-GB", "text": text, "textFormat": "plain",
+        "from": {"id": "29:1alice", "name": "Alice Smith", "aadObjectId": USER_AAD_ID},
+        "recipient": {"id": f"28:{CLIENT_ID}", "name": "Coach"},
+        "conversation": {"id": CONVERSATION, "conversationType": "personal", "tenantId": TENANT},
+        "channelData": {"tenant": {"id": TENANT}},
+        "entities": [{"type": "clientInfo", "locale": "en-GB", "timezone": "Europe/London"}],
+        **extra,
+    }
+
+
+def stored(server: CoachServer) -> tuple[Any, Any]:
+    """(the conversation state, the conversation reference) the coach keeps for the Teams user."""
+    with server.coach.uow_factory() as uow:
+        return (uow.conversations.get(WORKSPACE, CONVERSATION, USER_AAD_ID),
+                uow.references.for_user(WORKSPACE, "teams", USER_AAD_ID))
+
+
+def test_anonymous_mode_takes_a_message_and_replies_through_the_connector(database_url, connector):
+    server = CoachServer(database_url)
+    ids = server.seed()
+    with server.running():
+        sent = activity(connector.url)
+        status, _ = http("POST", server.messages_url, sent)
+        assert status == 202
+        [post] = connector.wait_for(1)
+    assert post.path == f"/v3/conversations/{CONVERSATION}/activities/{sent['id']}"  # a reply to it
+    assert post.body["type"] == "message" and post.body["replyToId"] == sent["id"]
+    assert post.body["recipient"]["aadObjectId"] == USER_AAD_ID
+    [attachment] = post.body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert attachment["content"]["version"] == "1.5"
+    assert "Which client did you meet?" in card_text(post.body)
+    state, reference = stored(server)
+    assert state is not None  # the log form is under way
+    assert reference is not None and reference.person_id == ids["alice"]
+    assert reference.service_url.rstrip("/") == connector.url and reference.conversation_id == CONVERSATION
+
+
+def test_a_card_submit_is_the_chosen_value(database_url, connector):
+    server = CoachServer(database_url)
+    server.seed()
+    with server.running():
+        http("POST", server.messages_url, activity(connector.url, "/logmeeting Acme Corp"))
+        [first] = connector.wait_for(1)
+        [value] = choices_of(first.body)[:1]
+        assert value == {"choice": "new:Acme Corp"}
+        submit = activity(connector.url, value=value, replyToId="reply-1")
+        del submit["text"], submit["textFormat"]  # a card submit carries a value, no text
+        assert http("POST", server.messages_url, submit)[0] == 202
+        second = connector.wait_for(2)[1]
+    assert "How did you meet?" in card_text(second.body)
+
+
+def test_expect_replies_come_back_in_the_response(database_url, connector):
+    server = CoachServer(database_url)
+    server.seed()
+    with server.running():
+        status, body = http("POST", server.messages_url, activity(connector.url, "help", deliveryMode="expectReplies"))
+        time.sleep(0.3)
+    assert status == 200
+    replies = body["activities"]
+    assert replies and "Here's what I can do" in "\n".join(card_text(r) for r in replies)
+    assert connector.calls == []  # nothing went through the connector
+
+
+def _tokens() -> dict[str, str]:
+    """Well-formed JWTs the coach must refuse: none is signed by a key Microsoft publishes."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    claims = {"iss": "https://api.botframework.com", "aud": CLIENT_ID, "nbf": now - 60, "exp": now + 3600,
+              "serviceurl": "http://127.0.0.1:9/"}
+    kid = {"kid": "coach-test-key"}
+    return {
+        "unsigned (alg none)": jwt.encode(claims, None, algorithm="none"),
+        "unsigned with a key id": jwt.encode(claims, None, algorithm="none", headers=kid),
+        "signed by an unknown key": jwt.encode(claims, key, algorithm="RS256", headers=kid),
+        "signed, no key id": jwt.encode(claims, key, algorithm="RS256"),
+        "expired": jwt.encode({**claims, "nbf": now - 7200, "exp": now - 3600}, key, algorithm="RS256", headers=kid),
+        "wrong audience": jwt.encode({**claims, "aud": "someone-else"}, key, algorithm="RS256", headers=kid),
+        "HS256 with the client secret": jwt.encode(
+            claims, CREDENTIALS["CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET"], algorithm="HS256",
+            headers=kid),
+    }
+
+
+def test_with_credentials_every_request_without_a_valid_token_is_refused(database_url, connector):
+    """401, never 500, and no effect at all. (A token with a key id makes the SDK look the key up in
+    Microsoft's published keys: offline that lookup fails, online the key is not there; 401 either way.)"""
+    server = CoachServer(database_url, env=CREDENTIALS)
+    server.seed()
+    headers: dict[str, dict[str, str]] = {
+        "no Authorization header": {}, "Bearer bogus": {"Authorization": "Bearer bogus"},
+        "Basic credentials": {"Authorization": "Basic YWxpY2U6c2VjcmV0"}, "empty bearer": {"Authorization": "Bearer "},
+        **{name: {"Authorization": f"Bearer {token}"} for name, token in _tokens().items()},
+    }
+    with server.running():
+        answers = {name: http("POST", server.messages_url, activity(connector.url), headers=h, timeout=WAIT)[0]
+                   for name, h in headers.items()}
+        time.sleep(0.3)
+    assert answers == {name: 401 for name in headers}
+    assert connector.calls == []
+    assert stored(server) == (None, None)
+
+
+# --- the cards, checked by Microsoft's adaptivecards package ------------------------------------
+
+VALIDATE = r"""
+const AC = require(process.argv[1]);
+const cards = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const results = cards.map((card) => {
+  const context = new AC.SerializationContext(AC.Versions.v1_5);
+  const parsed = new AC.AdaptiveCard();
+  parsed.parse(card, context);
+  const problems = [];
+  for (let i = 0; i < context.eventCount; i++) {
+    const e = context.getEventAt(i);
+    problems.push(`${AC.ValidationEvent[e.event]}: ${e.message}`);
+  }
+  for (const e of parsed.validateProperties().validationEvents) {
+    problems.push(`${AC.ValidationEvent[e.event]}: ${e.message}`);
+  }
+  return {problems, version: parsed.version ? parsed.version.toString() : null,
+          roundTrip: parsed.toJSON(context)};
+});
+process.stdout.write(JSON.stringify(results));
+"""
+
+
+def validate(node_tools: Path, documents: list[dict]) -> list[dict]:
+    library = node_tools / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.js"
+    done = subprocess.run(["node", "-e", VALIDATE, str(library)], input=json.dumps(documents), capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def replies_of_script(coach, script) -> list[Reply]:
+    channel = ConsoleChannel(coach, script.email)
+    replies: list[Reply] = []
+    for step in script.steps:
+        _, outcome = channel.send(str(step.number) if isinstance(step, Pick) else step.text)
+        replies += list(outcome.replies if outcome else ())
+    return replies
+
+
+def test_the_cards_validate_with_microsofts_adaptivecards(database_url, node_tools):
+    catalog = Catalog()
+    coach = make_coach(database_url)
+    seed_roster(coach)
+    rep = Person(1, WORKSPACE, "alice@acme.example", "Alice Smith", Role.REP, (1,))
+    nudges = [Nudge(NudgeKind.QUIET, 1, i, f"Client {i}", Msg("nudge.quiet.reason", {"client": f"Client {i}", "days": 40,
+                                                                                  "cadence": 14}),
+                    Msg("nudge.quiet.next.0", {"client": f"Client {i}"}), f"client:{i}:quiet", stake=40 - i)
+             for i in range(8)]
+    named: dict[str, tuple[Reply, str]] = {
+        "buttons": (Reply.of("Pick one", choices=tuple(Choice(f"v{i}", f"Option {i}") for i in range(3))), "en"),
+        "many choices": (Reply.of("Pick a client", choices=tuple(Choice(f"client:{i}", f"Client [{i}] *bold* " + "z" * 90)
+                                                                 for i in range(250))), "en"),
+        "digest": (digest(rep, nudges), "en"),
+        "markdown in user text": (Reply.of("Note: **not bold** [no link](http://x.example) # _x_ > y | z"), "en"),
+    }
+    en, ja = replies_of_script(coach, LOG_EN), replies_of_script(coach, LOG_JA)
+    passbook = next(r for r in ja if any(isinstance(line, Msg) and line.key == "ledger.header" for line in r.lines))
+    named["Japanese passbook"] = (passbook, "ja")
+    named.update({f"LOG_EN reply {i}": (r, "en") for i, r in enumerate(en, 1)})
+    named.update({f"LOG_JA reply {i}": (r, "ja") for i, r in enumerate(ja, 1)})
+    documents = {name: cards.card(reply, catalog, locale) for name, (reply, locale) in named.items()}
+
+    results = dict(zip(documents, validate(node_tools, list(documents.values()))))
+
+    assert {name: r["problems"] for name, r in results.items() if r["problems"]} == {}
+    assert {r["version"] for r in results.values()} == {"1.5"}
+    assert len(documents["many choices"]["body"][1]["choices"]) == 100
+    digest_card = documents["digest"]
+    assert [b["type"] for b in digest_card["body"]].count("ActionSet") == 5  # each item's own buttons
+    assert "信用通帳:田中商事" in documents["Japanese passbook"]["body"][0]["text"]
+    # Parsing keeps every element and action: nothing was dropped as unknown.
+    for name, document in documents.items():
+        round_trip = results[name]["roundTrip"]
+        assert len(round_trip.get("body", [])) == len(document["body"]), name
+        assert len(round_trip.get("actions", [])) == len(document.get("actions", [])), name
+
+
+def test_the_validator_reports_what_teams_would_not_render(node_tools):
+    """The check above can fail: it reports unknown elements and actions."""
+    bad = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "x"}, {"type": "Carousel2"}],
+           "actions": [{"type": "Action.Teleport", "title": "Go"}]}
+    [result] = validate(node_tools, [bad])
+    assert any(p.startswith("UnknownElementType") for p in result["problems"])
+    assert any(p.startswith("UnknownActionType") for p in result["problems"])
