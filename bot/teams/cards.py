@@ -46,7 +46,8 @@ def card(reply: Reply, catalog: Catalog, locale: str | None) -> dict[str, Any]:
         # One TextBlock per line of text: Teams does not break a TextBlock's text at a single "\n".
         parts = [part for part in catalog.render(line, locale, escape).split("\n") if part.strip()] or [""]
         for n, part in enumerate(parts):
-            body.append({"type": "TextBlock", "text": part, "wrap": True, **({"spacing": "None"} if n else {}),
+            spacing = {"spacing": "None"} if n else ({"spacing": "Small"} if body else {})
+            body.append({"type": "TextBlock", "text": part, "wrap": True, **spacing,
                          **({"weight": "Bolder"} if group == 0 and n == 0 and len(reply.lines) > 2 else {})})
         if not choices:
             continue
