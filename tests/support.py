@@ -51,3 +51,13 @@ def seed_roster(coach: Coach, workspace: str = WORKSPACE) -> dict[str, int]:
         ids = {p.email.split("@")[0]: uow.people.upsert(workspace, p).id for p in people}
         uow.commit()
     return ids
+
+
+def client_state(coach: Coach, name: str) -> tuple[int, int]:
+    """(balance, touches) for the client called ``name`` in the coach's workspace; (0, 0) if none."""
+    with coach.uow_factory() as uow:
+        client = uow.clients.by_name(coach.workspace, name)
+        if client is None:
+            return 0, 0
+        touches = uow.interactions.for_client(coach.workspace, client.id, limit=100)
+        return uow.ledger.balance(coach.workspace, client.id), len(touches)

@@ -7,17 +7,7 @@ import pytest
 from bot.console import ConsoleChannel
 from coaching.engine import Inbound
 from tests.dialogs import SCRIPTS, Pick, Script
-from tests.support import MovableClock, make_coach, seed_roster
-
-
-def client_state(coach, name: str) -> tuple[int, int]:
-    """(balance, touches) for the client called ``name`` in the test workspace."""
-    with coach.uow_factory() as uow:
-        client = uow.clients.by_name(coach.workspace, name)
-        if client is None:
-            return 0, 0
-        touches = uow.interactions.for_client(coach.workspace, client.id, limit=100)
-        return uow.ledger.balance(coach.workspace, client.id), len(touches)
+from tests.support import MovableClock, client_state, make_coach, seed_roster
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.name)

@@ -14,6 +14,7 @@ from bot.slack.app import COMMANDS
 from tests.dialogs import LOG_EN, LOG_JA, Pick, Script
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SECRET, SlackHarness, choice_elements, text_of
+from tests.support import client_state
 from tests.slack.signing import (
     block_suggestion_body,
     signed_headers,
@@ -28,15 +29,6 @@ def slack(database_url):
     with FakeSlackApi().started_in_thread() as api:
         with SlackHarness(database_url, api).running() as harness:
             yield harness
-
-
-def client_state(coach, name: str) -> tuple[int, int]:
-    with coach.uow_factory() as uow:
-        client = uow.clients.by_name(coach.workspace, name)
-        if client is None:
-            return 0, 0
-        return (uow.ledger.balance(coach.workspace, client.id),
-                len(uow.interactions.for_client(coach.workspace, client.id, limit=100)))
 
 
 @pytest.mark.parametrize("script", [LOG_EN, LOG_JA], ids=lambda s: s.name)

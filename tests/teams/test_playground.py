@@ -10,18 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.dialogs import SCRIPTS, Pick, Script
-from tests.support import WORKSPACE
+from tests.support import WORKSPACE, client_state
 from tests.teams.playground import USER_AAD_ID, CoachServer, Playground, card_text, cards_of, choices_of
-
-
-def client_state(coach, name: str) -> tuple[int, int]:
-    """(balance, touches) for the client called ``name`` in the test workspace."""
-    with coach.uow_factory() as uow:
-        client = uow.clients.by_name(coach.workspace, name)
-        if client is None:
-            return 0, 0
-        touches = uow.interactions.for_client(coach.workspace, client.id, limit=100)
-        return uow.ledger.balance(coach.workspace, client.id), len(touches)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.name)
