@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Who you are in the demo chat (see README: the demo's people and their archetypes).
-AS ?= marcus.reed@demo.example
+REP ?= marcus.reed@demo.example
 
 .PHONY: run test setup chat lint clean
 
@@ -20,13 +20,13 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/coach db upgrade
 	$(BIN)/coach demo
-	$(BIN)/coach nudges --rep $(AS) --as-of tomorrow
-	$(BIN)/coach serve --chat-hint $(AS)
+	$(BIN)/coach nudges --rep $(REP) --as-of tomorrow
+	$(BIN)/coach serve --chat-hint $(REP)
 
 chat: $(STAMP)
 	$(BIN)/coach db upgrade
 	$(BIN)/coach demo
-	$(BIN)/coach chat --as $(AS)
+	$(BIN)/coach chat --as $(REP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
