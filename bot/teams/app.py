@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import jwt
 from aiohttp import web
+from pydantic import ValidationError
 from microsoft_agents.activity import Activity, Attachment, load_configuration_from_env
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
@@ -184,7 +185,11 @@ class TeamsEndpoint:
         api["agent_configuration"] = self.auth_config
 
         async def messages(request: web.Request) -> web.StreamResponse:
-            return await self.adapter.process(request, self.agent)
+            try:
+                return await self.adapter.process(request, self.agent)
+            except ValidationError as error:  # JSON that is not an activity: the sender's mistake
+                fields = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors()})[:5]
+                return web.json_response({"error": "not a valid activity", "fields": fields}, status=400)
 
         api.router.add_post("/messages", messages)
         return api

@@ -285,3 +285,14 @@ def test_the_validator_reports_what_teams_would_not_render(node_tools):
     [result] = validate(node_tools, [bad])
     assert any(p.startswith("UnknownElementType") for p in result["problems"])
     assert any(p.startswith("UnknownActionType") for p in result["problems"])
+
+
+@pytest.mark.parametrize("body", [{}, {"type": "message"}, {"type": 5, "conversation": "x"}])
+def test_json_that_is_not_an_activity_gets_400_and_changes_nothing(database_url, connector, body):
+    server = CoachServer(database_url)
+    server.seed()
+    with server.running():
+        status, answer = http("POST", server.messages_url, body)
+    assert status == 400, answer
+    assert connector.calls == []
+    assert stored(server) == (None, None)
