@@ -5,10 +5,8 @@ credentialed mode. Then the Adaptive Cards the coach sends, checked by Microsoft
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +14,6 @@ from typing import Any, Iterator
 
 import jwt
 import pytest
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.console import ConsoleChannel
@@ -28,6 +25,7 @@ from coaching.nudges import Nudge, NudgeKind
 from coaching.replies import Choice, Reply
 from tests.dialogs import LOG_EN, LOG_JA, Pick
 from tests.support import WORKSPACE, make_coach, seed_roster
+from tests.teams.connector import FakeConnector
 from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http, serving
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
@@ -38,49 +36,6 @@ CREDENTIALS = {
     "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID": "7d1c7a6e-0b8f-4a64-9e36-2f9d3c1a0b22",
 }
 CONVERSATION = "a:1personal-chat-with-alice"
-
-
-@dataclasses.dataclass
-class Call:
-    method: str
-    path: str
-    body: Any
-    headers: dict[str, str]
-
-
-class FakeConnector:
-    """The Bot Connector service a Teams activity's ``serviceUrl`` points at: records what the
-    coach sends and answers like the real one (``{"id": ...}``)."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.url = ""
-        self._changed = threading.Condition()
-
-    def app(self) -> web.Application:
-        async def record(request: web.Request) -> web.Response:
-            body = await request.json() if request.can_read_body else None
-            with self._changed:
-                self.calls.append(Call(request.method, request.path, body, dict(request.headers)))
-                self._changed.notify_all()
-            if request.method == "GET":  # member lookups: nobody here
-                return web.json_response({"error": {"code": "NotFound"}}, status=404)
-            return web.json_response({"id": f"reply-{len(self.calls)}"})
-
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{conversation}/activities", record)
-        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", record)
-        app.router.add_get("/v3/conversations/{conversation}/members/{member}", record)
-        return app
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Call]:
-        with self._changed:
-            if not self._changed.wait_for(lambda: len(self.posts()) >= count, timeout):
-                raise AssertionError(f"the coach posted {len(self.posts())} activities, not {count}: {self.calls}")
-            return self.posts()
-
-    def posts(self) -> list[Call]:
-        return [c for c in self.calls if c.method == "POST"]
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def test_digest_delivery(database_url, script, delivered, sends, active):
             person, reply = digest_for(coach, person_id)
             notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env={}), attempts=4)
             ok = await notifier.send_async(person, reply)
-            return ok, connector.received
+            return ok, [call.body for call in connector.posts()]
 
     ok, received = asyncio.run(scenario())
     assert ok is delivered and len(received) == sends

@@ -8,7 +8,6 @@ import json
 import struct
 import zipfile
 import zlib
-from pathlib import Path
 from typing import Any
 
 import jsonschema

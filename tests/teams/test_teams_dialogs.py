@@ -61,13 +61,13 @@ async def run_script(database_url: str, script: Script) -> tuple[int, int]:
                 activity["value"] = {"choice": choices_of(last)[step.number - 1]}
             else:
                 activity["text"] = step.text
-            before = len(connector.received)
+            before = len(connector.posts())
             response = await http.post(url, json=activity)
             assert response.status == 202
-            said = "\n".join(card_text(a) for a in connector.received[before:])
+            said = "\n".join(card_text(c.body) for c in connector.posts()[before:])
             for fragment in step.expect:
                 assert fragment in said, f"step {number} lacks {fragment!r}:\n{said}"
-            last = connector.received[-1]
+            last = connector.posts()[-1].body
     await runner.cleanup()
     with coach.uow_factory() as uow:
         client = uow.clients.by_name("acme", script.client)
