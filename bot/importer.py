@@ -209,7 +209,7 @@ def _resolve(uow: UnitOfWork, ws: str, lines: list[imports.TouchLine], people: d
     """Each touch with its rep, in date order (a replay: service touches answer the problems
     raised before them, clients are created on their first touch);
     problems for new clients nobody can own; how many clients are new."""
-    known: set[str] = set()
+    known = {name_key(c.name) for c in uow.clients.list(ws)}  # one query, not one per client
     new: set[str] = set()
     ready, problems = [], []
     for touch in sorted(lines, key=lambda t: (t.occurred_on, t.line)):
@@ -217,9 +217,7 @@ def _resolve(uow: UnitOfWork, ws: str, lines: list[imports.TouchLine], people: d
             continue  # already reported by _reps
         key = name_key(touch.client)
         if key not in known and key not in new:
-            if uow.clients.by_name(ws, touch.client) is not None:
-                known.add(key)
-            elif not rep.team_ids:
+            if not rep.team_ids:
                 problems.append((touch.line, msg("import.rep_without_team", email=rep.email, client=touch.client)))
                 continue
             else:
