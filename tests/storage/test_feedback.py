@@ -13,10 +13,9 @@ import pytest
 
 from coaching.ports import NudgeFeedback
 from storage.feedback import DISMISS_DAYS
-from storage.uow import SqlAlchemyUnitOfWork
 from tests import fakes
-from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.storage.world import build_world
+from tests.storage.checks import storage_and_fake_tests
 
 Factory = Callable[[], Any]  # a SqlAlchemyUnitOfWork or a FakeUnitOfWork factory
 D = date(2024, 6, 10)
@@ -167,12 +166,4 @@ CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_storage(check: Callable[[Factory], None], uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> None:
-    check(uow_factory)
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_fakes(check: Callable[[Factory], None]) -> None:
-    store = FakeStore()
-    check(lambda: FakeUnitOfWork(store))
+test_storage, test_fakes = storage_and_fake_tests(CHECKS)

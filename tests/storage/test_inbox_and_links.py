@@ -15,8 +15,8 @@ from sqlalchemy import select
 from coaching.model import Workspace
 from storage.models import ProcessedRequestRow
 from storage.uow import SqlAlchemyUnitOfWork
-from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.storage.world import build_world
+from tests.storage.checks import storage_and_fake_tests
 
 Factory = Callable[[], Any]  # a SqlAlchemyUnitOfWork or a FakeUnitOfWork factory
 NOW = datetime(2024, 5, 2, 9, 30, tzinfo=UTC)
@@ -114,15 +114,7 @@ CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_storage(check: Callable[[Factory], None], uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> None:
-    check(uow_factory)
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_fakes(check: Callable[[Factory], None]) -> None:
-    store = FakeStore()
-    check(lambda: FakeUnitOfWork(store))
+test_storage, test_fakes = storage_and_fake_tests(CHECKS)
 
 
 def test_claim_stores_when_in_utc(uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> None:

@@ -10,12 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
-import pytest
 
 from coaching.ports import ConversationReference
 from storage.uow import SqlAlchemyUnitOfWork
-from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.storage.world import build_world
+from tests.storage.checks import storage_and_fake_tests
 
 Factory = Callable[[], Any]  # a SqlAlchemyUnitOfWork or a FakeUnitOfWork factory
 NOW = datetime(2024, 6, 10, 7, 30, tzinfo=UTC)
@@ -184,15 +183,7 @@ CHECKS = [
 ]
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_storage(check: Callable[[Factory], None], uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> None:
-    check(uow_factory)
-
-
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-def test_fakes(check: Callable[[Factory], None]) -> None:
-    store = FakeStore()
-    check(lambda: FakeUnitOfWork(store))
+test_storage, test_fakes = storage_and_fake_tests(CHECKS)
 
 
 def test_save_is_one_upsert_statement(uow_factory: Callable[[], SqlAlchemyUnitOfWork]) -> None:
