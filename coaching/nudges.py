@@ -62,6 +62,9 @@ class WaitingProblem:
     raised_on: date
 
 
+TREND_DAYS = 28  # a balance's trend compares it with this many days before
+
+
 @dataclass(frozen=True)
 class ClientHistory:
     """The slice of a client's past that nudges need, newest touch first."""
@@ -77,6 +80,8 @@ class ClientHistory:
     last_setback_on: date | None = None  # latest broken promise or honesty breach
     trust_level: TrustLevel | None = None
     balance: int = 0
+    balance_before: int | None = None  # the balance ``TREND_DAYS`` before (None: no entries then)
+    last_note: str | None = None  # the note of the latest touch, if it had one
 
     @property
     def last_touch(self) -> date | None:

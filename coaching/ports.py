@@ -83,6 +83,8 @@ class PersonRepository(Protocol):
                       timezone: str | None = None) -> Person:
         """Remember the person's Slack or Teams user id (found by e-mail the first time). The
         platform's ``timezone`` is adopted only when the roster gave none (UTC, its default)."""
+    def set_on_leave(self, workspace_id: str, person_id: int, on_leave: bool) -> Person:
+        """A person on leave gets no scheduled messages until they are back."""
 
 
 class ClientRepository(Protocol):
@@ -224,6 +226,82 @@ class ConversationReferenceRepository(Protocol):
         """The user blocked or removed the app (a 403): stop sending until they come back."""
 
 
+PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+INTERRUPTED = "interrupted"  # the reason of a delivery whose sender stopped mid-send
+
+
+@dataclass(frozen=True)
+class DeliveryItem:
+    """One nudge inside a message: unique per (rep, subject, kind, rep-local date) across every
+    message, so the same item never reaches a rep twice on one day."""
+
+    rep_id: int
+    subject: str  # "client:4:quiet", "promise:12", "rep:3:busy_lapse"
+    kind: str
+    client_id: int | None = None
+    stake: int = 0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message the scheduler decided to send, recorded before it is sent.
+
+    Unique per (job, recipient, local date). ``status`` moves pending -> sending -> sent or
+    failed (with ``reason``); ``skipped`` records a day with nothing to say.
+    """
+
+    id: int
+    job: str  # "digest" | "reminder" | "weekly" | "team"
+    recipient: str  # "person:12" or "team:3"
+    person_id: int | None
+    local_date: date
+    status: str
+    attempts: int = 0
+    channel: str | None = None  # where it went: "slack", "teams", "log"
+    reason: str | None = None
+    items: tuple[DeliveryItem, ...] = ()
+    claimed_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class DeliveryRepository(Protocol):
+    """The record of what the scheduler sent: the only memory it has between runs."""
+
+    def plan(self, workspace_id: str, job: str, recipient: str, person_id: int | None, local_date: date,
+             items: Sequence[DeliveryItem], now: datetime, status: str = PENDING) -> Delivery | None:
+        """Record a message (and its items) once; ``None`` when (job, recipient, local date) is
+        already recorded. Items recorded already for the same day by another message are left
+        out of this one."""
+    def get(self, workspace_id: str, delivery_id: int) -> Delivery | None: ...
+    def recorded(self, workspace_id: str, job: str, local_dates: Sequence[date]) -> set[tuple[str, date]]:
+        """(recipient, local date) pairs that already have a message of this job."""
+    def items_on(self, workspace_id: str, rep_id: int, local_date: date) -> set[tuple[str, str]]:
+        """(subject, kind) of every item recorded for this rep on this local date."""
+    def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None
+                   ) -> dict[tuple[int, str, str], list[date]]:
+        """(rep, subject, kind) -> the local dates it was sent on (``since`` onwards)."""
+    def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
+        """Take a pending (or failed, retryable) message for sending: status ``sending``,
+        one more attempt. ``None`` when another process has it or it is done."""
+    def finish(self, workspace_id: str, delivery_id: int, status: str, now: datetime,
+               channel: str | None = None, reason: str | None = None) -> None: ...
+    def retryable(self, workspace_id: str, local_dates: Sequence[date], max_attempts: int) -> list[Delivery]:
+        """Pending messages, and failed ones with attempts left, of these local dates."""
+    def interrupt_stale(self, workspace_id: str, claimed_before: datetime, now: datetime) -> int:
+        """Messages left ``sending`` since before ``claimed_before`` become failed (reason
+        ``interrupted``) and are not sent again: the platform may have received them."""
+    def list(self, workspace_id: str, local_date: date) -> list[Delivery]: ...
+
+
+class Notifier(Protocol):
+    """Where the scheduler's messages go (Slack, Teams, the log)."""
+
+    def send(self, person: Person, reply: Any) -> str | None:
+        """Deliver to one person; the channel that took it ("slack", "teams", "log"), or None."""
+    def send_channel(self, channel: str, reply: Any, locale: str | None) -> str | None:
+        """Post into a team channel (a Slack channel id or a Teams conversation id)."""
+
+
 class UnitOfWork(Protocol):
     workspaces: WorkspaceRepository
     teams: TeamRepository
@@ -239,7 +317,12 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     feedback: NudgeFeedbackRepository
     references: ConversationReferenceRepository
+    deliveries: DeliveryRepository
 
+    def lock(self, name: str) -> None:
+        """Hold a lock named ``name`` until this unit of work ends (PostgreSQL: a transaction-
+        scoped advisory lock, so replicas running the same job take turns; SQLite: nothing,
+        one process is the supported topology there)."""
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None:
         """Roll back whatever was not committed."""

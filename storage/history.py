@@ -3,10 +3,11 @@
 ``client_histories`` runs four queries for the whole workspace (or one rep's book, or some
 teams), whatever the number of clients:
 
-1. clients, each with its balance, last setback (both from one pass over the ledger) and last
-   won deal, as LEFT JOINs on aggregated subqueries;
+1. clients, each with its balance, its balance ``TREND_DAYS`` earlier, last setback (all three
+   from one pass over the ledger) and last won deal, as LEFT JOINs on aggregated subqueries;
 2. recent touches: ``ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY occurred_on DESC, id
-   DESC)`` keeps the latest N per client plus every touch in the window;
+   DESC)`` keeps the latest N per client plus every touch in the window; the newest (rank 1)
+   also brings its note, the others none;
 3. open promises;
 4. problems still waiting for a first response.
 
@@ -27,7 +28,7 @@ from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from coaching.model import Problem, Promise, PromiseStatus, Purpose, Reason
-from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
 from coaching.ports import TouchRow
 from storage.activity import problem, promise
 from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
@@ -58,6 +59,11 @@ class _Stream:
         return rows
 
 
+def _note(note: str | None) -> str | None:
+    """A touch's note as ``ClientHistory.last_note`` holds it: ``None`` when blank."""
+    return note if note and note.strip() else None
+
+
 class SqlHistoryRepository:
     def __init__(self, session: Session, batch_size: int = 2000) -> None:
         self.session = session
@@ -68,7 +74,10 @@ class SqlHistoryRepository:
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
     ) -> Iterator[ClientHistory]:
         """Clients of ``rep_id`` (their owner) and/or of ``team_ids``; all when both are None.
-        Balance, setbacks, wins, promises made and problems raised count up to ``as_of``."""
+        Balance, setbacks, wins, promises made and problems raised count up to ``as_of``;
+        ``balance_before`` is the balance as of ``as_of - TREND_DAYS`` (``None`` when the client
+        had no ledger entry by then), ``last_note`` the note of the newest touch (``None`` when
+        it is blank)."""
         if team_ids is not None and not team_ids:
             return
         scope = self._scope(workspace_id, rep_id, team_ids)
@@ -80,15 +89,17 @@ class SqlHistoryRepository:
         ]
         try:
             clients, touches, promises, problems = results[0], *map(_Stream, results[1:])
-            for owner_id, client_id, name, created_on, level, balance, setback, won in clients:
+            for owner_id, client_id, name, created_on, level, balance, before, setback, won in clients:
                 key = (owner_id, client_id)
+                recent = touches.take(key)
                 yield ClientHistory(
                     client_id, name, owner_id, created_on,
-                    touches=tuple(Touch(t[2], PURPOSES[t[3]]) for t in touches.take(key)),
+                    touches=tuple(Touch(t[2], PURPOSES[t[3]]) for t in recent),
                     open_promises=tuple(OpenPromise(*p[2:]) for p in promises.take(key)),
                     waiting_problems=tuple(WaitingProblem(*p[2:]) for p in problems.take(key)),
                     last_won_on=won, last_setback_on=setback, trust_level=trust(level),
-                    balance=int(balance or 0),
+                    balance=int(balance or 0), balance_before=None if before is None else int(before),
+                    last_note=_note(recent[0][4]) if recent else None,
                 )
         finally:
             for result in results:
@@ -167,9 +178,13 @@ class SqlHistoryRepository:
     @staticmethod
     def _clients(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], filtered: bool) -> Select[Any]:
         c, le, d = ClientRow, LedgerEntryRow, DealRow
+        before = as_of - timedelta(days=TREND_DAYS)
         ledger = select(
             le.client_id,
             func.sum(le.amount).label("balance"),
+            # No ELSE: the CASE is NULL for later entries, and SUM of nothing but NULLs is NULL,
+            # so a client without entries by then gets None, not 0 (entries summing to 0 give 0).
+            func.sum(case((le.occurred_on <= before, le.amount))).label("balance_before"),
             func.max(case((le.reason.in_(SETBACKS), le.occurred_on))).label("last_setback_on"),
         ).where(le.workspace_id == workspace_id, le.occurred_on <= as_of).group_by(le.client_id)
         deals = select(d.client_id, func.max(d.won_on).label("last_won_on")).where(
@@ -181,7 +196,8 @@ class SqlHistoryRepository:
         ledger_sq, deals_sq = ledger.subquery("ledger"), deals.subquery("deals")
         return select(
             c.owner_id, c.id, c.name, c.created_on, c.trust_level,
-            ledger_sq.c.balance, ledger_sq.c.last_setback_on, deals_sq.c.last_won_on,
+            ledger_sq.c.balance, ledger_sq.c.balance_before, ledger_sq.c.last_setback_on,
+            deals_sq.c.last_won_on,
         ).outerjoin(ledger_sq, ledger_sq.c.client_id == c.id).outerjoin(
             deals_sq, deals_sq.c.client_id == c.id
         ).where(*scope).order_by(c.owner_id, c.id)
@@ -193,12 +209,15 @@ class SqlHistoryRepository:
         i = InteractionRow
         rank = func.row_number().over(partition_by=i.client_id, order_by=(i.occurred_on.desc(), i.id.desc()))
         ranked = select(
-            ClientRow.owner_id, i.client_id, i.id, i.occurred_on, i.purpose, rank.label("rank"),
+            ClientRow.owner_id, i.client_id, i.id, i.occurred_on, i.purpose, i.note, rank.label("rank"),
         ).join(ClientRow, ClientRow.id == i.client_id).where(
             i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on <= as_of, *scope,
         ).subquery("ranked")
         window_start = as_of - timedelta(days=window_days)
-        return select(ranked.c.owner_id, ranked.c.client_id, ranked.c.occurred_on, ranked.c.purpose).where(
+        newest_note = case((ranked.c.rank == 1, ranked.c.note))  # only the newest touch's note
+        return select(
+            ranked.c.owner_id, ranked.c.client_id, ranked.c.occurred_on, ranked.c.purpose, newest_note,
+        ).where(
             or_(ranked.c.rank <= limit, ranked.c.occurred_on > window_start)
         ).order_by(ranked.c.owner_id, ranked.c.client_id, ranked.c.occurred_on.desc(), ranked.c.id.desc())
 

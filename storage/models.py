@@ -314,3 +314,61 @@ class ConversationReferenceRow(Base):
     reference: Mapped[dict[str, Any]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryRow(Base):
+    """One message the scheduler decided to send (``coaching.ports.Delivery``), recorded before
+    it is sent: one per (workspace, job, recipient, recipient-local date). ``status`` moves
+    pending -> sending -> sent | failed; ``skipped`` records a day with nothing to say. Times are
+    UTC (SQLite keeps no offset, so only UTC values compare correctly there)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # Planned once: a second run (or a second replica) finds the row and plans nothing.
+        UniqueConstraint("workspace_id", "job", "recipient", "local_date"),
+        # A day's messages: list, retryable, recorded.
+        Index("ix_deliveries_date", "workspace_id", "local_date", "status"),
+        # interrupt_stale: what has been "sending" since before the lease ran out.
+        Index("ix_deliveries_status_claimed", "workspace_id", "status", "claimed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[str] = _workspace_fk()
+    job: Mapped[str] = mapped_column(Code)  # digest | reminder | weekly | team
+    recipient: Mapped[str] = mapped_column(String(100))  # "person:12", "team:3"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    local_date: Mapped[date] = mapped_column(Date)  # the recipient's own date
+    status: Mapped[str] = mapped_column(Code)
+    attempts: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str | None] = mapped_column(Code)  # slack | teams | log
+    reason: Mapped[str | None] = mapped_column(Text)  # why it failed or was skipped
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryItemRow(Base):
+    """One nudge inside a delivery (``coaching.ports.DeliveryItem``): at most one per (rep,
+    subject, kind, local date) across every delivery, so an item never reaches a rep twice a
+    day. ``local_date`` repeats its delivery's, so that key is a plain unique constraint."""
+
+    __tablename__ = "delivery_items"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "rep_id", "subject", "kind", "local_date"),
+        # A rep's items of a day (items_on) and of the backoff window (sent_items for reps).
+        Index("ix_delivery_items_rep", "workspace_id", "rep_id", "local_date"),
+        # Every rep's items of the backoff window (sent_items for the whole workspace).
+        Index("ix_delivery_items_date", "workspace_id", "local_date"),
+        # A delivery's items.
+        Index("ix_delivery_items_delivery", "workspace_id", "delivery_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[str] = _workspace_fk()
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"))
+    rep_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    subject: Mapped[str] = mapped_column(String(200))  # "client:4:quiet", "promise:12"
+    kind: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    stake: Mapped[int] = mapped_column(Integer)
+    local_date: Mapped[date] = mapped_column(Date)

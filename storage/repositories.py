@@ -187,6 +187,17 @@ class SqlPersonRepository:
         assert person is not None
         return person
 
+    def set_on_leave(self, workspace_id: str, person_id: int, on_leave: bool) -> Person:
+        """``LookupError`` if the person is not in the workspace."""
+        row = scoped_get(self.session, PersonRow, workspace_id, person_id)
+        if row is None:
+            raise LookupError(f"no person {person_id} in workspace {workspace_id!r}")
+        row.on_leave = on_leave
+        self.session.flush()
+        person = self.get(workspace_id, person_id)
+        assert person is not None
+        return person
+
     def _one(self, stmt: Select[Any]) -> Person | None:
         people = self._many(stmt)
         return people[0] if people else None

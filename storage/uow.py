@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Callable
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.activity import (
@@ -23,6 +24,7 @@ from storage.activity import (
     SqlProblemRepository,
     SqlPromiseRepository,
 )
+from storage.deliveries import SqlDeliveryRepository
 from storage.feedback import SqlNudgeFeedbackRepository
 from storage.history import SqlHistoryRepository
 from storage.references import SqlConversationReferenceRepository
@@ -51,6 +53,7 @@ class SqlAlchemyUnitOfWork:
     inbox: SqlInboxRepository
     feedback: SqlNudgeFeedbackRepository
     references: SqlConversationReferenceRepository
+    deliveries: SqlDeliveryRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -80,7 +83,21 @@ class SqlAlchemyUnitOfWork:
         self.inbox = SqlInboxRepository(session)
         self.feedback = SqlNudgeFeedbackRepository(session)
         self.references = SqlConversationReferenceRepository(session)
+        self.deliveries = SqlDeliveryRepository(session)
         return self
+
+    def lock(self, name: str) -> None:
+        """Wait for, then hold, the lock called ``name`` until the current transaction ends:
+        ``commit()`` and ``rollback()`` release it as well as leaving the ``with`` block, so a
+        caller that commits part-way and still needs it takes it again.
+
+        PostgreSQL: ``pg_advisory_xact_lock`` on :func:`lock_key` of the name (advisory locks
+        are per database, so every schema and workspace sharing it shares the names; put the
+        workspace in the name when that matters). SQLite: nothing, one process is the supported
+        topology there (and its writers are serialised anyway)."""
+        session = self.session
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
 
     def __exit__(self, *exc: object) -> None:
         session, self._session = self.session, None
@@ -94,6 +111,13 @@ class SqlAlchemyUnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for an advisory lock name (BLAKE2b: the same in every
+    process and Python version, unlike ``hash``)."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def make_uow_factory(engine: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:

@@ -22,8 +22,11 @@ from coaching.model import (
     Client, EntryDraft, Interaction, InteractionDraft, LedgerEntry, Person, Problem, Promise,
     PromiseStatus, Reason, Team, TrustLevel, Workspace,
 )
-from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import ConversationRecord, ConversationReference, NudgeFeedback, PersonDraft, TouchRow
+from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.ports import (
+    FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ConversationRecord, ConversationReference, Delivery,
+    DeliveryItem, NudgeFeedback, PersonDraft, TouchRow,
+)
 
 T = TypeVar("T")
 OPEN = PromiseStatus.OPEN
@@ -48,9 +51,15 @@ def _any(value: Any) -> Any:
     return ANY if value is None else value
 
 
+def _utc(moment: datetime) -> datetime:
+    """As ``storage.activity.as_utc``: naive times are UTC, aware ones are converted."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 by_id = attrgetter("id")
 FakeDeal = namedtuple("FakeDeal", "workspace_id client_id rep_id interaction_id won_on note")
 FakeFeedback = namedtuple("FakeFeedback", "id workspace_id feedback")
+FakeDelivery = namedtuple("FakeDelivery", "id workspace_id created_at delivery")
 
 
 @dataclass
@@ -70,6 +79,7 @@ class FakeStore:
     feedback: dict[int, FakeFeedback] = field(default_factory=dict)
     # (workspace, platform, user id) -> (reference, saved at)
     references: dict[tuple[str, str, str], tuple[ConversationReference, datetime]] = field(default_factory=dict)
+    deliveries: dict[int, FakeDelivery] = field(default_factory=dict)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -167,6 +177,9 @@ class FakePersonRepository(_Repo, table="people"):
         person = self._get_or_fail(workspace_id, person_id)
         zone = timezone if timezone and person.timezone == "UTC" else person.timezone
         return self._store(replace(person, timezone=zone, **{PLATFORMS[platform]: user_id}))
+
+    def set_on_leave(self, workspace_id: str, person_id: int, on_leave: bool) -> Person:
+        return self._store(replace(self._get_or_fail(workspace_id, person_id), on_leave=on_leave))
 
 
 class FakeClientRepository(_Repo, table="clients"):
@@ -347,6 +360,101 @@ class FakeConversationReferenceRepository(_Repo):
             self.data.references[key] = (replace(found[0], active=False), found[1])
 
 
+class FakeDeliveryRepository(_Repo, table="deliveries"):
+    """As ``storage.deliveries``: one delivery per (job, recipient, local date), one item per
+    (rep, subject, kind, local date) across deliveries; ``claim`` takes pending messages and
+    failed ones with attempts left that were not interrupted; times are kept in UTC."""
+
+    def plan(self, workspace_id: str, job: str, recipient: str, person_id: int | None, local_date: date,
+             items: Sequence[DeliveryItem], now: datetime, status: str = PENDING) -> Delivery | None:
+        if status not in (PENDING, SENT, FAILED, SKIPPED):  # "sending" only by claim()
+            raise ValueError(f"a delivery cannot be planned as {status!r}")
+        if any((d.job, d.recipient, d.local_date) == (job, recipient, local_date) for d in self._mine(workspace_id)):
+            return None
+        taken = {(i.rep_id, i.subject, i.kind) for i in self._items(workspace_id, local_date)}
+        kept: list[DeliveryItem] = []
+        for item in items:
+            if (key := (item.rep_id, item.subject, item.kind)) not in taken:
+                taken.add(key)
+                kept.append(item)
+        moment = _utc(now)
+        row_id = self.data.next_id(self.table)
+        delivery = Delivery(row_id, job, recipient, person_id, local_date, status, items=tuple(kept),
+                            finished_at=None if status == PENDING else moment)
+        self._store(FakeDelivery(row_id, workspace_id, moment, delivery))
+        return delivery
+
+    def get(self, workspace_id: str, delivery_id: int) -> Delivery | None:
+        row = super().get(workspace_id, delivery_id)
+        return None if row is None else row.delivery
+
+    def recorded(self, workspace_id: str, job: str, local_dates: Sequence[date]) -> set[tuple[str, date]]:
+        return {(d.recipient, d.local_date) for d in self._mine(workspace_id) if d.job == job and d.local_date in local_dates}
+
+    def items_on(self, workspace_id: str, rep_id: int, local_date: date) -> set[tuple[str, str]]:
+        return {(i.subject, i.kind) for i in self._items(workspace_id, local_date) if i.rep_id == rep_id}
+
+    def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None
+                   ) -> dict[tuple[int, str, str], list[date]]:
+        sent: dict[tuple[int, str, str], list[date]] = {}
+        for d in self._mine(workspace_id):
+            if d.status == SENT and d.local_date >= since:
+                for i in d.items:
+                    if rep_ids is None or i.rep_id in rep_ids:
+                        sent.setdefault((i.rep_id, i.subject, i.kind), []).append(d.local_date)
+        return {key: sorted(days) for key, days in sent.items()}
+
+    def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
+        delivery = self.get(workspace_id, delivery_id)
+        if delivery is None or not self._claimable(delivery, max_attempts):
+            return None
+        return self._update(delivery, status=SENDING, attempts=delivery.attempts + 1,
+                            claimed_at=_utc(now), channel=None, reason=None, finished_at=None)
+
+    def finish(self, workspace_id: str, delivery_id: int, status: str, now: datetime,
+               channel: str | None = None, reason: str | None = None) -> None:
+        if status not in (PENDING, SENDING, SENT, FAILED, SKIPPED):
+            raise ValueError(f"unknown delivery status {status!r}")
+        delivery = self.get(workspace_id, delivery_id)
+        if delivery is None:
+            raise LookupError(f"no delivery {delivery_id} in workspace {workspace_id!r}")
+        self._update(delivery, status=status, channel=channel, reason=reason, finished_at=_utc(now))
+
+    def retryable(self, workspace_id: str, local_dates: Sequence[date], max_attempts: int) -> list[Delivery]:
+        """Oldest first (by when planned, then id)."""
+        rows = pick(self.rows.values(), lambda r: (r.created_at, r.id), workspace_id=workspace_id)
+        return [r.delivery for r in rows
+                if r.delivery.local_date in local_dates and self._claimable(r.delivery, max_attempts)]
+
+    def interrupt_stale(self, workspace_id: str, claimed_before: datetime, now: datetime) -> int:
+        stale = [d for d in self._mine(workspace_id)
+                 if d.status == SENDING and d.claimed_at is not None and d.claimed_at < _utc(claimed_before)]
+        for delivery in stale:
+            self._update(delivery, status=FAILED, reason=INTERRUPTED, finished_at=_utc(now))
+        return len(stale)
+
+    def list(self, workspace_id: str, local_date: date) -> list[Delivery]:
+        return sorted((d for d in self._mine(workspace_id) if d.local_date == local_date),
+                      key=lambda d: (d.job, d.recipient, d.id))
+
+    @staticmethod
+    def _claimable(delivery: Delivery, max_attempts: int) -> bool:
+        return delivery.status == PENDING or (
+            delivery.status == FAILED and delivery.attempts < max_attempts and delivery.reason != INTERRUPTED)
+
+    def _mine(self, workspace_id: str) -> list[Delivery]:
+        return [r.delivery for r in pick(self.rows.values(), by_id, workspace_id=workspace_id)]
+
+    def _items(self, workspace_id: str, local_date: date) -> list[DeliveryItem]:
+        return [i for d in self._mine(workspace_id) if d.local_date == local_date for i in d.items]
+
+    def _update(self, delivery: Delivery, **changes: Any) -> Delivery:
+        row = self.rows[delivery.id]
+        changed = replace(delivery, **changes)
+        self._store(row._replace(delivery=changed))
+        return changed
+
+
 class FakeHistoryRepository(_Repo):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
@@ -368,15 +476,20 @@ class FakeHistoryRepository(_Repo):
         problems = [p for p in pick(d.problems.values(), lambda p: (p.raised_on, p.id), first_response_on=None, **mine)
                     if p.raised_on <= as_of]
         entries = [e for e in pick(d.ledger.values(), **mine) if e.occurred_on <= as_of]
+        before = [e.amount for e in entries if e.occurred_on <= as_of - timedelta(days=TREND_DAYS)]
+        kept = [(rank, i) for rank, i in enumerate(touches, 1) if rank <= limit or i.occurred_on > window_start]
+        # Only the newest touch brings its note (as storage: a note only for rank 1); blank is None.
+        note = kept[0][1].note if kept and kept[0][0] == 1 else None
         return ClientHistory(
             client.id, client.name, client.owner_id, client.created_on,
-            touches=tuple(Touch(i.occurred_on, i.purpose) for rank, i in enumerate(touches, 1)
-                          if rank <= limit or i.occurred_on > window_start),
+            touches=tuple(Touch(i.occurred_on, i.purpose) for _, i in kept),
             open_promises=tuple(OpenPromise(p.id, p.text, p.due_on) for p in promises),
             waiting_problems=tuple(WaitingProblem(p.id, p.text, p.raised_on) for p in problems),
             last_won_on=max((x.won_on for x in pick(d.deals, **mine) if x.won_on <= as_of), default=None),
             last_setback_on=max((e.occurred_on for e in entries if e.reason in SETBACKS), default=None),
             trust_level=client.trust_level, balance=sum(e.amount for e in entries),
+            balance_before=sum(before) if before else None,
+            last_note=note if note and note.strip() else None,
         )
 
     def rep_touch_counts(self, workspace_id: str, as_of: date, recent_days: int,
@@ -408,6 +521,7 @@ class FakeUnitOfWork:
 
     def __init__(self, store: FakeStore) -> None:
         self.store, self.data, self.commits = store, None, 0  # type: FakeStore, FakeStore | None, int
+        self.locks: list[str] = []  # every name passed to lock(), in order
 
     def __enter__(self) -> FakeUnitOfWork:
         if self.data is not None:
@@ -435,7 +549,13 @@ class FakeUnitOfWork:
         self.histories, self.inbox = FakeHistoryRepository(data), FakeInboxRepository(data)
         self.feedback = FakeNudgeFeedbackRepository(data)
         self.references = FakeConversationReferenceRepository(data)
+        self.deliveries = FakeDeliveryRepository(data)
         return self
+
+    def lock(self, name: str) -> None:
+        """Nothing to wait for (one thread); remembered in ``locks`` for tests to look at."""
+        self._open()
+        self.locks.append(name)
 
     def _open(self) -> FakeStore:
         if self.data is None:

@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 from sqlalchemy import event
 
-from coaching.model import EntryDraft, PromiseStatus, Purpose, Reason, TrustLevel
+from coaching.model import EntryDraft, InteractionDraft, Kind, PromiseStatus, Purpose, Reason, TrustLevel
 from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
 from coaching.ports import TouchRow
 from storage.history import SqlHistoryRepository
@@ -126,6 +126,9 @@ def test_a_few_queries_however_many_clients(uow_factory: UowFactory, world: Worl
         for n in range(30):
             client = uow.clients.add("w1", f"Extra {n}", world.north.id, world.ann.id, d(1, 1))
             touch(uow, world, client, d(6, 1 + n % 28))
+        noted = uow.interactions.add("w1", world.ann.id, InteractionDraft(
+            world.acme.id, AS_OF, Kind.EMAIL, G, note="sent the quote"))
+        assert noted is not None
         uow.commit()
         statements: list[str] = []
         engine = uow.session.get_bind()
@@ -140,7 +143,13 @@ def test_a_few_queries_however_many_clients(uow_factory: UowFactory, world: Worl
     assert len(statements) == 4
     extras = [h for h in histories if h.client_name.startswith("Extra")]
     assert all(len(h.touches) == 1 for h in extras)
-    assert next(h for h in histories if h.client_id == world.acme.id).balance == -12
+    acme = next(h for h in histories if h.client_id == world.acme.id)
+    assert acme.balance == -12
+    # balance_before and last_note ride on the same four queries.
+    assert (acme.balance_before, acme.last_note) == (-15, "sent the quote")  # entries up to 2 June
+    corp = next(h for h in histories if h.client_id == world.corp.id)
+    assert (corp.balance_before, corp.last_note) == (1, None)
+    assert all(h.balance_before is None and h.last_note is None for h in extras)
 
 
 def test_rep_touch_counts(uow_factory: UowFactory, world: World) -> None:

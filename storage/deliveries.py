@@ -1,0 +1,255 @@
+"""SQLAlchemy repository for deliveries: what the scheduler decided to send, and whether it went.
+
+A delivery is recorded (``plan``) before anything is sent, once per (workspace, job, recipient,
+local date): ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``, so a second run, or a second
+replica planning at the same moment, gets ``None`` and sends nothing. Its items are inserted the
+same way on (workspace, rep, subject, kind, local date): an item another delivery already holds
+that day is left out of this one.
+
+Sending is taken with ``claim``, one conditional ``UPDATE ... WHERE status = 'pending' OR
+(status = 'failed' AND attempts < :max AND reason IS DISTINCT FROM 'interrupted')``. On
+PostgreSQL a concurrent claim of the same row waits for the first transaction, re-checks the
+``WHERE`` against the committed row and matches nothing, so exactly one sender wins.
+
+Every statement is Core (no ORM objects), so nothing stale lingers in the session's identity
+map between a write and a read. Nothing here commits: all of it belongs to the caller's unit of
+work. Times are stored as UTC (SQLite keeps no offset) and read back aware.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from coaching.ports import (
+    FAILED,
+    INTERRUPTED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    Delivery,
+    DeliveryItem,
+)
+from storage.activity import IN_CHUNK, as_utc
+from storage.models import DeliveryItemRow, DeliveryRow
+from storage.repositories import insert_for
+
+STATUSES = frozenset({PENDING, SENDING, SENT, FAILED, SKIPPED})
+PLANNED = STATUSES - {SENDING}  # what ``plan`` may record: "sending" needs a claim (and its time)
+ITEMS_PER_INSERT = 500  # rows per multi-row INSERT: drivers cap bound parameters per statement
+
+DELIVERIES = DeliveryRow.__table__
+ITEMS = DeliveryItemRow.__table__
+_ITEM_COLUMNS = (
+    ITEMS.c.delivery_id, ITEMS.c.rep_id, ITEMS.c.subject, ITEMS.c.kind,
+    ITEMS.c.client_id, ITEMS.c.stake,
+)
+
+
+def check_planned_status(status: str) -> None:
+    if status not in PLANNED:
+        raise ValueError(f"a delivery is planned as one of {sorted(PLANNED)}, not {status!r}")
+
+
+def check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown delivery status {status!r}; expected one of {sorted(STATUSES)}")
+
+
+def unique_items(items: Iterable[DeliveryItem]) -> list[DeliveryItem]:
+    """The first of each (rep, subject, kind), in the order given."""
+    seen: dict[tuple[int, str, str], DeliveryItem] = {}
+    for item in items:
+        seen.setdefault((item.rep_id, item.subject, item.kind), item)
+    return list(seen.values())
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else as_utc(moment)
+
+
+def _claimable(max_attempts: int) -> Any:
+    """Pending, or failed with attempts left and not interrupted (an interrupted message may
+    have reached the platform: never sent again)."""
+    d = DELIVERIES.c
+    return or_(
+        d.status == PENDING,
+        and_(d.status == FAILED, d.attempts < max_attempts, d.reason.is_distinct_from(INTERRUPTED)),
+    )
+
+
+def _delivery(row: Any, items: Sequence[DeliveryItem] = ()) -> Delivery:
+    return Delivery(
+        row.id, row.job, row.recipient, row.person_id, row.local_date, row.status,
+        attempts=row.attempts, channel=row.channel, reason=row.reason, items=tuple(items),
+        claimed_at=_utc(row.claimed_at), finished_at=_utc(row.finished_at),
+    )
+
+
+class SqlDeliveryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def plan(self, workspace_id: str, job: str, recipient: str, person_id: int | None, local_date: date,
+             items: Sequence[DeliveryItem], now: datetime, status: str = PENDING) -> Delivery | None:
+        """``status`` is ``pending`` (to be sent), or a finished one recorded as such at once
+        (``skipped``: nothing to say; ``sent``: done without sending, e.g. a day's upkeep;
+        ``failed``), whose ``finished_at`` is ``now``. ``sending`` is refused (``ValueError``):
+        only ``claim`` sets it, with the claim's time that ``interrupt_stale`` goes by. Items
+        repeated within ``items`` are kept once (the first). The returned delivery holds the
+        items actually recorded, in the order given."""
+        check_planned_status(status)
+        moment = as_utc(now)
+        stmt = insert_for(self.session, DeliveryRow).values(
+            workspace_id=workspace_id, job=job, recipient=recipient, person_id=person_id,
+            local_date=local_date, status=status, attempts=0, channel=None, reason=None,
+            claimed_at=None, finished_at=None if status == PENDING else moment, created_at=moment,
+        ).on_conflict_do_nothing(index_elements=["workspace_id", "job", "recipient", "local_date"])
+        delivery_id = self.session.execute(stmt.returning(DeliveryRow.id)).scalar_one_or_none()
+        if delivery_id is None:
+            return None
+        wanted = unique_items(items)
+        stored: set[tuple[int, str, str]] = set()
+        for start in range(0, len(wanted), ITEMS_PER_INSERT):
+            rows = [
+                dict(workspace_id=workspace_id, delivery_id=delivery_id, rep_id=item.rep_id,
+                     subject=item.subject, kind=item.kind, client_id=item.client_id, stake=item.stake,
+                     local_date=local_date)
+                for item in wanted[start:start + ITEMS_PER_INSERT]
+            ]
+            insert = insert_for(self.session, DeliveryItemRow).values(rows).on_conflict_do_nothing(
+                index_elements=["workspace_id", "rep_id", "subject", "kind", "local_date"])
+            returning = insert.returning(DeliveryItemRow.rep_id, DeliveryItemRow.subject, DeliveryItemRow.kind)
+            stored.update(tuple(row) for row in self.session.execute(returning))
+        kept = tuple(item for item in wanted if (item.rep_id, item.subject, item.kind) in stored)
+        return Delivery(
+            delivery_id, job, recipient, person_id, local_date, status, items=kept,
+            finished_at=None if status == PENDING else moment,
+        )
+
+    def get(self, workspace_id: str, delivery_id: int) -> Delivery | None:
+        found = self._with_items(workspace_id, self._select(workspace_id).where(DELIVERIES.c.id == delivery_id))
+        return found[0] if found else None
+
+    def recorded(self, workspace_id: str, job: str, local_dates: Sequence[date]) -> set[tuple[str, date]]:
+        """Whatever their status (a skipped day is recorded too)."""
+        d = DELIVERIES.c
+        dates = list(dict.fromkeys(local_dates))
+        found: set[tuple[str, date]] = set()
+        for start in range(0, len(dates), IN_CHUNK):
+            stmt = select(d.recipient, d.local_date).where(
+                d.workspace_id == workspace_id, d.job == job, d.local_date.in_(dates[start:start + IN_CHUNK]))
+            found.update((recipient, day) for recipient, day in self.session.execute(stmt))
+        return found
+
+    def items_on(self, workspace_id: str, rep_id: int, local_date: date) -> set[tuple[str, str]]:
+        """Whatever their delivery's status: an item planned, failing or sent today is taken."""
+        i = ITEMS.c
+        stmt = select(i.subject, i.kind).where(
+            i.workspace_id == workspace_id, i.rep_id == rep_id, i.local_date == local_date)
+        return {(subject, kind) for subject, kind in self.session.execute(stmt)}
+
+    def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None
+                   ) -> dict[tuple[int, str, str], list[date]]:
+        """Items of deliveries whose status is ``sent``, with the item's local date on or after
+        ``since``; the dates oldest first. ``rep_ids`` (when given) limits the reps."""
+        i, d = ITEMS.c, DELIVERIES.c
+        base = select(i.rep_id, i.subject, i.kind, i.local_date).join(
+            DELIVERIES, d.id == i.delivery_id
+        ).where(i.workspace_id == workspace_id, i.local_date >= since, d.status == SENT)
+        if rep_ids is None:
+            statements = [base]
+        else:
+            ids = list(dict.fromkeys(rep_ids))
+            statements = [base.where(i.rep_id.in_(ids[s:s + IN_CHUNK])) for s in range(0, len(ids), IN_CHUNK)]
+        sent: dict[tuple[int, str, str], list[date]] = {}
+        for stmt in statements:
+            for rep_id, subject, kind, day in self.session.execute(stmt):
+                sent.setdefault((rep_id, subject, kind), []).append(day)
+        for days in sent.values():
+            days.sort()
+        return sent
+
+    def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
+        """One conditional UPDATE: ``sending``, one more attempt, ``claimed_at`` = ``now``; the
+        previous attempt's ``channel``, ``reason`` and ``finished_at`` are cleared."""
+        d = DELIVERIES.c
+        stmt = update(DELIVERIES).where(
+            d.workspace_id == workspace_id, d.id == delivery_id, _claimable(max_attempts),
+        ).values(
+            status=SENDING, attempts=d.attempts + 1, claimed_at=as_utc(now), channel=None, reason=None,
+            finished_at=None,
+        ).returning(*DELIVERIES.c)
+        row = self.session.execute(stmt).one_or_none()
+        if row is None:
+            return None
+        return _delivery(row, self._items(workspace_id, [row.id]).get(row.id, ()))
+
+    def finish(self, workspace_id: str, delivery_id: int, status: str, now: datetime,
+               channel: str | None = None, reason: str | None = None) -> None:
+        """Whatever the delivery's status was (a sender that outlived its lease still reports
+        what happened). ``ValueError`` for an unknown status, ``LookupError`` if the delivery is
+        not in the workspace."""
+        check_status(status)
+        d = DELIVERIES.c
+        result = self.session.execute(update(DELIVERIES).where(
+            d.workspace_id == workspace_id, d.id == delivery_id,
+        ).values(status=status, channel=channel, reason=reason, finished_at=as_utc(now)))
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise LookupError(f"no delivery {delivery_id} in workspace {workspace_id!r}")
+
+    def retryable(self, workspace_id: str, local_dates: Sequence[date], max_attempts: int) -> list[Delivery]:
+        """Oldest first (by ``created_at``, then id)."""
+        dates = list(dict.fromkeys(local_dates))
+        if not dates:
+            return []
+        d = DELIVERIES.c
+        found: list[Delivery] = []
+        for start in range(0, len(dates), IN_CHUNK):
+            stmt = self._select(workspace_id).where(
+                d.local_date.in_(dates[start:start + IN_CHUNK]), _claimable(max_attempts))
+            found.extend(self._with_items(workspace_id, stmt))
+        return found  # one chunk in practice; several keep each chunk's order
+
+    def interrupt_stale(self, workspace_id: str, claimed_before: datetime, now: datetime) -> int:
+        d = DELIVERIES.c
+        result = self.session.execute(update(DELIVERIES).where(
+            d.workspace_id == workspace_id, d.status == SENDING, d.claimed_at < as_utc(claimed_before),
+        ).values(status=FAILED, reason=INTERRUPTED, finished_at=as_utc(now)))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def list(self, workspace_id: str, local_date: date) -> list[Delivery]:
+        """Every delivery of the local date, whatever its status, by job then recipient."""
+        d = DELIVERIES.c
+        stmt = self._select(workspace_id).where(d.local_date == local_date).order_by(None).order_by(
+            d.job, d.recipient, d.id)
+        return self._with_items(workspace_id, stmt)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _select(workspace_id: str) -> Any:
+        d = DELIVERIES.c
+        return select(DELIVERIES).where(d.workspace_id == workspace_id).order_by(d.created_at, d.id)
+
+    def _with_items(self, workspace_id: str, stmt: Any) -> list[Delivery]:
+        rows = list(self.session.execute(stmt))
+        items = self._items(workspace_id, [row.id for row in rows])
+        return [_delivery(row, items.get(row.id, ())) for row in rows]
+
+    def _items(self, workspace_id: str, delivery_ids: Sequence[int]) -> dict[int, list[DeliveryItem]]:
+        """Each delivery's items in the order they were recorded (ids follow the order given
+        to ``plan``)."""
+        found: dict[int, list[DeliveryItem]] = {}
+        i = ITEMS.c
+        for start in range(0, len(delivery_ids), IN_CHUNK):
+            stmt = select(*_ITEM_COLUMNS).where(
+                i.workspace_id == workspace_id, i.delivery_id.in_(delivery_ids[start:start + IN_CHUNK]),
+            ).order_by(i.delivery_id, i.id)
+            for delivery_id, rep_id, subject, kind, client_id, stake in self.session.execute(stmt):
+                found.setdefault(delivery_id, []).append(DeliveryItem(rep_id, subject, kind, client_id, stake))
+        return found
