@@ -239,12 +239,12 @@ def nudges(as_of: str | None, rep_email: str | None, send: bool, fmt: str) -> No
     coach = _coach()
     day = _date(as_of, coach)
     rep_id = _person(coach, rep_email).id if rep_email else None
+    if send:
+        _send_digests(coach, day, rep_id)
+        return
     with coach.uow_factory() as uow:
         people = {p.id: p for p in uow.people.list(coach.workspace)}
         found = list(services.nudges(uow, coach.workspace, day, coach.rules, rep_id=rep_id))
-    if send:
-        _send_digests(coach, people, found)
-        return
     rows = []
     for n in found:
         rep = people.get(n.rep_id)
@@ -268,31 +268,102 @@ def nudges(as_of: str | None, rep_email: str | None, send: bool, fmt: str) -> No
     Console(soft_wrap=False).print(table)
 
 
-def _send_digests(coach: Coach, people: dict[int, Person], found: list) -> None:
-    from bot.notifiers import FirstThatDelivers, LogNotifier, SlackNotifier
-    from coaching.digest import by_rep, digest
+def _scheduler(coach: Coach, write=None):
+    from bot.notifiers import build_notifier
+    from bot.scheduler import CoachScheduler
 
-    settings = coach.settings
-    platforms: list = []
-    if settings.slack_bot_token:
-        platforms.append(SlackNotifier(coach.catalog, settings.slack_bot_token, settings.slack_api_url))
-    if settings.teams_enabled:
-        from bot.teams.app import TeamsEndpoint
-        from bot.teams.notifier import TeamsNotifier
+    try:
+        return CoachScheduler(coach, build_notifier(coach, write))
+    except ValueError as error:
+        raise Fail(msg("cli.bad_settings", detail=str(error)))
 
-        platforms.append(TeamsNotifier(coach, TeamsEndpoint(coach)))
-    notifier = FirstThatDelivers(platforms)
-    printer = LogNotifier(coach.catalog, click.echo)  # nobody's digest is lost: unreachable ones are printed
-    sent = printed = 0
-    for rep_id, items in sorted(by_rep(found).items()):
-        person = people.get(rep_id)
-        reply = digest(person, items) if person and not person.on_leave else None
-        if reply is not None:
-            if notifier.send(person, reply):
-                sent += 1
-            else:
-                printed += printer.send(person, reply)
-    click.echo(_say(coach, msg("cli.digests_sent", sent=sent, failed=printed)))
+
+def _send_digests(coach: Coach, day: date, rep_id: int | None) -> None:
+    """What the run for ``day`` delivers, with the same records: a second call sends nothing."""
+    scheduler = _scheduler(coach, click.echo)  # a digest no platform took is printed, never lost
+    if day.weekday() not in scheduler.dispatcher.plan.working_days:
+        click.echo(_say(coach, msg("cli.not_working_day", on=day)))
+        return
+    report = scheduler.dispatcher.digests(coach.workspace, coach.clock(), as_of=day,
+                                          rep_ids=[rep_id] if rep_id is not None else None)
+    job = report.job("digest")
+    click.echo(_say(coach, msg("cli.digests_sent", on=day, sent=job.sent, failed=job.failed,
+                               skipped=job.skipped, already=job.already)))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one cycle of every job now, then exit.")
+def scheduler(once: bool) -> None:
+    """Send the daily digests, reminders and weekly digests on time (runs until stopped)."""
+    import asyncio
+    import logging
+    import signal
+
+    coach = _coach()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runner = _scheduler(coach)
+    if once:
+        report = runner.run_once()
+        for job, figures in sorted(report.jobs.items()):
+            click.echo(_say(coach, msg("cli.scheduler_job", job=job, sent=figures.sent, failed=figures.failed,
+                                       skipped=figures.skipped, retried=figures.retried,
+                                       interrupted=figures.interrupted)))
+        click.echo(_say(coach, msg("cli.scheduler_once", sent=report.sent, failed=report.failed)))
+        return
+
+    async def forever() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner.start()
+        click.echo(_say(coach, msg("cli.scheduler_started", seconds=coach.settings.scheduler_tick_seconds)))
+        await stop.wait()
+        runner.stop()
+
+    asyncio.run(forever())
+
+
+@main.command()
+@click.option("--rep", "rep_email", required=True, help="The rep's roster e-mail.")
+@click.option("--back", is_flag=True, help="The rep is back: digests start again.")
+def leave(rep_email: str, back: bool) -> None:
+    """Mark a rep on leave (no digests or reminders), or back."""
+    coach = _coach()
+    person = _person(coach, rep_email)
+    with coach.uow_factory() as uow:
+        services.set_on_leave(uow, person, not back)
+        uow.commit()
+    click.echo(_say(coach, msg("cli.leave_back" if back else "cli.leave_away", email=person.email)))
+
+
+@main.command()
+@click.option("--date", "on", help="The local date of the messages (YYYY-MM-DD, or today); default today.")
+@FORMAT
+def deliveries(on: str | None, fmt: str) -> None:
+    """What the scheduler recorded for a day: each message, its state and where it went."""
+    coach = _coach()
+    day = _date(on, coach)
+    with coach.uow_factory() as uow:
+        people = {f"person:{p.id}": p.email for p in uow.people.list(coach.workspace)}
+        teams = {f"team:{t.id}": t.name for t in uow.teams.list(coach.workspace)}
+        found = uow.deliveries.list(coach.workspace, day)
+    rows = [{"job": d.job, "to": people.get(d.recipient) or teams.get(d.recipient) or d.recipient,
+             "status": d.status, "channel": d.channel, "reason": d.reason, "attempts": d.attempts,
+             "items": [f"{i.kind} {i.subject}" for i in d.items]} for d in found]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(_say(coach, msg("cli.deliveries_none", on=day)))
+        return
+    table = Table(title=_say(coach, msg("cli.deliveries_title", on=day, count=len(rows))))
+    for col in ("job", "to", "status", "channel", "items"):
+        table.add_column(col)
+    for r in rows:
+        status = r["status"] + (f" ({r['reason']})" if r["reason"] else "")
+        table.add_row(r["job"], escape(str(r["to"])), status, r["channel"] or "", str(len(r["items"])))
+    Console(soft_wrap=False).print(table)
 
 
 @main.command()
@@ -337,7 +408,8 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
 @click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="The port to listen on.")
 @click.option("--chat-hint", "chat_as", help="Also say how to chat as this person in a terminal.")
 def serve(host: str, port: int, chat_as: str | None) -> None:
-    """Run the coach's HTTP server (Slack at /slack/events, /healthz), and Socket Mode if configured."""
+    """Run the coach's HTTP server (Slack at /slack/events, Teams at /api/messages, /healthz), Socket
+    Mode if configured, and the scheduler (unless COACH_SCHEDULER=false)."""
     import logging
 
     from aiohttp import web
@@ -358,7 +430,19 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
         click.echo(_say(coach, msg("cli.teams_playground_hint", url=f"http://{host}:{port}/api/messages")))
     if chat_as:
         click.echo(_say(coach, msg("cli.chat_hint", email=chat_as)))
-    web.run_app(create_web_app(coach, settings), host=host, port=port, print=None)
+    app = create_web_app(coach, settings)
+    if settings.scheduler_enabled:  # the daily digests, in the same process (COACH_SCHEDULER=false: apart)
+        runner = _scheduler(coach)
+
+        async def start_scheduler(_: web.Application) -> None:
+            runner.start()
+
+        async def stop_scheduler(_: web.Application) -> None:
+            runner.stop()
+
+        app.on_startup.append(start_scheduler)
+        app.on_cleanup.append(stop_scheduler)
+    web.run_app(app, host=host, port=port, print=None)
 
 
 @main.command("teams-package")

@@ -1,10 +1,10 @@
-"""Where digests go: a rep's Slack DM or Teams chat, whichever reaches them first; the log
-(the console) when no platform is configured."""
+"""Where the scheduler's messages go: a rep's Slack DM or Teams chat, whichever reaches them
+first; a team's channel; the log (the console) when no platform is configured. Each implements
+``coaching.ports.Notifier``."""
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -23,34 +23,51 @@ from coaching.replies import Reply
 log = logging.getLogger(__name__)
 
 
-class Notifier(Protocol):
-    def send(self, person: Person, reply: Reply) -> bool:
-        """Deliver one message to one person; False (with the reason logged) when it could not."""
-
-
 class FirstThatDelivers:
-    """Each rep gets the digest once: on the first platform that can reach them."""
+    """Each message goes once: to the first platform that can reach the person. When none
+    can, ``fallback`` (the log) still shows it, and the delivery is reported as not made."""
 
-    def __init__(self, notifiers: list[Notifier]) -> None:
-        self.notifiers = notifiers
+    def __init__(self, notifiers: list, fallback: LogNotifier | None = None) -> None:
+        self.notifiers, self.fallback = notifiers, fallback
 
-    def send(self, person: Person, reply: Reply) -> bool:
-        return any(n.send(person, reply) for n in self.notifiers)
+    def send(self, person: Person, reply: Reply) -> str | None:
+        for notifier in self.notifiers:
+            if channel := notifier.send(person, reply):
+                return channel
+        if self.fallback is not None:
+            self.fallback.send(person, reply)
+        return None
+
+    def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
+        for notifier in self.notifiers:
+            if sent := notifier.send_channel(channel, reply, locale):
+                return sent
+        if self.fallback is not None:
+            self.fallback.send_channel(channel, reply, locale)
+        return None
 
 
 class LogNotifier:
-    """Writes each digest to a stream (the terminal, a log): the notifier that always works."""
+    """Writes each message to a stream (the terminal, a log): the notifier that always works."""
+
+    name = "log"
 
     def __init__(self, catalog: Catalog, write) -> None:
         self.catalog, self.write = catalog, write
 
-    def send(self, person: Person, reply: Reply) -> bool:
+    def send(self, person: Person, reply: Reply) -> str | None:
         self.write(f"--- {person.email}\n{render_text(reply, self.catalog, person.locale)}")
-        return True
+        return self.name
+
+    def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
+        self.write(f"--- #{channel}\n{render_text(reply, self.catalog, locale)}")
+        return self.name
 
 
 class SlackNotifier:
     """A rep's DM with the coach, found from their Slack user id or their e-mail."""
+
+    name = "slack"
 
     def __init__(self, catalog: Catalog, token: str, api_url: str) -> None:
         self.catalog = catalog
@@ -67,15 +84,42 @@ class SlackNotifier:
             log.warning("no Slack user for a rep: %s", error.response.get("error"))
             return None
 
-    def send(self, person: Person, reply: Reply) -> bool:
+    def send(self, person: Person, reply: Reply) -> str | None:
         user = self.user_id(person)
         if user is None:
-            return False
+            return None
         try:
             channel = self.client.conversations_open(users=user)["channel"]["id"]
-            self.client.chat_postMessage(channel=channel, text=render.fallback_text(reply, self.catalog, person.locale),
-                                         blocks=render.blocks(reply, self.catalog, person.locale))
         except SlackApiError as error:
             log.warning("a digest could not be delivered: %s", error.response.get("error"))
-            return False
-        return True
+            return None
+        return self.send_channel(channel, reply, person.locale)
+
+    def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
+        if not channel.startswith(("C", "G", "D")):  # not a Slack conversation id (a Teams one)
+            return None
+        try:
+            self.client.chat_postMessage(channel=channel, text=render.fallback_text(reply, self.catalog, locale),
+                                         blocks=render.blocks(reply, self.catalog, locale))
+        except SlackApiError as error:
+            log.warning("a message could not be delivered: %s", error.response.get("error"))
+            return None
+        return self.name
+
+
+def build_notifier(coach, write=None) -> FirstThatDelivers:
+    """Slack and Teams as configured, in that order; the log when neither is. ``write``: where
+    messages nobody could be reached with are shown (default: the log)."""
+    settings = coach.settings
+    platforms: list = []
+    if settings.slack_bot_token:
+        platforms.append(SlackNotifier(coach.catalog, settings.slack_bot_token, settings.slack_api_url))
+    if settings.teams_enabled:
+        from bot.teams.app import TeamsEndpoint
+        from bot.teams.notifier import TeamsNotifier
+
+        platforms.append(TeamsNotifier(coach, TeamsEndpoint(coach)))
+    printer = LogNotifier(coach.catalog, write or log.info)
+    if not platforms:
+        return FirstThatDelivers([printer])
+    return FirstThatDelivers(platforms, fallback=printer)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coaching.rules import DEFAULT_RULES, Rules
+from coaching.schedule import Schedule, parse_days, parse_hours
 
 
 class Settings(BaseSettings):
@@ -19,6 +21,16 @@ class Settings(BaseSettings):
     language: str = Field(default="en", validation_alias="COACH_LANGUAGE")
     workspace: str = Field(default="demo", validation_alias="COACH_WORKSPACE")
     rules_file: Path | None = Field(default=None, validation_alias="COACH_RULES_FILE")
+
+    digest_time: str = Field(default="09:00", validation_alias="COACH_DIGEST_TIME")
+    reminder_time: str = Field(default="16:00", validation_alias="COACH_REMINDER_TIME")
+    working_days: str = Field(default="mon-fri", validation_alias="COACH_WORKING_DAYS")
+    quiet_hours: str = Field(default="20:00-08:00", validation_alias="COACH_QUIET_HOURS")
+    digest_size: int = Field(default=5, ge=1, le=20, validation_alias="COACH_DIGEST_SIZE")
+    weekly_day: str = Field(default="mon", validation_alias="COACH_WEEKLY_DAY")
+    lease_minutes: int = Field(default=10, ge=0, validation_alias="COACH_DELIVERY_LEASE_MINUTES")
+    scheduler_enabled: bool = Field(default=True, validation_alias="COACH_SCHEDULER")
+    scheduler_tick_seconds: int = Field(default=300, ge=10, validation_alias="COACH_SCHEDULER_TICK_SECONDS")
 
     teams_enabled: bool = Field(default=True, validation_alias="TEAMS_ENABLED")
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -57,6 +69,29 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url.split("://", 1)[1]
             return url
         return f"sqlite:///{(self.data_dir / 'coach.db').as_posix()}"
+
+    def schedule(self) -> Schedule:
+        """When messages go out; a malformed value raises ValueError naming the setting."""
+        def parse(name: str, value: str, parser):
+            try:
+                return parser(value)
+            except ValueError as error:
+                raise ValueError(f"{name}={value!r}: {error}") from None
+
+        quiet_start, quiet_end = parse("COACH_QUIET_HOURS", self.quiet_hours, parse_hours)
+        weekly = parse("COACH_WEEKLY_DAY", self.weekly_day, parse_days)
+        if len(weekly) != 1:
+            raise ValueError(f"COACH_WEEKLY_DAY={self.weekly_day!r}: name one day, e.g. mon")
+        try:
+            return Schedule(
+                digest_time=parse("COACH_DIGEST_TIME", self.digest_time, time.fromisoformat),
+                reminder_time=parse("COACH_REMINDER_TIME", self.reminder_time, time.fromisoformat),
+                working_days=parse("COACH_WORKING_DAYS", self.working_days, parse_days),
+                quiet_start=quiet_start, quiet_end=quiet_end, digest_size=self.digest_size,
+                weekly_day=next(iter(weekly)), lease_minutes=self.lease_minutes,
+            )
+        except ValueError as error:
+            raise ValueError(f"COACH_DIGEST_TIME, COACH_REMINDER_TIME and COACH_QUIET_HOURS disagree: {error}") from None
 
     def rules(self) -> Rules:
         """The point and nudge rules, with overrides from ``COACH_RULES_FILE`` if set."""

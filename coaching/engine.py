@@ -34,6 +34,8 @@ COMMANDS = {
     "teamhealth": ("teamhealth", "team", "チーム"),
     "help": ("help", "?", "ヘルプ", "使い方"),
     "cancel": ("cancel", "キャンセル", "やめる"),
+    "away": ("away", "leave", "休暇", "不在"),
+    "back": ("back", "復帰", "戻りました"),
 }
 MAX_TEXT = 4000
 FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)")
@@ -267,6 +269,9 @@ class Engine:
             return health.reply(health.team_health(uow, person, rest or None, now, self.rules))
         if command == "cancel":
             return Reply.of(msg("log.nothing_to_cancel"))
+        if command in ("away", "back"):
+            services.set_on_leave(uow, person, command == "away")
+            return Reply.of(msg(f"leave.{command}"))
         if command == "help":
             return Reply.of(msg("help.text"), *( [msg("help.manager")] if person.is_manager else []))
         return Reply.of(msg("help.unknown", text=text[:80]))

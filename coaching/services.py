@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterator, Sequence
+from typing import Collection, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from coaching import ledger, tips, trust
@@ -30,7 +30,7 @@ from coaching.model import (
     Role,
     Team,
 )
-from coaching.nudges import Nudge, NudgeKind, cadence_days, detect, detect_busy_lapse
+from coaching.nudges import ClientHistory, Nudge, NudgeKind, cadence_days, detect, detect_busy_lapse
 from coaching.ports import NudgeFeedback, UnitOfWork
 from coaching.rules import Rules
 from coaching.vocabulary import norm
@@ -257,16 +257,30 @@ def apply_daily_rules(uow: UnitOfWork, workspace_id: str, as_of: date, rules: Ru
 
 def nudges(uow: UnitOfWork, workspace_id: str, as_of: date, rules: Rules, rep_id: int | None = None) -> Iterator[Nudge]:
     """Every nudge the run for ``as_of`` would raise, client by client, then per-rep lapses."""
+    for nudge, _ in nudges_with_histories(uow, workspace_id, as_of, rules, rep_id=rep_id):
+        yield nudge
+
+
+def nudges_with_histories(
+    uow: UnitOfWork, workspace_id: str, as_of: date, rules: Rules, rep_id: int | None = None,
+    rep_ids: Collection[int] | None = None,
+) -> Iterator[tuple[Nudge, ClientHistory | None]]:
+    """Each nudge with the client history it came from (``None`` for a rep's lapse), leaving
+    out what its rep snoozed or dismissed. ``rep_ids`` narrows a workspace scan to some reps."""
     quiet = uow.feedback.suppressed(workspace_id, as_of, rep_id)  # snoozed or dismissed by the rep
     for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id):
-        yield from (n for n in detect(history, as_of, rules.nudging) if (n.rep_id, n.subject) not in quiet)
+        if rep_ids is not None and history.owner_id not in rep_ids:
+            continue
+        for n in detect(history, as_of, rules.nudging):
+            if (n.rep_id, n.subject) not in quiet:
+                yield n, history
     counts = uow.histories.rep_touch_counts(
         workspace_id, as_of, rules.nudging.busy_recent_days, rules.nudging.busy_baseline_days)
     for rid, (recent, baseline) in sorted(counts.items()):
-        if rep_id is None or rid == rep_id:
+        if (rep_id is None or rid == rep_id) and (rep_ids is None or rid in rep_ids):
             lapse = detect_busy_lapse(rid, recent, baseline, rules.nudging)
             if lapse is not None and (rid, lapse.subject) not in quiet:
-                yield lapse
+                yield lapse, None
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -317,6 +331,11 @@ def record_feedback(uow: UnitOfWork, rep: Person, kind: str, subject: str, actio
     feedback = NudgeFeedback(rep.id, subject[:200], kind, action, today, until)
     uow.feedback.record(rep.workspace_id, feedback)
     return feedback
+
+
+def set_on_leave(uow: UnitOfWork, person: Person, on_leave: bool) -> Person:
+    """A rep away (holiday, leave) gets no scheduled messages until they say they are back."""
+    return uow.people.set_on_leave(person.workspace_id, person.id, on_leave)
 
 
 def set_digest_channel(uow: UnitOfWork, person: Person, channel: str) -> list[Team]:

@@ -34,6 +34,7 @@ from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
 CLIENT_ID_SETTING = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
+CHANNEL_PREFIX = "conversation:"  # a channel's saved reference: "conversation:" + its conversation id
 
 
 def credentials_configured(env: Mapping[str, str] = os.environ) -> bool:
@@ -105,13 +106,13 @@ class CoachAgent(ActivityHandler):
             await context.send_activity(reply_activity(reply, self.coach, outcome.locale))
 
     def remember(self, activity: Activity) -> None:
-        """Save where to reach this person later (personal chats only: digests are private)."""
-        if (activity.conversation.conversation_type or "personal") != "personal":
-            return
+        """Save where to reach this person later: their personal chat (digests are private),
+        or, for a channel or group chat, the conversation itself (a team's channel digest)."""
+        personal = (activity.conversation.conversation_type or "personal") == "personal"
         reference = activity.get_conversation_reference()
-        user = _user_id(activity)
+        user = _user_id(activity) if personal else CHANNEL_PREFIX + activity.conversation.id
         with self.coach.uow_factory() as uow:
-            person = uow.people.by_platform_id(self.coach.workspace, "teams", user)
+            person = uow.people.by_platform_id(self.coach.workspace, "teams", user) if personal else None
             uow.references.save(self.coach.workspace, ConversationReference(
                 "teams", user, activity.conversation.id, activity.service_url,
                 reference.model_dump(mode="json", by_alias=True, exclude_none=True),

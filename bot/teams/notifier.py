@@ -15,7 +15,7 @@ import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.bootstrap import Coach
-from bot.teams.app import TeamsEndpoint, reply_activity
+from bot.teams.app import CHANNEL_PREFIX, TeamsEndpoint, reply_activity
 from coaching.model import Person
 from coaching.replies import Reply
 
@@ -40,20 +40,30 @@ def _wait(state) -> float:
 
 
 class TeamsNotifier:
+    name = "teams"
+
     def __init__(self, coach: Coach, endpoint: TeamsEndpoint, attempts: int = 5) -> None:
         self.coach, self.endpoint, self.attempts = coach, endpoint, attempts
 
-    def send(self, person: Person, reply: Reply) -> bool:
+    def send(self, person: Person, reply: Reply) -> str | None:
         return asyncio.run(self.send_async(person, reply))
 
-    async def send_async(self, person: Person, reply: Reply) -> bool:
+    def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
+        """A team channel where a manager said "teamhealth channel here" (its saved reference)."""
+        return asyncio.run(self._send(CHANNEL_PREFIX + channel, None, reply, locale))
+
+    async def send_async(self, person: Person, reply: Reply) -> str | None:
+        return await self._send(None, person.id, reply, person.locale)
+
+    async def _send(self, user_id: str | None, person_id: int | None, reply: Reply, locale: str | None) -> str | None:
         workspace = self.coach.workspace
         with self.coach.uow_factory() as uow:
-            ref = uow.references.for_person(workspace, "teams", person.id)
-        if ref is None:
-            log.info("no Teams conversation saved for a rep yet")
-            return False
-        activity = reply_activity(reply, self.coach, person.locale)
+            ref = (uow.references.for_person(workspace, "teams", person_id) if person_id is not None
+                   else uow.references.for_user(workspace, "teams", user_id or ""))
+        if ref is None or not ref.active:
+            log.info("no Teams conversation saved for this recipient yet")
+            return None
+        activity = reply_activity(reply, self.coach, locale)
         try:
             async for attempt in AsyncRetrying(retry=retry_if_exception(_retryable), wait=_wait,
                                                stop=stop_after_attempt(self.attempts), reraise=True):
@@ -64,9 +74,9 @@ class TeamsNotifier:
                 with self.coach.uow_factory() as uow:
                     uow.references.deactivate(workspace, "teams", ref.user_id)
                     uow.commit()
-            log.warning("a Teams digest could not be delivered: HTTP %s", error.status)
-            return False
+            log.warning("a Teams message could not be delivered: HTTP %s", error.status)
+            return None
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
-            log.warning("a Teams digest could not be delivered: %s", type(error).__name__)
-            return False
-        return True
+            log.warning("a Teams message could not be delivered: %s", type(error).__name__)
+            return None
+        return self.name

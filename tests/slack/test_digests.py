@@ -35,20 +35,22 @@ def cli(harness, *args):
 
 
 def kinds(harness) -> list[str]:
-    return sorted(r["kind"] for r in json.loads(cli(harness, "nudges", "--as-of", "2026-11-21", "--format", "json")))
+    return sorted(r["kind"] for r in json.loads(cli(harness, "nudges", "--as-of", "2026-11-23", "--format", "json")))
 
 
 def test_digest_is_sent_to_the_reps_dm_and_snooze_silences_it(slack):
-    assert kinds(slack) == ["problem_waiting", "promise_due"]
-    out = cli(slack, "nudges", "--as-of", "2026-11-21", "--send")
-    assert "Digests delivered: 1; printed here because no platform reaches the rep yet: 0." in out
+    assert kinds(slack) == ["problem_waiting", "promise_overdue"]
+    out = cli(slack, "nudges", "--as-of", "2026-11-23", "--send")
+    assert "Digests for Mon 23 Nov 2026: 1 delivered, 0 not delivered" in out
+    again = cli(slack, "nudges", "--as-of", "2026-11-23", "--send")  # the same run again: exactly once
+    assert "0 delivered" in again and "6 handled by an earlier run" in again
     [lookup] = slack.api.calls_to("users.lookupByEmail")
     assert lookup.params["email"] == "alice@acme.example"
     [digest] = slack.api.calls_to("chat.postMessage")
     assert digest.params["channel"] == "DUALICE"
     assert "Good morning, Alice Smith" in text_of(digest) and "send the quote" in text_of(digest)
     snooze = next(e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]
-                  if e["value"].startswith("snooze:promise_due"))
+                  if e["value"].startswith("snooze:promise_overdue"))
     slack.click(snooze, message_ts="5.5")
     [answer] = slack.posts_after(1)
     assert "Snoozed: I won't bring this up again before Fri 27 Nov 2026." in text_of(answer)
@@ -56,14 +58,14 @@ def test_digest_is_sent_to_the_reps_dm_and_snooze_silences_it(slack):
 
 
 def test_not_relevant_is_recorded_and_log_a_touch_starts_the_conversation(slack):
-    cli(slack, "nudges", "--as-of", "2026-11-21", "--send")
+    cli(slack, "nudges", "--as-of", "2026-11-23", "--send")
     [digest] = slack.api.calls_to("chat.postMessage")
     buttons = [e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
     slack.click(next(e for e in buttons if e["value"].startswith("dismiss:problem_waiting")), message_ts="6.1")
     assert "not relevant" in text_of(slack.posts_after(1)[0])
     slack.click(next(e for e in buttons if e["value"] == "/logmeeting Acme"), message_ts="6.1")
     assert "How did you meet?" in text_of(slack.posts_after(2)[0])
-    assert kinds(slack) == ["promise_due"]
+    assert kinds(slack) == ["promise_overdue"]
 
 
 def test_promises_kept_from_the_ephemeral_list(slack):

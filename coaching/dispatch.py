@@ -1,0 +1,444 @@
+"""The scheduler's jobs: who gets what, now, exactly once.
+
+Every job works the same way, so that a crash, a restart or a second replica never sends
+anything twice:
+
+1. decide who is due now (``coaching.schedule``: their own time zone, working days, quiet
+   hours, leave), leaving out whoever already has a record for their local date;
+2. for each recipient, in one transaction under a lock named after the job, the recipient and
+   the date (PostgreSQL advisory lock; replicas take turns): record the message and its items
+   (unique per job, recipient and local date; items unique per rep, subject, kind and date) and
+   claim it (``sending``), then commit;
+3. send outside any transaction, then record ``sent`` (with the channel) or ``failed`` (with
+   the reason).
+
+A run that stops between 2 and 3 leaves the message ``sending``; after ``lease_minutes`` the
+next run marks it failed with reason ``interrupted`` and does not send it again (the platform
+may have received it: at most once). Failed messages are retried the same local day, up to
+``max_attempts``. Missed days are never replayed: only each person's current local date is
+planned, so a service back after a weekend sends today's digest once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Callable, Iterable, Mapping, Sequence
+
+from coaching import digest, health, schedule, services
+from coaching.messages import Msg
+from coaching.model import Person, Promise, Role, Team
+from coaching.nudges import STAKE, ClientHistory, Nudge, NudgeKind, detect
+from coaching.ports import (
+    FAILED,
+    PENDING,
+    SENT,
+    SKIPPED,
+    Delivery,
+    DeliveryItem,
+    Notifier,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from coaching.replies import Reply
+from coaching.rules import Rules
+from coaching.services import CoachError
+
+log = logging.getLogger(__name__)
+
+DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP = "digest", "reminder", "weekly", "team", "upkeep"
+JOBS = (DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP)
+UNREACHABLE = "unreachable"
+
+
+@dataclass
+class JobReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0  # nothing to say that day (recorded, so it is not worked out again)
+    retried: int = 0
+    interrupted: int = 0
+    already: int = 0  # due, but recorded by an earlier run (or another replica)
+
+
+@dataclass
+class RunReport:
+    jobs: dict[str, JobReport] = field(default_factory=dict)
+
+    def job(self, name: str) -> JobReport:
+        return self.jobs.setdefault(name, JobReport())
+
+    @property
+    def sent(self) -> int:
+        return sum(j.sent for j in self.jobs.values())
+
+    @property
+    def failed(self) -> int:
+        return sum(j.failed for j in self.jobs.values())
+
+
+def person_recipient(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+def _promise_nudge(p: Promise, names: Mapping[int, str]) -> Nudge:
+    """A promise falling due, as a reminder item."""
+    facts = {"promise": p.text, "due": p.due_on}
+    params = {"client": names.get(p.client_id, "?"), **facts}
+    return Nudge(NudgeKind.PROMISE_DUE, p.rep_id, p.client_id, names.get(p.client_id),
+                 Msg("nudge.promise_due.reason", params), Msg("nudge.promise_due.next.1", params),
+                 f"promise:{p.id}", STAKE[NudgeKind.PROMISE_DUE], facts=facts)
+
+
+def _item(n: Nudge) -> DeliveryItem:
+    return DeliveryItem(n.rep_id, n.subject, n.kind.value, n.client_id, n.stake)
+
+
+class Dispatcher:
+    """Runs the jobs of one workspace. ``clock`` stamps claims and results (a run can be long);
+    the moment a run decides for is the ``now`` it is given."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, notifier: Notifier, rules: Rules,
+                 plan: schedule.Schedule, clock: Callable[[], datetime]) -> None:
+        self.uow_factory, self.notifier, self.rules = uow_factory, notifier, rules
+        self.plan, self.clock = plan, clock
+
+    # --- the whole cycle ----------------------------------------------------------------------
+
+    def run(self, workspace_id: str, now: datetime, jobs: Iterable[str] = JOBS) -> RunReport:
+        """Everything due at ``now``: what a scheduler tick (or ``coach scheduler --once``) does."""
+        report = RunReport()
+        wanted = set(jobs)
+        self.recover(workspace_id, report)
+        if UPKEEP in wanted:
+            self.upkeep(workspace_id, now.date(), report)
+        if DIGEST in wanted:
+            self.digests(workspace_id, now, report=report)
+        if REMINDER in wanted:
+            self.reminders(workspace_id, now, report)
+        if WEEKLY in wanted:
+            self.weekly(workspace_id, now, report)
+        if TEAM in wanted:
+            self.team_digests(workspace_id, now, report)
+        self.retry(workspace_id, now, report, wanted)
+        return report
+
+    def recover(self, workspace_id: str, report: RunReport) -> None:
+        cutoff = self.clock() - timedelta(minutes=self.plan.lease_minutes)
+        with self.uow_factory() as uow:
+            count = uow.deliveries.interrupt_stale(workspace_id, cutoff, self.clock())
+            uow.commit()
+        if count:
+            log.warning("%d message(s) were interrupted mid-send and will not be resent", count)
+            report.job("all").interrupted += count
+
+    # --- daily upkeep: what time alone earns ----------------------------------------------------
+
+    def upkeep(self, workspace_id: str, day: date, report: RunReport) -> None:
+        """Silence, overdue promises, waiting problems: booked once a day, before any digest."""
+        with self.uow_factory() as uow:
+            uow.lock(f"{UPKEEP}:{workspace_id}:{day.isoformat()}")
+            if ("workspace", day) in uow.deliveries.recorded(workspace_id, UPKEEP, [day]):
+                return
+            result = services.apply_daily_rules(uow, workspace_id, day, self.rules)
+            uow.deliveries.plan(workspace_id, UPKEEP, "workspace", None, day, (), self.clock(), status=SENT)
+            uow.commit()
+        log.info("daily upkeep for %s: %s", day, result)
+        report.job(UPKEEP).sent += 1
+
+    # --- the rep's daily digest -----------------------------------------------------------------
+
+    def digests(self, workspace_id: str, now: datetime, as_of: date | None = None,
+                rep_ids: Sequence[int] | None = None, report: RunReport | None = None) -> RunReport:
+        """Each due rep's digest for their local date; ``as_of`` forces that date for everyone
+        (``coach nudges --as-of DATE --send``), skipping the time-of-day checks but not the
+        working days, leave, back-off or the records."""
+        report = report if report is not None else RunReport()
+        with self.uow_factory() as uow:
+            people = [p for p in uow.people.list(workspace_id) if rep_ids is None or p.id in rep_ids]
+        due: dict[int, tuple[Person, date]] = {}
+        for person in people:
+            if as_of is not None:
+                day = as_of if not person.on_leave and as_of.weekday() in self.plan.working_days else None
+            else:
+                day = schedule.digest_due(person, now, self.plan)
+            if day is not None:
+                due[person.id] = (person, day)
+        if not due:
+            return report
+        days = sorted({day for _, day in due.values()})
+        with self.uow_factory() as uow:
+            done = uow.deliveries.recorded(workspace_id, DIGEST, days)
+        for day in days:
+            todo = {pid: p for pid, (p, d) in due.items() if d == day and (person_recipient(pid), day) not in done}
+            report.job(DIGEST).already += sum(d == day for _, d in due.values()) - len(todo)
+            if todo:
+                self._digests_for(workspace_id, day, todo, report.job(DIGEST))
+        return report
+
+    def _digests_for(self, workspace_id: str, day: date, people: Mapping[int, Person], report: JobReport) -> None:
+        with self.uow_factory() as uow:
+            pairs = list(services.nudges_with_histories(uow, workspace_id, day, self.rules, rep_ids=set(people)))
+            since = day - timedelta(days=self.plan.backoff_memory_days)
+            sent = uow.deliveries.sent_items(workspace_id, since, list(people))
+        found: dict[int, list[Nudge]] = {pid: [] for pid in people}
+        histories: dict[int, ClientHistory] = {}
+        for nudge, history in pairs:
+            found[nudge.rep_id].append(nudge)
+            if history is not None:
+                histories[history.client_id] = history
+        for pid, person in sorted(people.items()):
+            mine = {(s, k): dates for (r, s, k), dates in sent.items() if r == pid}
+            self._one_digest(workspace_id, person, day, found[pid], histories, mine, report)
+
+    def _one_digest(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge],
+                    histories: Mapping[int, ClientHistory], sent: Mapping[tuple[str, str], Sequence[date]],
+                    report: JobReport) -> None:
+        recipient = person_recipient(person.id)
+        with self.uow_factory() as uow:
+            uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
+            taken = uow.deliveries.items_on(workspace_id, person.id, day)
+            fresh = [n for n in nudges if (n.subject, n.kind.value) not in taken]
+            chosen = schedule.choose(fresh, sent, day, self.plan)
+            planned = uow.deliveries.plan(workspace_id, DIGEST, recipient, person.id, day,
+                                          [_item(n) for n in chosen], self.clock(),
+                                          status=PENDING if chosen else SKIPPED)
+            if planned is None:  # another replica (or an earlier run) has it
+                return
+            if not chosen:
+                uow.commit()
+                report.skipped += 1
+                return
+            claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts)
+            uow.commit()
+        if claimed is None:
+            return
+        recorded = {(i.subject, i.kind) for i in claimed.items}
+        chosen = [n for n in chosen if (n.subject, n.kind.value) in recorded]
+        reply = digest.digest(person, chosen, self.plan.digest_size, histories, day)
+        if reply is None:  # every item was taken by another message of the day
+            self._skip(workspace_id, claimed, report)
+            return
+        self._deliver(workspace_id, claimed, person, reply, report)
+
+    # --- promise reminders, the working day before ------------------------------------------------
+
+    def reminders(self, workspace_id: str, now: datetime, report: RunReport) -> None:
+        with self.uow_factory() as uow:
+            people = {p.id: p for p in uow.people.list(workspace_id)}
+            due = {pid: d for pid, p in people.items() if (d := schedule.reminder_due(p, now, self.plan))}
+            if not due:
+                return
+            done = uow.deliveries.recorded(workspace_id, REMINDER, sorted(set(due.values())))
+            promises = [p for p in uow.promises.open_for(workspace_id)
+                        if p.rep_id in due and schedule.reminder_day(p.due_on, self.plan) == due[p.rep_id]
+                        and (person_recipient(p.rep_id), due[p.rep_id]) not in done]
+            names = {c.id: c.name for c in uow.clients.list(workspace_id)} if promises else {}
+        by_rep: dict[int, list[Nudge]] = {}
+        for p in promises:
+            by_rep.setdefault(p.rep_id, []).append(_promise_nudge(p, names))
+        for rep_id, nudges in sorted(by_rep.items()):
+            self._one_reminder(workspace_id, people[rep_id], due[rep_id], nudges, report.job(REMINDER))
+
+    def _one_reminder(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge], report: JobReport) -> None:
+        recipient = person_recipient(person.id)
+        with self.uow_factory() as uow:
+            uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
+            taken = uow.deliveries.items_on(workspace_id, person.id, day)  # already in today's digest
+            fresh = [n for n in nudges if (n.subject, n.kind.value) not in taken]
+            planned = uow.deliveries.plan(workspace_id, REMINDER, recipient, person.id, day,
+                                          [_item(n) for n in fresh], self.clock(),
+                                          status=PENDING if fresh else SKIPPED)
+            if planned is None:
+                return
+            if not fresh:
+                uow.commit()
+                report.skipped += 1
+                return
+            claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts)
+            uow.commit()
+        if claimed is None:
+            return
+        recorded = {(i.subject, i.kind) for i in claimed.items}
+        reply = digest.reminder(person, [n for n in fresh if (n.subject, n.kind.value) in recorded])
+        if reply is None:
+            self._skip(workspace_id, claimed, report)
+            return
+        self._deliver(workspace_id, claimed, person, reply, report)
+
+    # --- the weekly manager digest ----------------------------------------------------------------
+
+    def weekly(self, workspace_id: str, now: datetime, report: RunReport) -> None:
+        with self.uow_factory() as uow:
+            managers = [p for p in uow.people.list(workspace_id) if p.role is Role.MANAGER and p.team_ids]
+            due = {p.id: (p, d) for p in managers if (d := schedule.weekly_due(p, now, self.plan))}
+            if not due:
+                return
+            done = uow.deliveries.recorded(workspace_id, WEEKLY, sorted({d for _, d in due.values()}))
+        for pid, (person, day) in sorted(due.items()):
+            if (person_recipient(pid), day) not in done:
+                self._one_weekly(workspace_id, person, day, report.job(WEEKLY))
+
+    def _weekly_reply(self, uow: UnitOfWork, person: Person, day: date) -> Reply | None:
+        try:
+            teams = services.teams_for_health(uow, person, None)
+        except CoachError:
+            return None
+        return health.reply(health.report(uow, person.workspace_id, teams, day, self.rules))
+
+    def _one_weekly(self, workspace_id: str, person: Person, day: date, report: JobReport) -> None:
+        recipient = person_recipient(person.id)
+        with self.uow_factory() as uow:
+            uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
+            reply = self._weekly_reply(uow, person, day)
+            planned = uow.deliveries.plan(workspace_id, WEEKLY, recipient, person.id, day, (), self.clock(),
+                                          status=PENDING if reply else SKIPPED)
+            if planned is None:
+                return
+            claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts) if reply else None
+            uow.commit()
+        if claimed is None or reply is None:
+            report.skipped += reply is None
+            return
+        self._deliver(workspace_id, claimed, person, reply, report)
+
+    # --- the team channel digest --------------------------------------------------------------------
+
+    def team_digests(self, workspace_id: str, now: datetime, report: RunReport) -> None:
+        with self.uow_factory() as uow:
+            teams = [t for t in uow.teams.list(workspace_id) if t.digest_channel]
+            people = uow.people.list(workspace_id)
+        for team in teams:
+            members = [p for p in people if team.id in p.team_ids]
+            day = schedule.digest_due(self._team_person(team, members), now, self.plan)
+            if day is not None:
+                self._one_team(workspace_id, team, members, day, report.job(TEAM))
+
+    @staticmethod
+    def _team_person(team: Team, members: Sequence[Person]) -> Person:
+        """The team as a recipient: its manager's zone and language."""
+        managers = [p for p in members if p.role is Role.MANAGER]
+        return Person(0, team.workspace_id, "", team.name, Role.MANAGER, (team.id,),
+                      timezone=schedule.team_timezone(members),
+                      locale=managers[0].locale if managers else None)
+
+    def _team_reply(self, uow: UnitOfWork, team: Team, members: Sequence[Person], day: date) -> Reply | None:
+        quiet = uow.feedback.suppressed(team.workspace_id, day)
+        found = [n for h in uow.histories.client_histories(team.workspace_id, day, team_ids=[team.id])
+                 for n in detect(h, day, self.rules.nudging) if (n.rep_id, n.subject) not in quiet]
+        reps = len({n.rep_id for n in found})
+        return digest.team(team.name, found, reps, day)
+
+    def _one_team(self, workspace_id: str, team: Team, members: Sequence[Person], day: date, report: JobReport) -> None:
+        recipient = f"team:{team.id}"
+        with self.uow_factory() as uow:
+            uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
+            if (recipient, day) in uow.deliveries.recorded(workspace_id, TEAM, [day]):
+                return
+            reply = self._team_reply(uow, team, members, day)
+            planned = uow.deliveries.plan(workspace_id, TEAM, recipient, None, day, (), self.clock(),
+                                          status=PENDING if reply else SKIPPED)
+            if planned is None:
+                return
+            claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts) if reply else None
+            uow.commit()
+        if claimed is None or reply is None:
+            report.skipped += reply is None
+            return
+        person = self._team_person(team, members)
+        self._finish(workspace_id, claimed, lambda: self.notifier.send_channel(team.digest_channel or "", reply,
+                                                                               person.locale), report)
+
+    # --- retries ------------------------------------------------------------------------------------
+
+    def retry(self, workspace_id: str, now: datetime, report: RunReport, jobs: Iterable[str] = JOBS) -> None:
+        """Failed messages of today's local dates, once more (up to ``max_attempts``), rebuilt
+        from what is true now: an item resolved since is left out."""
+        with self.uow_factory() as uow:
+            people = {p.id: p for p in uow.people.list(workspace_id)}
+            teams = {t.id: t for t in uow.teams.list(workspace_id)}
+        days = sorted({schedule.local(p, now).date() for p in people.values()})
+        with self.uow_factory() as uow:
+            waiting = [d for d in uow.deliveries.retryable(workspace_id, days, self.plan.max_attempts) if d.job in jobs]
+        for delivery in waiting:
+            person = people.get(delivery.person_id) if delivery.person_id is not None else None
+            if delivery.job == TEAM:
+                team = teams.get(int(delivery.recipient.split(":")[1]))
+                if team is None or not team.digest_channel:
+                    continue
+                members = [p for p in people.values() if team.id in p.team_ids]
+                if schedule.digest_due(self._team_person(team, members), now, self.plan) != delivery.local_date:
+                    continue
+                with self.uow_factory() as uow:
+                    reply = self._team_reply(uow, team, members, delivery.local_date)
+                claimed = self._claim(workspace_id, delivery)
+                if claimed is not None and reply is not None:
+                    report.job(TEAM).retried += 1
+                    tp = self._team_person(team, members)
+                    self._finish(workspace_id, claimed,
+                                 lambda: self.notifier.send_channel(team.digest_channel or "", reply, tp.locale),
+                                 report.job(TEAM))
+                continue
+            window = schedule.reminder_due if delivery.job == REMINDER else schedule.digest_due
+            if person is None or window(person, now, self.plan) != delivery.local_date:
+                continue  # the day has passed for them, or it is quiet hours now
+            reply = self._rebuild(workspace_id, delivery, person)
+            claimed = self._claim(workspace_id, delivery) if reply is not None else None
+            if reply is None:
+                self._skip(workspace_id, delivery, report.job(delivery.job), reason="resolved")
+                continue
+            if claimed is not None:
+                report.job(delivery.job).retried += 1
+                self._deliver(workspace_id, claimed, person, reply, report.job(delivery.job))
+
+    def _claim(self, workspace_id: str, delivery: Delivery) -> Delivery | None:
+        with self.uow_factory() as uow:
+            claimed = uow.deliveries.claim(workspace_id, delivery.id, self.clock(), self.plan.max_attempts)
+            uow.commit()
+        return claimed
+
+    def _rebuild(self, workspace_id: str, delivery: Delivery, person: Person) -> Reply | None:
+        day = delivery.local_date
+        with self.uow_factory() as uow:
+            if delivery.job == WEEKLY:
+                return self._weekly_reply(uow, person, day)
+            recorded = {(i.subject, i.kind) for i in delivery.items}
+            pairs = [(n, h) for n, h in services.nudges_with_histories(uow, workspace_id, day, self.rules,
+                                                                         rep_ids={person.id})
+                     if (n.subject, n.kind.value) in recorded]
+            if delivery.job == REMINDER:
+                open_ids = {f"promise:{p.id}": p for p in uow.promises.open_for(workspace_id, rep_id=person.id)}
+                names = {c.id: c.name for c in uow.clients.list(workspace_id)}
+                nudges = [_promise_nudge(open_ids[subject], names) for subject, _ in sorted(recorded)
+                          if subject in open_ids]
+                return digest.reminder(person, nudges)
+        histories = {h.client_id: h for _, h in pairs if h is not None}
+        return digest.digest(person, [n for n, _ in pairs], self.plan.digest_size, histories, day)
+
+    def _skip(self, workspace_id: str, delivery: Delivery, report: JobReport, reason: str = "empty") -> None:
+        with self.uow_factory() as uow:
+            uow.deliveries.finish(workspace_id, delivery.id, SKIPPED, self.clock(), reason=reason)
+            uow.commit()
+        report.skipped += 1
+
+    # --- sending ------------------------------------------------------------------------------------
+
+    def _deliver(self, workspace_id: str, claimed: Delivery, person: Person, reply: Reply, report: JobReport) -> None:
+        self._finish(workspace_id, claimed, lambda: self.notifier.send(person, reply), report)
+
+    def _finish(self, workspace_id: str, claimed: Delivery, send: Callable[[], str | None], report: JobReport) -> None:
+        reason = None
+        try:
+            channel = send()
+        except Exception as error:  # a platform's failure is recorded; the run goes on
+            log.warning("a %s message could not be delivered: %s", claimed.job, type(error).__name__)
+            channel, reason = None, type(error).__name__
+        with self.uow_factory() as uow:
+            if channel:
+                uow.deliveries.finish(workspace_id, claimed.id, SENT, self.clock(), channel=channel)
+                report.sent += 1
+            else:
+                uow.deliveries.finish(workspace_id, claimed.id, FAILED, self.clock(), reason=reason or UNREACHABLE)
+                report.failed += 1
+            uow.commit()
