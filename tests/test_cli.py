@@ -152,3 +152,50 @@ def test_serve_refuses_anonymous_teams_off_loopback(env):
     run(env, "db", "upgrade")
     assert_one_line_error(*run({**env, "TEAMS_ENABLED": "true"}, "serve", "--host", "0.0.0.0")[::2],
                           "only allowed on a loopback address (not 0.0.0.0)")
+
+
+ALWAYS_DUE = {"COACH_WORKING_DAYS": "mon-sun", "COACH_QUIET_HOURS": "none", "COACH_DIGEST_TIME": "00:00",
+              "COACH_REMINDER_TIME": "00:00", "TEAMS_ENABLED": "false"}
+
+
+def test_scheduler_once_records_and_prints_then_sends_nothing_twice(env, seeded):
+    env = {**env, **ALWAYS_DUE}
+    code, out, err = run(env, "scheduler", "--once")
+    assert code == 0, err
+    assert "digest: 1 sent, 0 failed" in out and "upkeep: 1 sent" in out  # Alice's digest, written to the log
+    code, out, _ = run(env, "scheduler", "--once")
+    assert code == 0 and "One cycle done: 0 messages sent, 0 failed." in out
+    code, out, _ = run(env, "deliveries", "--format", "json")
+    rows = json.loads(out)
+    [digest] = [r for r in rows if r["job"] == "digest" and r["to"] == "alice@acme.example"]
+    assert (digest["status"], digest["channel"], digest["attempts"]) == ("sent", "log", 1)
+    assert any(i.startswith("problem_waiting") or i.startswith("promise_due") for i in digest["items"])
+    code, out, _ = run(env, "deliveries")
+    assert code == 0 and "alice@acme.example" in out
+
+
+def test_leave_stops_the_digest_until_back(env, seeded):
+    env = {**env, **ALWAYS_DUE}
+    code, out, _ = run(env, "leave", "--rep", "alice@acme.example")
+    assert code == 0 and "alice@acme.example is on leave" in out
+    code, out, _ = run(env, "scheduler", "--once")
+    assert "digest: 0 sent" in out
+    assert run(env, "leave", "--rep", "alice@acme.example", "--back")[0] == 0
+    assert "digest: 1 sent" in run(env, "scheduler", "--once")[1]
+    assert_one_line_error(*run(env, "leave", "--rep", "nobody@acme.example")[::2], "nobody@acme.example")
+
+
+def test_send_on_a_weekend_says_why_nothing_goes(env, seeded):
+    code, out, _ = run(env, "nudges", "--as-of", "2026-11-21", "--send")
+    assert code == 0 and "Sat 21 Nov 2026 is not a working day" in out
+
+
+@pytest.mark.parametrize("setting, value, fragment", [
+    ("COACH_DIGEST_TIME", "7:00", "COACH_DIGEST_TIME='7:00'"),
+    ("COACH_DIGEST_TIME", "07:00", "digest time falls in the quiet hours"),
+    ("COACH_WORKING_DAYS", "weekdays", "COACH_WORKING_DAYS='weekdays'"),
+    ("COACH_QUIET_HOURS", "late", "quiet hours look like 20:00-08:00"),
+    ("COACH_WEEKLY_DAY", "mon-fri", "name one day"),
+])
+def test_bad_schedule_settings_are_one_line(env, seeded, setting, value, fragment):
+    assert_one_line_error(*run({**env, setting: value}, "scheduler", "--once")[::2], fragment)
