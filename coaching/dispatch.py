@@ -110,6 +110,7 @@ class Dispatcher:
         """Everything due at ``now``: what a scheduler tick (or ``coach scheduler --once``) does."""
         report = RunReport()
         wanted = set(jobs)
+        started = self.clock()
         self.recover(workspace_id, report)
         if UPKEEP in wanted:
             self.upkeep(workspace_id, now.date(), report)
@@ -121,7 +122,7 @@ class Dispatcher:
             self.weekly(workspace_id, now, report)
         if TEAM in wanted:
             self.team_digests(workspace_id, now, report)
-        self.retry(workspace_id, now, report, wanted)
+        self.retry(workspace_id, now, report, wanted, failed_before=started)
         return report
 
     def recover(self, workspace_id: str, report: RunReport) -> None:
@@ -352,15 +353,19 @@ class Dispatcher:
 
     # --- retries ------------------------------------------------------------------------------------
 
-    def retry(self, workspace_id: str, now: datetime, report: RunReport, jobs: Iterable[str] = JOBS) -> None:
+    def retry(self, workspace_id: str, now: datetime, report: RunReport, jobs: Iterable[str] = JOBS,
+              failed_before: datetime | None = None) -> None:
         """Failed messages of today's local dates, once more (up to ``max_attempts``), rebuilt
-        from what is true now: an item resolved since is left out."""
+        from what is true now: an item resolved since is left out. Only what failed before
+        ``failed_before`` (the start of this run): a message that just failed waits a tick."""
         with self.uow_factory() as uow:
             people = {p.id: p for p in uow.people.list(workspace_id)}
             teams = {t.id: t for t in uow.teams.list(workspace_id)}
         days = sorted({schedule.local(p, now).date() for p in people.values()})
         with self.uow_factory() as uow:
-            waiting = [d for d in uow.deliveries.retryable(workspace_id, days, self.plan.max_attempts) if d.job in jobs]
+            waiting = [d for d in uow.deliveries.retryable(workspace_id, days, self.plan.max_attempts)
+                       if d.job in jobs and (failed_before is None or d.finished_at is None
+                                             or d.finished_at < failed_before)]
         for delivery in waiting:
             person = people.get(delivery.person_id) if delivery.person_id is not None else None
             if delivery.job == TEAM:

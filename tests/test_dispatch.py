@@ -95,6 +95,9 @@ def test_each_rep_gets_one_digest_per_working_day_at_nine_their_time(world):
     assert hours["bob"] == ["Thu 14", "Mon 14"]
     first = text(notifier.to("alice")[0][1])
     assert "Good morning, Alice Smith" in first and "Acme" in first and "no touch logged yet" in first
+    japanese = text(notifier.to("ken")[0][1], "ja")
+    assert "田中 健 さん、おはようございます" in japanese and "Kobe Steelworks" in japanese
+    assert "まだ接点の記録がありません" in japanese
 
 
 def test_after_downtime_only_todays_digest_goes_once(world):
@@ -134,12 +137,18 @@ def test_a_digest_no_platform_takes_is_retried_the_same_day_three_times_at_most(
     clock.now = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
     notifier = Recorder(clock, unreachable={"bob@acme.example"})
     d = dispatcher(coach, notifier)
-    for _ in range(5):
-        d.run(WORKSPACE, clock())
+
+    def bob():
+        with coach.uow_factory() as uow:
+            [found] = [x for x in uow.deliveries.list(WORKSPACE, FRIDAY) if x.person_id == ids["bob"]]
+        return found
+
+    d.run(WORKSPACE, clock())
+    assert (bob().status, bob().attempts) == ("failed", 1)  # not retried within the run that failed
+    for _ in range(4):
         clock.advance(minutes=5)
-    with coach.uow_factory() as uow:
-        [bob] = [x for x in uow.deliveries.list(WORKSPACE, FRIDAY) if x.person_id == ids["bob"]]
-    assert (bob.status, bob.reason, bob.attempts) == ("failed", "unreachable", 3)
+        d.run(WORKSPACE, clock())
+    assert (bob().status, bob().reason, bob().attempts) == ("failed", "unreachable", 3)
     notifier.unreachable.clear()
     d.run(WORKSPACE, clock())
     assert notifier.to("bob") == []  # attempts used up: it waits for the next working day
