@@ -251,3 +251,37 @@ def test_json_that_is_not_an_activity_gets_400_and_changes_nothing(database_url,
     assert status == 400, answer
     assert connector.calls == []
     assert stored(server) == (None, None)
+
+
+def test_a_manager_sets_the_team_channel_in_teams_and_the_channel_digest_arrives_there(database_url, connector):
+    from datetime import date, datetime, timezone
+
+    from bot.teams.app import TeamsEndpoint
+    from bot.teams.notifier import TeamsNotifier
+    from coaching.dispatch import Dispatcher
+    from coaching.schedule import Schedule
+    from tests.support import MovableClock
+
+    clock = MovableClock(datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc))  # Friday, London 10:00
+    server = CoachServer(database_url, clock=clock)
+    ids = server.seed("mia@acme.example")  # Mia manages East
+    with server.coach.uow_factory() as uow:
+        east = uow.teams.by_name(WORKSPACE, "East")
+        uow.clients.add(WORKSPACE, "Acme", east.id, ids["alice"], date(2026, 9, 1))  # quiet since September
+        uow.commit()
+    channel = "19:east-sales@thread.tacv2"
+    mention = activity(connector.url, "<at>Coach</at> teamhealth channel here",
+                       conversation={"id": channel, "conversationType": "channel", "tenantId": TENANT},
+                       entities=[{"type": "mention", "text": "<at>Coach</at>",
+                                  "mentioned": {"id": f"28:{CLIENT_ID}", "name": "Coach"}}])
+    with server.running():
+        assert http("POST", server.messages_url, mention)[0] == 202
+        [answer] = connector.wait_for(1)
+        assert "East" in card_text(answer.body)
+        notifier = TeamsNotifier(server.coach, TeamsEndpoint(server.coach, env={}))
+        Dispatcher(server.coach.uow_factory, notifier, server.coach.rules, Schedule(), clock).run(
+            WORKSPACE, clock(), jobs=["team"])
+        posts = connector.wait_for(2)
+    digest_post = posts[1]
+    assert digest_post.path.startswith(f"/v3/conversations/{channel}/activities")
+    assert "Team East" in card_text(digest_post.body) and "Gone quiet: 1" in card_text(digest_post.body)
