@@ -150,7 +150,7 @@ def _unchanged(person: Person, draft: PersonDraft) -> bool:
     return (person.name, person.role, person.timezone, person.team_ids) == (
         draft.name, draft.role, draft.timezone, draft.team_ids) and all(
         getattr(draft, a) is None or getattr(draft, a) == getattr(person, a)
-        for a in ("locale", "slack_user_id", "teams_user_id"))
+        for a in ("locale", "slack_user_id", "teams_user_id", "on_leave"))
 
 
 def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progress: bool = True) -> ImportReport:
@@ -173,7 +173,7 @@ def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progr
                     teams[name] = team
                     team_ids.append(team.id)
                 draft = PersonDraft(line.email, line.name, line.role, tuple(team_ids), line.timezone,
-                                    line.locale, line.slack_user_id, line.teams_user_id)
+                                    line.locale, line.slack_user_id, line.teams_user_id, line.on_leave)
                 before = uow.people.by_email(ws, line.email)
                 if before is not None and _unchanged(before, draft):
                     already += 1

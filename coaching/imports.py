@@ -47,6 +47,8 @@ OUTCOME_WORDS: dict[PromiseStatus, tuple[str, ...]] = {
     PromiseStatus.BROKEN: ("broken", "守れなかった"),
 }
 WON_WORDS = ("yes", "y", "true", "1", "won", "はい", "受注")
+YES_WORDS = ("yes", "y", "true", "1", "はい", "休暇", "休暇中")
+NO_WORDS = ("no", "n", "false", "0", "いいえ")
 NOT_WON_WORDS = ("no", "n", "false", "0", "-", "いいえ", "なし")
 
 
@@ -60,7 +62,7 @@ class Columns:
         return self.required + self.optional
 
 
-ROSTER = Columns(("email", "name", "role", "team"), ("timezone", "locale", "slack_user_id", "teams_user_id"))
+ROSTER = Columns(("email", "name", "role", "team"), ("timezone", "locale", "slack_user_id", "teams_user_id", "on_leave"))
 INTERACTIONS = Columns(
     ("date", "rep", "client", "kind", "purpose", "note"),
     ("promise", "promise_due", "promise_outcome", "promise_closed_on", "problem", "problem_answered_on", "won_deal"),
@@ -133,6 +135,7 @@ class RosterLine:
     locale: str | None
     slack_user_id: str | None
     teams_user_id: str | None
+    on_leave: bool | None = None  # empty column: keep what is recorded
 
 
 @lru_cache(maxsize=1)
@@ -163,10 +166,14 @@ def parse_roster_row(line: int, row: Row) -> tuple[RosterLine | None, list[Msg]]
         problems.append(msg("import.bad_locale", value=locale, allowed=list(LANGUAGES)))
     slack = _text(row, "slack_user_id", problems, limit=MAX_ID_CHARS) or None
     teams_id = _text(row, "teams_user_id", problems, limit=MAX_ID_CHARS) or None
+    leave_text = unicodedata.normalize("NFKC", row.get("on_leave", "") or "").strip().lower()
+    on_leave = True if leave_text in YES_WORDS else False if leave_text in NO_WORDS else None
+    if leave_text and on_leave is None:
+        problems.append(msg("import.bad_on_leave", value=row["on_leave"]))
     if problems:
         return None, problems
     assert role is not None and zone is not None
-    return RosterLine(line, email, name, role, teams, zone, locale, slack, teams_id), []
+    return RosterLine(line, email, name, role, teams, zone, locale, slack, teams_id, on_leave), []
 
 
 def check_roster(rows: Iterable[tuple[int, Row]]) -> tuple[list[RosterLine], list[Problem]]:

@@ -39,6 +39,7 @@ class PersonDraft:
     locale: str | None = None
     slack_user_id: str | None = None
     teams_user_id: str | None = None
+    on_leave: bool | None = None  # None: keep what is recorded
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ class SqlPersonRepository:
             row = PersonRow(workspace_id=workspace_id, email=email, on_leave=False)
             self.session.add(row)
         row.name, row.role, row.timezone = draft.name, draft.role.value, draft.timezone
-        for attribute in ("locale", "slack_user_id", "teams_user_id"):
+        for attribute in ("locale", "slack_user_id", "teams_user_id", "on_leave"):
             if (value := getattr(draft, attribute)) is not None:
                 setattr(row, attribute, value)
         self.session.flush()

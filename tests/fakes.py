@@ -166,7 +166,8 @@ class FakePersonRepository(_Repo, table="people"):
         email = draft.email.strip().lower()
         person = self.by_email(workspace_id, email) or Person(
             self.data.next_id(self.table), workspace_id, email, draft.name, draft.role, ())
-        kept = {a: v for a in ("locale", "slack_user_id", "teams_user_id") if (v := getattr(draft, a)) is not None}
+        kept = {a: v for a in ("locale", "slack_user_id", "teams_user_id", "on_leave")
+                if (v := getattr(draft, a)) is not None}
         return self._store(replace(person, name=draft.name, role=draft.role, timezone=draft.timezone,
                                    team_ids=team_ids, **kept))
 

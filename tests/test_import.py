@@ -92,6 +92,25 @@ def test_roster_reimport_adds_nothing_and_counts_changes(staffed: Coach, tmp_pat
     assert people(staffed)["bob@example.com"][2] == ("North",)
 
 
+def test_roster_on_leave_column_sets_keeps_or_clears_the_flag(staffed: Coach, tmp_path: Path) -> None:
+    def on_leave() -> dict[str, bool]:
+        with staffed.uow_factory() as uow:
+            return {p.email: p.on_leave for p in uow.people.list(WS)}
+
+    header = ROSTER_HEADER.rstrip("\n") + ",on_leave\n"
+    away = write(tmp_path, header + "bob@example.com,Bob Stone,rep,West,,,,,yes\nann@example.com,Ann Lee,rep,East,Asia/Tokyo,ja-JP,U01ANN,,休暇\n")
+    report = import_roster(staffed, away, progress=False)
+    assert report.extra["updated"] == 2
+    assert on_leave()["bob@example.com"] and on_leave()["ann@example.com"]
+    import_roster(staffed, DATA / "roster.csv", progress=False)  # no column: the flag is kept
+    assert on_leave()["bob@example.com"]
+    back = write(tmp_path, header + "bob@example.com,Bob Stone,rep,West,,,,,no\n")
+    import_roster(staffed, back, progress=False)
+    assert not on_leave()["bob@example.com"] and on_leave()["ann@example.com"]
+    bad = write(tmp_path, header + "bob@example.com,Bob Stone,rep,West,,,,,sometimes\n")
+    assert failure(import_roster, staffed, bad) == [(2, Msg("import.bad_on_leave", {"value": "sometimes"}))]
+
+
 BAD_ROSTER = ROSTER_HEADER + (
     "ok@example.com,Ok,rep,East,,,,\n"
     "not-an-email,Nobody,rep,East,,,,\n"
