@@ -54,6 +54,12 @@ def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, r
     promises = uow.histories.promises_closed_between(workspace_id, ids, prev_start, as_of)
     problems = uow.histories.problems_raised_between(workspace_id, ids, prev_start, as_of)
     client_ids = [h.client_id for h in histories]
+    people = [p for t in teams for p in uow.people.list(workspace_id, t.id)]
+    # Nudge items to the team's people about its clients (or about the rep), both periods at once.
+    book = {h.client_id for h in histories} | {h.client_id for h in histories_before}
+    items = [i for i in uow.deliveries.sent_items_between(workspace_id, sorted({p.id for p in people}),
+                                                          prev_start, as_of)
+             if i.client_id is None or i.client_id in book]
     at_start = uow.ledger.balances(workspace_id, client_ids, prev_end)
     at_prev_start = uow.ledger.balances(workspace_id, client_ids, prev_start - timedelta(days=1))
 
@@ -66,13 +72,15 @@ def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, r
     before_args = (period(touches, lambda t: t.on, prev_start, prev_end),
                    period(promises, lambda p: p.closed_on, prev_start, prev_end),
                    period(problems, lambda p: p.raised_on, prev_start, prev_end), at_prev_start)
-    team_now = metrics.figures(histories, *now_args, as_of, rules.nudging)
-    team_before = metrics.figures(histories_before, *before_args, prev_end, rules.nudging)
-    people = [p for t in teams for p in uow.people.list(workspace_id, t.id)]
+    items_now = period(items, lambda i: i.local_date, start, as_of)
+    items_before = period(items, lambda i: i.local_date, prev_start, prev_end)
+    team_now = metrics.figures(histories, *now_args, as_of, rules.nudging, nudges=items_now)
+    team_before = metrics.figures(histories_before, *before_args, prev_end, rules.nudging, nudges=items_before)
     owners = {h.owner_id for h in histories}
     # Rows for the people who sell: reps, and a manager who also owns clients.
     reps = [p for p in {p.id: p for p in people}.values() if p.role is Role.REP or p.id in owners]
-    per_rep = metrics.by_rep(histories, *now_args, as_of, rules.nudging, reps=[r.id for r in reps])
+    per_rep = metrics.by_rep(histories, *now_args, as_of, rules.nudging, reps=[r.id for r in reps],
+                             nudges=items_now)
     rows = tuple(
         RepRow(rep, per_rep[rep.id], metrics.coaching_focus(per_rep[rep.id], team_now))
         for rep in sorted(reps, key=lambda r: r.name.casefold()) if rep.id in per_rep
@@ -104,6 +112,8 @@ def reply(r: HealthReport) -> Reply:
             median=msg("health.na") if now.median_balance is None else msg("health.number", value=now.median_balance)),
         msg("health.trust_mix", l1=now.trust_mix[1], l2=now.trust_mix[2], l3=now.trust_mix[3],
             l4=now.trust_mix[4], none=now.trust_mix["unassessed"]),
+        msg("health.nudges_acted", now=_pct(now.nudges_acted_share), delivered=now.nudges_delivered,
+            before=_pct(before.nudges_acted_share)),
         msg("health.reps"),
     ]
     for row in r.reps:

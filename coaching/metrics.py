@@ -34,10 +34,24 @@ Definitions (a *client* below is one ``ClientHistory``; touches dated after ``as
   e.g. one created during the period, started at 0).
 * **trust_mix** -- clients in the book per trust level: keys 1, 2, 3, 4 and ``"unassessed"``,
   always all present.
+* **Nudges acted on** -- the nudge items passed in (:class:`~coaching.ports.SentItem`: each item
+  of a digest or promise reminder whose delivery status is ``sent``; the same subject sent on
+  two days is two items). An item delivered to a rep on local date D is *acted on* when, within
+  D..D + ``ACTED_DAYS`` (3) days inclusive, the same rep logged a touch (non-voided interaction)
+  with the item's client, or -- for a promise item (subject ``promise:<id>``) -- that promise
+  was closed (kept, kept late or broken all count, whoever closed it). A rep-level item (no
+  client, e.g. ``rep:3:busy_lapse``) is acted on by any touch the rep logged in the window.
+  Snoozing or dismissing a nudge is not acting on it. Only items with D + 3 <= the period's last
+  day (``as_of``) qualify; later ones cannot be judged yet. **nudges_delivered** -- the items
+  that qualify. **nudges_acted_share** -- acted on / nudges_delivered, ``None`` when no item
+  qualifies. Touches and closed promises are those passed in (team health passes those on the
+  team's clients, and the items to its members about its clients or about the rep).
 
 Per rep (:func:`by_rep`): client-level figures (clients, coverage, balances, trust mix, waiting
 problems) group by the client's owner; activity figures (touches, promises, problems) group by the
-rep who did them, so a touch on a colleague's client counts for whoever made it.
+rep who did them, so a touch on a colleague's client counts for whoever made it. Nudge items
+group by the rep they reached; a promise item is judged against every closed promise passed in
+(a promise nudge can reach the client's owner while a colleague made the promise).
 
 Coaching focus (:func:`coaching_focus`) -- the one figure to coach a rep on. Weak means:
 ``problems_waiting > 0`` (key ``health.focus.waiting``, params ``count``); promises kept on time
@@ -63,13 +77,13 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from coaching.messages import Msg
 from coaching.model import Problem, Promise, PromiseStatus, Purpose
 from coaching.nudges import ClientHistory, cadence_days
-from coaching.ports import TouchRow
+from coaching.ports import SentItem, TouchRow
 from coaching.rules import Nudging
 
 ACTIVE_DAYS = 180
@@ -79,6 +93,7 @@ GIVE_ASK_MIN_TOUCHES = 3
 KEPT_ON_TIME_MIN = 0.8
 KEPT_MIN_CLOSED = 2
 RESPONSE_MAX_DAYS = 1
+ACTED_DAYS = 3  # a nudge delivered on D is acted on by something done on D .. D + ACTED_DAYS
 
 RISK_WEIGHTS = {  # in the order reasons are listed
     "setback": 4,
@@ -106,6 +121,8 @@ class Figures:
     median_balance: float | None
     balance_change: int
     trust_mix: dict[int | str, int]
+    nudges_delivered: int = 0
+    nudges_acted_share: float | None = None
 
     @property
     def give_share(self) -> float | None:
@@ -120,6 +137,66 @@ class AtRisk:
     owner_id: int
     score: int
     reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Uptake:
+    """How many nudge items qualify (``delivered``) and how many of them were acted on."""
+
+    delivered: int
+    acted: int
+
+    @property
+    def share(self) -> float | None:
+        return self.acted / self.delivered if self.delivered else None
+
+
+def _promise_id(subject: str) -> int | None:
+    kind, _, rest = subject.partition(":")
+    return int(rest) if kind == "promise" and rest.isdigit() else None
+
+
+def nudge_uptake(
+    items: Iterable[SentItem],
+    touches: Iterable[TouchRow],
+    promises_closed: Iterable[Promise],
+    last_day: date,
+) -> Uptake:
+    """Nudge items delivered and acted on within ``ACTED_DAYS`` (see module docs); only items
+    with ``local_date + ACTED_DAYS <= last_day`` qualify."""
+    client_days: dict[tuple[int, int], set[date]] = defaultdict(set)
+    rep_days: dict[int, set[date]] = defaultdict(set)
+    for t in touches:
+        client_days[(t.rep_id, t.client_id)].add(t.on)
+        rep_days[t.rep_id].add(t.on)
+    closed_on = {
+        p.id: p.closed_on for p in promises_closed
+        if p.status is not PromiseStatus.OPEN and p.closed_on is not None
+    }
+    delivered = acted = 0
+    for item in items:
+        if item.local_date + timedelta(days=ACTED_DAYS) > last_day:
+            continue
+        delivered += 1
+        window = [item.local_date + timedelta(days=n) for n in range(ACTED_DAYS + 1)]
+        if item.client_id is None:
+            days = rep_days.get(item.rep_id, set())
+        else:
+            days = client_days.get((item.rep_id, item.client_id), set())
+        promise_id = _promise_id(item.subject)
+        closed = closed_on.get(promise_id) if promise_id is not None else None
+        acted += any(day in days for day in window) or (closed is not None and closed in window)
+    return Uptake(delivered, acted)
+
+
+def acted_share(
+    items: Iterable[SentItem],
+    touches: Iterable[TouchRow],
+    promises_closed: Iterable[Promise],
+    last_day: date,
+) -> float | None:
+    """The share of qualifying nudge items acted on, ``None`` when none qualifies."""
+    return nudge_uptake(items, touches, promises_closed, last_day).share
 
 
 def _touch_dates(history: ClientHistory, as_of: date) -> list[date]:
@@ -142,8 +219,16 @@ def figures(
     balances_at_start: Mapping[int, int],
     as_of: date,
     rules: Nudging,
+    *,
+    nudges: Iterable[SentItem] = (),
+    nudge_promises: Iterable[Promise] | None = None,
 ) -> Figures:
-    """The health figures of one set of clients and the activity passed in (see module docs)."""
+    """The health figures of one set of clients and the activity passed in (see module docs).
+
+    ``nudges`` are the nudge items delivered in the period; they are judged against
+    ``touches`` and ``nudge_promises`` (default: ``promises_closed``) up to ``as_of``.
+    """
+    touches = list(touches)
     active = covered = 0
     trust_mix: dict[int | str, int] = dict.fromkeys(TRUST_KEYS, 0)
     for h in histories:
@@ -172,6 +257,7 @@ def figures(
     ]
     balances = [h.balance for h in histories]
     total = sum(balances)
+    uptake = nudge_uptake(nudges, touches, closed if nudge_promises is None else nudge_promises, as_of)
     return Figures(
         clients=active,
         coverage=covered / active if active else None,
@@ -187,6 +273,8 @@ def figures(
         median_balance=float(statistics.median(balances)) if balances else None,
         balance_change=total - sum(balances_at_start.get(h.client_id, 0) for h in histories),
         trust_mix=trust_mix,
+        nudges_delivered=uptake.delivered,
+        nudges_acted_share=uptake.share,
     )
 
 
@@ -200,16 +288,20 @@ def by_rep(
     rules: Nudging,
     *,
     reps: Iterable[int] = (),
+    nudges: Iterable[SentItem] = (),
 ) -> dict[int, Figures]:
     """:func:`figures` per rep, grouping the inputs in one pass (see module docs).
 
-    Every rep who owns a client or did something in the period gets an entry, plus every id in
-    ``reps`` (so a rep with nothing at all still appears, with empty figures). Sorted by rep id.
+    Every rep who owns a client, did something in the period or was sent a nudge item gets an
+    entry, plus every id in ``reps`` (so a rep with nothing at all still appears, with empty
+    figures). Sorted by rep id.
     """
+    promises_closed = list(promises_closed)
     h_by: dict[int, list[ClientHistory]] = defaultdict(list)
     t_by: dict[int, list[TouchRow]] = defaultdict(list)
     p_by: dict[int, list[Promise]] = defaultdict(list)
     q_by: dict[int, list[Problem]] = defaultdict(list)
+    n_by: dict[int, list[SentItem]] = defaultdict(list)
     for h in histories:
         h_by[h.owner_id].append(h)
     for t in touches:
@@ -218,11 +310,13 @@ def by_rep(
         p_by[p.rep_id].append(p)
     for q in problems:
         q_by[q.rep_id].append(q)
-    ids = set(reps) | h_by.keys() | t_by.keys() | p_by.keys() | q_by.keys()
+    for n in nudges:
+        n_by[n.rep_id].append(n)
+    ids = set(reps) | h_by.keys() | t_by.keys() | p_by.keys() | q_by.keys() | n_by.keys()
     return {
         rep: figures(
             h_by.get(rep, []), t_by.get(rep, []), p_by.get(rep, []), q_by.get(rep, []),
-            balances_at_start, as_of, rules,
+            balances_at_start, as_of, rules, nudges=n_by.get(rep, []), nudge_promises=promises_closed,
         )
         for rep in sorted(ids)
     }

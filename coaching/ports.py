@@ -265,6 +265,17 @@ class Delivery:
     finished_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SentItem:
+    """One nudge item that reached a rep: in a digest or reminder whose status is ``sent``."""
+
+    rep_id: int
+    client_id: int | None  # None for a rep-level item ("rep:3:busy_lapse")
+    subject: str  # "client:4:quiet", "promise:12", "problem:7", "rep:3:busy_lapse"
+    kind: str
+    local_date: date  # the rep's own date the message went out on
+
+
 class DeliveryRepository(Protocol):
     """The record of what the scheduler sent: the only memory it has between runs."""
 
@@ -281,6 +292,10 @@ class DeliveryRepository(Protocol):
     def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None
                    ) -> dict[tuple[int, str, str], list[date]]:
         """(rep, subject, kind) -> the local dates it was sent on (``since`` onwards)."""
+    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date
+                           ) -> list[SentItem]:
+        """Items of ``sent`` digests and reminders to these reps with ``start <= local date <=
+        end`` (for team health), oldest first, then by rep, subject and kind."""
     def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
         """Take a pending (or failed, retryable) message for sending: status ``sending``,
         one more attempt. ``None`` when another process has it or it is done."""

@@ -33,11 +33,13 @@ from coaching.ports import (
     SKIPPED,
     Delivery,
     DeliveryItem,
+    SentItem,
 )
 from storage.activity import IN_CHUNK, as_utc
 from storage.models import DeliveryItemRow, DeliveryRow
 from storage.repositories import insert_for
 
+NUDGE_JOBS = ("digest", "reminder")  # the messages that carry a rep's nudge items
 STATUSES = frozenset({PENDING, SENDING, SENT, FAILED, SKIPPED})
 PLANNED = STATUSES - {SENDING}  # what ``plan`` may record: "sending" needs a claim (and its time)
 ITEMS_PER_INSERT = 500  # rows per multi-row INSERT: drivers cap bound parameters per statement
@@ -173,6 +175,29 @@ class SqlDeliveryRepository:
         for days in sent.values():
             days.sort()
         return sent
+
+    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date
+                           ) -> list[SentItem]:
+        """One query (per ``IN_CHUNK`` reps): items joined to their delivery, which must be a
+        ``sent`` digest or reminder; by the item's local date (its delivery's). Sorted in Python
+        (local date, rep, subject, kind), so the order does not depend on the database collation."""
+        ids = list(dict.fromkeys(rep_ids))
+        if not ids or start > end:
+            return []
+        i, d = ITEMS.c, DELIVERIES.c
+        base = select(i.rep_id, i.client_id, i.subject, i.kind, i.local_date).join(
+            DELIVERIES, d.id == i.delivery_id
+        ).where(
+            i.workspace_id == workspace_id, d.workspace_id == workspace_id, d.status == SENT,
+            d.job.in_(NUDGE_JOBS), i.local_date.between(start, end),
+        )
+        found: list[SentItem] = []
+        for s in range(0, len(ids), IN_CHUNK):
+            stmt = base.where(i.rep_id.in_(ids[s:s + IN_CHUNK]))
+            found.extend(SentItem(rep_id, client_id, subject, kind, day)
+                         for rep_id, client_id, subject, kind, day in self.session.execute(stmt))
+        found.sort(key=lambda x: (x.local_date, x.rep_id, x.subject, x.kind))
+        return found
 
     def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
         """One conditional UPDATE: ``sending``, one more attempt, ``claimed_at`` = ``now``; the

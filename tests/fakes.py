@@ -25,7 +25,7 @@ from coaching.model import (
 from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
 from coaching.ports import (
     FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ConversationRecord, ConversationReference, Delivery,
-    DeliveryItem, NudgeFeedback, PersonDraft, TouchRow,
+    DeliveryItem, NudgeFeedback, PersonDraft, SentItem, TouchRow,
 )
 
 T = TypeVar("T")
@@ -404,6 +404,14 @@ class FakeDeliveryRepository(_Repo, table="deliveries"):
                     if rep_ids is None or i.rep_id in rep_ids:
                         sent.setdefault((i.rep_id, i.subject, i.kind), []).append(d.local_date)
         return {key: sorted(days) for key, days in sent.items()}
+
+    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date
+                           ) -> list[SentItem]:
+        found = [SentItem(i.rep_id, i.client_id, i.subject, i.kind, d.local_date)
+                 for d in self._mine(workspace_id)
+                 if d.status == SENT and d.job in ("digest", "reminder") and start <= d.local_date <= end
+                 for i in d.items if i.rep_id in rep_ids]
+        return sorted(found, key=lambda x: (x.local_date, x.rep_id, x.subject, x.kind))
 
     def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
         delivery = self.get(workspace_id, delivery_id)

@@ -8,10 +8,12 @@ from datetime import date, timedelta
 import pytest
 
 from coaching.messages import Msg
-from coaching.metrics import AtRisk, Figures, by_rep, clients_at_risk, coaching_focus, figures
+from coaching.metrics import (
+    AtRisk, Figures, Uptake, acted_share, by_rep, clients_at_risk, coaching_focus, figures, nudge_uptake,
+)
 from coaching.model import Problem, Promise, PromiseStatus, Purpose, TrustLevel
 from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import TouchRow
+from coaching.ports import SentItem, TouchRow
 from coaching.rules import Nudging
 
 AS_OF = date(2025, 6, 30)
@@ -64,7 +66,7 @@ def test_no_data_gives_none_not_zero_division():
         clients=0, coverage=None, gives=0, asks=0, services=0, give_ask_ratio=None,
         promises_closed=0, promises_kept_on_time_share=None, median_first_response_days=None,
         problems_waiting=0, total_balance=0, median_balance=None, balance_change=0,
-        trust_mix=EMPTY_MIX,
+        trust_mix=EMPTY_MIX, nudges_delivered=0, nudges_acted_share=None,
     )
     assert fig().give_share is None
 
@@ -230,6 +232,114 @@ def test_by_rep_groups_clients_by_owner_and_activity_by_rep():
 
 def test_by_rep_with_nothing_is_empty():
     assert by_rep([], [], [], [], {}, AS_OF, RULES) == {}
+
+
+# --- nudges acted on within 3 days --------------------------------------------------------------
+# Every number is "days before AS_OF"; an item sent 10 days ago (D) is acted on by something done
+# 10, 9, 8 or 7 days ago (D .. D+3).
+
+def sent(sent_ago: int = 10, rep: int = 1, client: int | None = 1, subject: str = "client:1:quiet",
+         kind: str = "quiet") -> SentItem:
+    return SentItem(rep_id=rep, client_id=client, subject=subject, kind=kind, local_date=ago(sent_ago))
+
+
+def touched(on_ago: int, rep: int = 1, client: int = 1) -> TouchRow:
+    return TouchRow(rep_id=rep, client_id=client, on=ago(on_ago), purpose=Purpose.SERVICE)
+
+
+def closed(pid: int, on_ago: int | None, status: PromiseStatus = PromiseStatus.KEPT, rep: int = 1) -> Promise:
+    return Promise(pid, "demo", 1, rep, None, "send deck", ago(30), ago(12), status,
+                   None if on_ago is None else ago(on_ago))
+
+
+PROMISE_ITEM = dict(subject="promise:5", kind="promise_due")
+REP_ITEM = dict(client=None, subject="rep:1:busy_lapse", kind="busy_lapse")
+
+
+@pytest.mark.parametrize(
+    "item, touches, promises, acted",
+    [
+        (sent(), [], [], False),                                      # nothing done
+        (sent(), [touched(10)], [], True),                            # a touch on D
+        (sent(), [touched(7)], [], True),                             # on D+3: still within
+        (sent(), [touched(6)], [], False),                            # on D+4: too late
+        (sent(), [touched(11)], [], False),                           # the day before D
+        (sent(), [touched(9, rep=2)], [], False),                     # another rep's touch
+        (sent(), [touched(9, client=2)], [], False),                  # the rep, another client
+        (sent(**PROMISE_ITEM), [], [closed(5, 8)], True),             # the promise kept in the window
+        (sent(**PROMISE_ITEM), [], [closed(5, 7, PromiseStatus.KEPT_LATE)], True),
+        (sent(**PROMISE_ITEM), [], [closed(5, 10, PromiseStatus.BROKEN)], True),  # broken: acted too
+        (sent(**PROMISE_ITEM), [], [closed(5, 8, rep=2)], True),      # whoever made it
+        (sent(**PROMISE_ITEM), [], [closed(5, 6)], False),            # closed on D+4
+        (sent(**PROMISE_ITEM), [], [closed(5, 11)], False),           # closed before D
+        (sent(**PROMISE_ITEM), [], [closed(6, 8)], False),            # another promise
+        (sent(**PROMISE_ITEM), [], [closed(5, 8, PromiseStatus.OPEN)], False),  # still open
+        (sent(**PROMISE_ITEM), [touched(9)], [], True),               # a touch with its client
+        (sent(subject="problem:7", kind="problem_waiting"), [touched(8)], [closed(7, 8)], True),
+        (sent(subject="problem:7", kind="problem_waiting"), [], [closed(7, 8)], False),  # promise 7 is not problem 7
+        (sent(**REP_ITEM), [touched(8, client=3)], [], True),         # rep level: any touch of the rep
+        (sent(**REP_ITEM), [touched(8, rep=2)], [], False),           # ... not a colleague's
+        (sent(**REP_ITEM), [touched(5, client=3)], [], False),        # ... nor a late one
+    ],
+)
+def test_a_nudge_is_acted_on_within_three_days(item, touches, promises, acted):
+    assert nudge_uptake([item], touches, promises, AS_OF) == Uptake(1, int(acted))
+    assert acted_share([item], touches, promises, AS_OF) == float(acted)
+
+
+@pytest.mark.parametrize(
+    "sent_ago, delivered", [(3, 1), (2, 0), (0, 0), (-1, 0)],  # D + 3 <= the last day, or not judged yet
+)
+def test_only_items_that_can_be_judged_count(sent_ago, delivered):
+    up = nudge_uptake([sent(sent_ago)], [touched(max(sent_ago, 0))], [], AS_OF)
+    assert up == Uptake(delivered, delivered)
+    assert up.share == (1.0 if delivered else None)
+
+
+def test_nothing_delivered_or_nothing_judged_gives_none():
+    assert nudge_uptake([], [touched(1)], [closed(5, 1)], AS_OF) == Uptake(0, 0)
+    assert acted_share([], [], [], AS_OF) is None
+    assert acted_share([sent(1), sent(2, rep=2)], [touched(1)], [], AS_OF) is None
+
+
+def test_acted_share_over_several_items():
+    items = [
+        sent(20),                                    # touched 18 days ago: acted
+        sent(10),                                    # same subject sent again, nothing in 10..7: not acted
+        sent(12, **PROMISE_ITEM),                    # promise 5 closed 9 days ago (D+3): acted
+        sent(10, rep=2, client=2, subject="client:2:quiet"),  # rep 2 touched client 2 on D+1: acted
+        sent(15, **REP_ITEM),                        # rep 1 touched nothing 15..12: not acted
+        sent(2),                                     # too recent: not counted
+    ]
+    touches = [touched(18), touched(9, rep=2, client=2), touched(2), touched(19, client=4)]
+    up = nudge_uptake(items, touches, [closed(5, 9)], AS_OF)
+    assert up == Uptake(5, 3) and up.share == 0.6
+    f = fig(touches=touches, promises=[closed(5, 9)])
+    assert (f.nudges_delivered, f.nudges_acted_share) == (0, None)  # no items passed in
+    f = figures([], touches, [closed(5, 9)], [], {}, AS_OF, RULES, nudges=items)
+    assert (f.nudges_delivered, f.nudges_acted_share) == (5, 0.6)
+    # The period's last day decides what can be judged: 8 days ago, the items sent 10 days ago
+    # (and the recent one) could not be yet; of 20, 12 and 15, two were acted on.
+    assert nudge_uptake(items, touches, [closed(5, 9)], ago(8)) == Uptake(3, 2)
+
+def test_by_rep_splits_nudges_by_the_rep_they_reached():
+    items = [
+        sent(10, rep=1, **PROMISE_ITEM),           # rep 1 owns the client; rep 2 made promise 5
+        sent(10, rep=1, client=2, subject="client:2:quiet"),
+        sent(10, rep=2, client=2, subject="client:2:quiet"),
+        sent(10, rep=5, **{**REP_ITEM, "subject": "rep:5:busy_lapse"}),  # rep 5 did nothing else
+    ]
+    touches = [touched(9, rep=2, client=2)]       # rep 2's touch acts on rep 2's item only
+    promises = [closed(5, 8, rep=2)]
+    reps = by_rep([], touches, promises, [], {}, AS_OF, RULES, nudges=items)
+    assert list(reps) == [1, 2, 5]
+    assert (reps[1].nudges_delivered, reps[1].nudges_acted_share) == (2, 0.5)  # the promise closed
+    assert (reps[1].promises_closed, reps[2].promises_closed) == (0, 1)      # still by who made it
+    assert (reps[2].nudges_delivered, reps[2].nudges_acted_share) == (1, 1.0)
+    assert (reps[5].nudges_delivered, reps[5].nudges_acted_share) == (1, 0.0)
+    team = figures([], touches, promises, [], {}, AS_OF, RULES, nudges=items)
+    assert (team.nudges_delivered, team.nudges_acted_share) == (4, 0.5)
+
 
 
 # --- coaching focus ----------------------------------------------------------------------------

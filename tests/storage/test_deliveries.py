@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import Engine, event, text
 
-from coaching.ports import FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, Delivery, DeliveryItem
+from coaching.ports import FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, Delivery, DeliveryItem, SentItem
 from storage.uow import SqlAlchemyUnitOfWork, lock_key
 from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.storage.checks import storage_and_fake_tests
@@ -284,6 +284,52 @@ def sent_items_counts_only_sent_messages(factory: Factory) -> None:
         assert uow.deliveries.sent_items("w1", days(0), many) == {key(bobs): [days(2)]}
 
 
+def sent_items_between_lists_sent_digest_and_reminder_items(factory: Factory) -> None:
+    with factory() as uow:
+        world = build_world(uow)
+        ann, bob, acme = world.ann, world.bob, world.acme
+        quiet = item(ann.id, f"client:{acme.id}:quiet", client_id=acme.id)
+        due = item(ann.id, "promise:12", "promise_due", client_id=acme.id)
+        lapse = item(ann.id, f"rep:{ann.id}:busy_lapse", "busy_lapse")
+        bobs = item(bob.id, f"client:{world.corp.id}:quiet", client_id=world.corp.id)
+
+        def message(job: str, on: date, items: list[DeliveryItem], status: str | None, who: Any = ann) -> None:
+            planned = uow.deliveries.plan("w1", job, f"person:{who.id}", who.id, on, items, NOW)
+            if status is not None:
+                uow.deliveries.claim("w1", planned.id, NOW, MAX)
+            if status not in (None, SENDING):
+                uow.deliveries.finish("w1", planned.id, status, NOW)
+
+        message("digest", days(0), [quiet, lapse], SENT)
+        message("reminder", days(1), [due], SENT)
+        message("digest", days(1), [quiet], FAILED)  # not delivered
+        message("digest", days(2), [quiet], None)  # pending
+        message("reminder", days(3), [due], SENDING)  # left mid-send: status "sending"
+        message("weekly", days(4), [quiet], SENT)  # not a nudge message
+        message("team", days(4), [replace(due, subject="promise:13")], SENT)
+        message("digest", days(5), [quiet], SENT)
+        message("digest", days(1), [bobs], SENT, who=bob)
+        message("digest", days(-1), [quiet], SENT)  # before the range
+        message("digest", days(9), [quiet], SENT)  # after it
+        uow.commit()
+    with factory() as uow:
+        sent = lambda it, on: SentItem(it.rep_id, it.client_id, it.subject, it.kind, on)  # noqa: E731
+        between = uow.deliveries.sent_items_between
+        assert between("w1", [ann.id, bob.id], days(0), days(5)) == [
+            sent(quiet, days(0)), sent(lapse, days(0)), sent(due, days(1)), sent(bobs, days(1)),
+            sent(quiet, days(5))]
+        assert between("w1", [ann.id], days(1), days(5)) == [sent(due, days(1)), sent(quiet, days(5))]
+        assert between("w1", [bob.id, bob.id], days(-5), days(20)) == [sent(bobs, days(1))]
+        assert between("w1", [ann.id], days(-1), days(-1)) == [sent(quiet, days(-1))]
+        assert between("w1", [ann.id], days(9), days(9)) == [sent(quiet, days(9))]
+        assert between("w1", [world.meg.id], days(-5), days(20)) == []
+        assert between("w1", [], days(-5), days(20)) == []
+        assert between("w1", [ann.id], days(5), days(0)) == []  # an empty range
+        assert between("w2", [ann.id], days(-5), days(20)) == []  # another workspace
+        many = [*range(100_000, 102_500), bob.id]  # more ids than one IN list holds
+        assert between("w1", many, days(0), days(5)) == [sent(bobs, days(1))]
+
+
 def recorded_lists_a_jobs_recipients_and_dates(factory: Factory) -> None:
     with factory() as uow:
         world = build_world(uow)
@@ -404,6 +450,7 @@ CHECKS = [
     failed_messages_are_retried_while_attempts_last,
     interrupted_messages_are_never_sent_again,
     sent_items_counts_only_sent_messages,
+    sent_items_between_lists_sent_digest_and_reminder_items,
     recorded_lists_a_jobs_recipients_and_dates,
     list_gives_a_days_messages_by_job_then_recipient,
     workspaces_are_sealed_off,
