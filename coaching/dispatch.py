@@ -71,7 +71,8 @@ class RunReport:
 
     @property
     def sent(self) -> int:
-        return sum(j.sent for j in self.jobs.values())
+        """Messages sent (the upkeep is bookkeeping, not a message)."""
+        return sum(j.sent for name, j in self.jobs.items() if name != UPKEEP)
 
     @property
     def failed(self) -> int:

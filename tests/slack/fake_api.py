@@ -23,6 +23,12 @@ with ``await api.socket_send(envelope)`` (or ``api.socket_send_sync`` from anoth
 message the client sends back (acks: ``{"envelope_id": ..., "payload": ...}``) is recorded as
 method ``"socket_ack"``.
 
+Holding an answer: ``held = api.hold("chat.postMessage", 3)`` keeps the answer to the third call
+to that method (counted over every call the fake received) until ``held.release()`` (or the fake
+stops). The call is recorded when it arrives, as any other, and ``held.arrived`` (a
+``threading.Event``) is set then, ``held.call`` holding it: the moment to kill a client with a
+request in flight. ``with api.hold(...) as held:`` releases it on leaving the block.
+
 OAuth: ``oauth.v2.access`` answers with ``api.oauth_install`` (a bot token for team T9 unless
 changed), and ``auth.test`` then knows that token's team. The client id and secret, which
 slack_sdk sends with HTTP basic auth, are recorded as ``client_id`` / ``client_secret``.
@@ -53,6 +59,54 @@ class Call:
     path: str = ""
 
 
+class Hold:
+    """The answer to one call, kept until :meth:`release` (see the module)."""
+
+    def __init__(self, method: str, nth: int) -> None:
+        self.method, self.nth = method, nth
+        self.arrived = threading.Event()  # set when the call has arrived (and been recorded)
+        self.call: Call | None = None
+        self._released = threading.Event()
+        self._wake: Any = None  # sets the waiting handler's asyncio.Event, from any thread
+
+    @property
+    def released(self) -> bool:
+        return self._released.is_set()
+
+    def wait_arrived(self, timeout: float = 5.0) -> Call:
+        """Block until the held call has arrived (only when the fake runs in another thread)."""
+        if not self.arrived.wait(timeout):
+            raise AssertionError(f"call {self.nth} to {self.method} did not arrive within {timeout} s")
+        assert self.call is not None
+        return self.call
+
+    def release(self) -> None:
+        """Let the held call be answered (now, or at once when it arrives). Idempotent."""
+        self._released.set()
+        if self._wake is not None:
+            self._wake()
+
+    async def _wait(self, call: Call) -> None:
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(event.set)
+
+        self._wake = wake
+        self.call = call
+        self.arrived.set()
+        if not self._released.is_set():
+            await event.wait()
+
+    def __enter__(self) -> "Hold":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
 @dataclass
 class _Failure:
     status: int
@@ -68,6 +122,7 @@ class FakeSlackApi:
         self.url = ""
         self._changed = threading.Condition()
         self._failures: dict[str, list[_Failure]] = {}
+        self._holds: list[Hold] = []
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -96,6 +151,17 @@ class FakeSlackApi:
         """Answer the next ``times`` calls to ``method`` with ``status`` (429 adds Retry-After)."""
         with self._changed:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    def hold(self, method: str, nth: int = 1) -> Hold:
+        """Keep the answer to the ``nth`` call to ``method`` (1 = the first call this fake ever
+        received) until the returned :class:`Hold` is released; the call is recorded on arrival.
+        Only Web API methods (``/api/<method>``) can be held."""
+        with self._changed:
+            if nth < 1 or nth <= sum(call.method == method for call in self.calls):
+                raise ValueError(f"call {nth} to {method} has already arrived (or is not a call number)")
+            held = Hold(method, nth)
+            self._holds.append(held)
+            return held
 
     def response_url(self, name: str = "1") -> str:
         return f"{self.url}/response/{name}"
@@ -159,6 +225,8 @@ class FakeSlackApi:
         return self
 
     async def stop(self) -> None:
+        for held in self._holds:  # a held answer must not keep the server from stopping
+            held.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -212,6 +280,12 @@ class FakeSlackApi:
                 pending.pop(0)
             return failure
 
+    def _held(self, call: Call) -> Hold | None:
+        """The hold waiting for ``call`` (just recorded), if any."""
+        with self._changed:
+            number = sum(c.method == call.method for c in self.calls)
+            return next((h for h in self._holds if h.method == call.method and h.nth == number), None)
+
     @staticmethod
     def _failure_response(failure: _Failure) -> web.Response:
         headers = {}
@@ -243,8 +317,11 @@ class FakeSlackApi:
             params.update(client_id=client_id, client_secret=secret)
             auth = ""
         token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
-        if failure := self._record(Call(method, params, token, request.path)):
+        call = Call(method, params, token, request.path)
+        if failure := self._record(call):
             return self._failure_response(failure)
+        if held := self._held(call):
+            await held._wait(call)
         return web.json_response(self._answer(method, params, token))
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
