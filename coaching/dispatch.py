@@ -378,8 +378,11 @@ class Dispatcher:
                     continue
                 with self.uow_factory() as uow:
                     reply = self._team_reply(uow, team, members, delivery.local_date)
+                if reply is None:
+                    self._skip(workspace_id, delivery, report.job(TEAM), reason="resolved")
+                    continue
                 claimed = self._claim(workspace_id, delivery)
-                if claimed is not None and reply is not None:
+                if claimed is not None:
                     report.job(TEAM).retried += 1
                     tp = self._team_person(team, members)
                     self._finish(workspace_id, claimed,
@@ -410,15 +413,15 @@ class Dispatcher:
             if delivery.job == WEEKLY:
                 return self._weekly_reply(uow, person, day)
             recorded = {(i.subject, i.kind) for i in delivery.items}
-            pairs = [(n, h) for n, h in services.nudges_with_histories(uow, workspace_id, day, self.rules,
-                                                                         rep_ids={person.id})
-                     if (n.subject, n.kind.value) in recorded]
             if delivery.job == REMINDER:
                 open_ids = {f"promise:{p.id}": p for p in uow.promises.open_for(workspace_id, rep_id=person.id)}
                 names = {c.id: c.name for c in uow.clients.list(workspace_id)}
                 nudges = [_promise_nudge(open_ids[subject], names) for subject, _ in sorted(recorded)
                           if subject in open_ids]
                 return digest.reminder(person, nudges)
+            pairs = [(n, h) for n, h in services.nudges_with_histories(uow, workspace_id, day, self.rules,
+                                                                         rep_id=person.id)
+                     if (n.subject, n.kind.value) in recorded]
         histories = {h.client_id: h for _, h in pairs if h is not None}
         return digest.digest(person, [n for n, _ in pairs], self.plan.digest_size, histories, day)
 

@@ -27,7 +27,7 @@ class Recorder:
     """A notifier (the port) that remembers what it was asked to send."""
 
     clock: MovableClock
-    unreachable: set[str] = field(default_factory=set)
+    unreachable: set[str] = field(default_factory=set)  # e-mails, or "#CHANNEL"
     crash_on: str | None = None
     sent: list[tuple[str, datetime, object]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -42,6 +42,8 @@ class Recorder:
         return "test"
 
     def send_channel(self, channel, reply, locale):
+        if f"#{channel}" in self.unreachable:
+            return None
         with self.lock:
             self.sent.append((f"#{channel}", self.clock(), reply))
         return "test"
@@ -259,3 +261,29 @@ def test_replicas_running_at_the_same_moment_send_each_digest_once(world, worker
         t.join()
     assert errors == []
     assert sorted(e for e, _, _ in notifier.sent) == ["alice@acme.example", "bob@acme.example"]
+
+
+def test_a_failed_team_digest_and_reminder_are_retried_at_the_next_tick_rebuilt(world):
+    coach, clock, ids = world
+    with coach.uow_factory() as uow:
+        east = uow.teams.by_name(WORKSPACE, "East")
+        uow.teams.set_digest_channel(WORKSPACE, east.id, "C0EAST")
+        acme = uow.clients.by_name(WORKSPACE, "Acme")
+        uow.promises.add(WORKSPACE, acme.id, ids["alice"], None, "send the quote", FRIDAY, MONDAY)
+        uow.commit()
+    clock.now = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # Friday 16:00 in London: digest and reminder due
+    notifier = Recorder(clock, unreachable={"#C0EAST", "alice@acme.example"})
+    d = dispatcher(coach, notifier)
+    first = d.run(WORKSPACE, clock())
+    assert (first.job("team").failed, first.job("reminder").failed, first.job("digest").failed) == (1, 1, 1)
+    notifier.unreachable.clear()
+    clock.advance(minutes=5)
+    again = d.run(WORKSPACE, clock())
+    assert (again.job("team").retried, again.job("reminder").retried, again.job("digest").retried) == (1, 1, 1)
+    assert sorted(text(r).splitlines()[0] for _, r in notifier.to("alice")) == [
+        "Alice Smith, a promise falls due next working day:", "Good morning, Alice Smith. These relationships need you today:"]
+    assert len(notifier.to("#C0EAST")) == 1
+    with coach.uow_factory() as uow:
+        states = {(x.job, x.status, x.attempts) for x in uow.deliveries.list(WORKSPACE, FRIDAY)
+                  if x.job in ("team", "reminder") or x.person_id == ids["alice"]}
+    assert states == {("team", "sent", 2), ("reminder", "sent", 2), ("digest", "sent", 2)}
