@@ -29,7 +29,7 @@ LOCALIZATION_SCHEMA = f"{SCHEMA_BASE}/MicrosoftTeams.Localization.schema.json"
 # The Microsoft 365 Agents SDK reads the bot's app (client) id from this setting.
 BOT_ID_ENV = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 
-TEAMS_COMMANDS = ("logmeeting", "ledger", "promises", "teamhealth", "help")
+TEAMS_COMMANDS = ("logmeeting", "ledger", "promises", "teamhealth", "away", "back", "help")
 SCOPES = ("personal", "team", "groupChat")
 ACCENT_COLOR = "#1f4e79"  # the Slack app's background colour
 WEBSITE = "https://coach.example.com"  # placeholder host, as in manifest.yml

@@ -120,7 +120,7 @@ def test_the_command_list_is_the_engines_commands(app_manifest):
     [commands] = app_manifest["bots"][0]["commandLists"]
     assert commands["scopes"] == ["personal", "team", "groupChat"]
     assert [c["title"] for c in commands["commands"]] == list(TEAMS_COMMANDS)
-    assert TEAMS_COMMANDS == ("logmeeting", "ledger", "promises", "teamhealth", "help")
+    assert TEAMS_COMMANDS == ("logmeeting", "ledger", "promises", "teamhealth", "away", "back", "help")
     assert set(TEAMS_COMMANDS) <= set(COMMANDS)
     assert all(c["description"].strip() for c in commands["commands"])
 
