@@ -6,6 +6,7 @@ before. Definitions of every figure are in :mod:`coaching.metrics`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -13,7 +14,7 @@ from coaching import metrics, services
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role, Team
 from coaching.ports import UnitOfWork
-from coaching.replies import Reply
+from coaching.replies import Chart, RepSeries, Reply
 from coaching.rules import Rules
 
 PERIOD_DAYS = 28
@@ -36,6 +37,7 @@ class HealthReport:
     reps: tuple[RepRow, ...]
     at_risk: tuple[metrics.AtRisk, ...]
     names: dict[int, str]
+    chart: Chart | None = None
 
 
 def team_health(uow: UnitOfWork, viewer: Person, team_name: str | None, now: datetime, rules: Rules) -> HealthReport:
@@ -87,7 +89,27 @@ def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, r
     )
     risk = metrics.clients_at_risk(histories, at_start, as_of, rules.nudging)
     names = {p.id: p.name for p in reps}
-    return HealthReport(tuple(teams), start, as_of, team_now, team_before, rows, tuple(risk), names)
+    chart = _chart(uow, workspace_id, teams, rows, as_of)
+    return HealthReport(tuple(teams), start, as_of, team_now, team_before, rows, tuple(risk), names, chart)
+
+
+CHART_WEEKS = 8
+
+
+def _chart(uow: UnitOfWork, workspace_id: str, teams: list[Team], rows: tuple[RepRow, ...], as_of: date) -> Chart | None:
+    """Each rep's book balance week by week over both periods, and their give:ask mix now."""
+    if not rows:
+        return None
+    dates = tuple(as_of - timedelta(days=7 * k) for k in range(CHART_WEEKS, -1, -1))
+    balances = uow.histories.owner_balances(workspace_id, [t.id for t in teams], dates)
+    series = tuple(
+        RepSeries(row.rep.name, tuple(balances.get(row.rep.id, [0] * len(dates))),
+                  row.figures.gives, row.figures.asks, row.figures.services)
+        for row in rows
+    )
+    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", t.name.lower()).strip("-") or str(t.id) for t in teams)
+    title = msg("chart.title", teams=[t.name for t in teams], start=dates[0], end=as_of)
+    return Chart(title, dates, series, name=f"teamhealth-{slug}-{as_of.isoformat()}")
 
 
 def _pct(value: float | None) -> Msg:
@@ -126,7 +148,7 @@ def reply(r: HealthReport) -> Reply:
         reasons = [msg(f"health.risk.{code}") for code in risk.reasons]
         lines.append(msg("health.risk_line", client=risk.client_name, owner=r.names.get(risk.owner_id, "?"),
                          reasons=reasons))
-    return Reply.of(*lines)
+    return Reply.of(*lines, chart=r.chart)
 
 
 def as_dict(r: HealthReport) -> dict[str, object]:
@@ -147,4 +169,6 @@ def as_dict(r: HealthReport) -> dict[str, object]:
                  for row in r.reps],
         "at_risk": [{"client": a.client_name, "owner": r.names.get(a.owner_id), "score": a.score,
                      "reasons": list(a.reasons)} for a in r.at_risk],
+        "trend": {"dates": [d.isoformat() for d in r.chart.dates],
+                  "reps": {s.name: list(s.balances) for s in r.chart.reps}} if r.chart else None,
     }

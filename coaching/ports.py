@@ -173,6 +173,10 @@ class HistoryRepository(Protocol):
         """Touches on clients of these teams with ``start <= on <= end``."""
     def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]: ...
     def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]: ...
+    def owner_balances(self, workspace_id: str, team_ids: Sequence[int], dates: Sequence[date]) -> dict[int, list[int]]:
+        """owner id -> the summed credit balance of the clients they own (in these teams) as of
+        each of ``dates`` (entries on or before it), in one pass; owners without entries appear
+        with zeros if they own a client."""
 
 
 class InboxRepository(Protocol):

@@ -3,7 +3,8 @@ console as text; all of them get the same lines and the same choices."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date
 
 from coaching.messages import Msg
 
@@ -15,11 +16,34 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class RepSeries:
+    """One rep in a team chart: their book's credit balance at each of the chart's dates, and
+    their touches in the period by purpose."""
+
+    name: str
+    balances: tuple[int, ...]
+    gives: int
+    asks: int
+    services: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart described as data; each channel draws it (``bot/charts.py``) and shows it its own
+    way: an uploaded file in Slack, an image in a Teams card, a file path in the console."""
+
+    title: Msg
+    dates: tuple[date, ...]
+    reps: tuple[RepSeries, ...]
+    name: str = "chart"  # a file name stem, e.g. "teamhealth-east-2026-11-23"
+
+
+@dataclass(frozen=True)
 class Reply:
     lines: tuple[Msg | str, ...]
     choices: tuple[Choice, ...] = ()
     ephemeral: bool = False  # only the asking user should see it (Slack)
-    attachments: tuple[str, ...] = field(default=())  # file paths (charts)
+    chart: Chart | None = None  # a picture that goes with the lines (team health)
     picker: str | None = None  # "client": a channel may offer type-ahead search over clients
     # Choices that belong to particular lines (a digest item's buttons): how many of ``choices``
     # follow each line, in order. Empty: all choices follow the last line.
@@ -36,8 +60,8 @@ class Reply:
 
     @classmethod
     def of(cls, *lines: Msg | str, choices: tuple[Choice, ...] = (), ephemeral: bool = False,
-           picker: str | None = None) -> Reply:
-        return cls(tuple(lines), choices, ephemeral, picker=picker)
+           picker: str | None = None, chart: Chart | None = None) -> Reply:
+        return cls(tuple(lines), choices, ephemeral, picker=picker, chart=chart)
 
     @classmethod
     def of_items(cls, header: tuple[Msg | str, ...], items: list[tuple[Msg | str, tuple[Choice, ...]]]) -> Reply:

@@ -158,6 +158,17 @@ class SqlHistoryRepository:
         ).order_by(p.raised_on, p.id)
         return [problem(row) for row in self.session.scalars(stmt)]
 
+    def owner_balances(self, workspace_id: str, team_ids: Sequence[int], dates: Sequence[date]) -> dict[int, list[int]]:
+        """One aggregate over the teams' ledger: a conditional sum per requested date."""
+        if not team_ids or not dates:
+            return {}
+        c, le = ClientRow, LedgerEntryRow
+        sums = [func.coalesce(func.sum(case((le.occurred_on <= d, le.amount), else_=0)), 0) for d in dates]
+        stmt = select(c.owner_id, *sums).select_from(c).outerjoin(
+            le, (le.client_id == c.id) & (le.workspace_id == workspace_id)
+        ).where(*self._scope(workspace_id, None, team_ids)).group_by(c.owner_id)
+        return {row[0]: [int(v) for v in row[1:]] for row in self.session.execute(stmt)}
+
     # -- the four streams of client_histories ------------------------------------------------
 
     @staticmethod

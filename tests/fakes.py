@@ -513,6 +513,18 @@ class FakeHistoryRepository(_Repo):
                 counts[i.rep_id] = (recent + 1, baseline) if i.occurred_on > recent_start else (recent, baseline + 1)
         return counts
 
+    def owner_balances(self, workspace_id: str, team_ids: Sequence[int], dates: Sequence[date]) -> dict[int, list[int]]:
+        if not team_ids or not dates:
+            return {}
+        owners = {c.id: c.owner_id for c in self.data.clients.values()
+                  if c.workspace_id == workspace_id and c.team_id in team_ids}
+        result = {owner: [0] * len(dates) for owner in owners.values()}
+        for e in self.data.ledger.values():
+            if e.workspace_id == workspace_id and e.client_id in owners:
+                for k, d in enumerate(dates):
+                    result[owners[e.client_id]][k] += e.amount if e.occurred_on <= d else 0
+        return result
+
     def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
         touches = self._between(self.data.interactions, workspace_id, team_ids, "occurred_on", start, end)
         return [TouchRow(i.rep_id, i.client_id, i.occurred_on, i.purpose) for i in touches if not i.voided]
