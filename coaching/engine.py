@@ -232,7 +232,7 @@ class Engine:
         today = services.local_today(person, now)
         if command == "ledger":
             if not rest:
-                return Reply.of(msg("ledger.which"))
+                return home.summary(uow, person, today, self.rules)
             name, page = rest, 1
             if m := re.fullmatch(r"(.+?)\s+(?:page|p\.?|ページ)\s*(\d+)", rest):
                 name, page = m[1], int(m[2])
