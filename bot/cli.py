@@ -22,7 +22,7 @@ from coaching.model import Person, Role
 from coaching.services import CoachError
 from bot.bootstrap import Coach, SchemaOutOfDate, bootstrap
 from bot.settings import Settings
-from bot.terminal import escape, render
+from bot.terminal import escape, render, render_with_chart, save_chart
 from storage import db
 
 
@@ -397,10 +397,14 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
     with coach.uow_factory() as uow:
         teams = services.teams_for_health(uow, _admin(coach), team_name)
         report = health.report(uow, coach.workspace, teams, day, coach.rules)
+    reply, lang, charts = health.reply(report), coach.settings.language, coach.settings.data_dir / "charts"
     if fmt == "json":
-        click.echo(json.dumps(health.as_dict(report), ensure_ascii=False, indent=2))
+        data = health.as_dict(report)
+        if path := save_chart(reply, coach.catalog, lang, charts):
+            data["chart"] = str(path)
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    click.echo(render(health.reply(report), coach.catalog, coach.settings.language))
+    click.echo(render_with_chart(reply, coach.catalog, lang, charts))
 
 
 @main.command()

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import Coach
-from bot.terminal import render
+from bot.terminal import render, render_with_chart
 from coaching.engine import Inbound, Outcome
 from coaching.messages import msg
 from coaching.replies import Reply
@@ -23,6 +23,7 @@ class ConsoleChannel:
     def __init__(self, coach: Coach, email: str) -> None:
         self.coach, self.email = coach, email.strip().lower()
         self.conversation = f"console:{self.email}"
+        self.charts = coach.settings.data_dir / "charts"  # where a reply's chart is saved
 
     def send(self, text: str) -> tuple[str, Outcome | None]:
         """One line from the user; returns what the coach prints."""
@@ -33,7 +34,8 @@ class ConsoleChannel:
             # The database is unreachable: nothing of this turn was committed; try again later.
             reply = Reply.of(msg("error.storage_down"))
             return render(reply, self.coach.catalog, None), None
-        text_out = "\n\n".join(render(r, self.coach.catalog, outcome.locale) for r in outcome.replies)
+        text_out = "\n\n".join(render_with_chart(r, self.coach.catalog, outcome.locale, self.charts)
+                                 for r in outcome.replies)
         return text_out, outcome
 
     def run(self, lines: Iterable[str], write: Callable[[str], None]) -> None:

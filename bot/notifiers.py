@@ -5,9 +5,10 @@ first; a team's channel; the log (the console) when no platform is configured. E
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -15,7 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.slack import render
-from bot.terminal import render as render_text
+from bot.terminal import render_with_chart
 from coaching.messages import Catalog
 from coaching.model import Person
 from coaching.replies import Reply
@@ -48,19 +49,20 @@ class FirstThatDelivers:
 
 
 class LogNotifier:
-    """Writes each message to a stream (the terminal, a log): the notifier that always works."""
+    """Writes each message to a stream (the terminal, a log): the notifier that always works. A
+    reply's chart is saved in ``directory`` (when given) and its path written after the text."""
 
     name = "log"
 
-    def __init__(self, catalog: Catalog, write) -> None:
-        self.catalog, self.write = catalog, write
+    def __init__(self, catalog: Catalog, write, directory: Path | None = None) -> None:
+        self.catalog, self.write, self.directory = catalog, write, directory
 
     def send(self, person: Person, reply: Reply) -> str | None:
-        self.write(f"--- {person.email}\n{render_text(reply, self.catalog, person.locale)}")
+        self.write(f"--- {person.email}\n{render_with_chart(reply, self.catalog, person.locale, self.directory)}")
         return self.name
 
     def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
-        self.write(f"--- #{channel}\n{render_text(reply, self.catalog, locale)}")
+        self.write(f"--- #{channel}\n{render_with_chart(reply, self.catalog, locale, self.directory)}")
         return self.name
 
 
@@ -104,7 +106,25 @@ class SlackNotifier:
         except SlackApiError as error:
             log.warning("a message could not be delivered: %s", error.response.get("error"))
             return None
+        if reply.chart is not None:
+            self.upload_chart(channel, reply, locale)
         return self.name
+
+    def upload_chart(self, channel: str, reply: Reply, locale: str | None) -> bool:
+        """The reply's chart as a PNG file in ``channel``, under the message. A failure is logged
+        and the message counts as delivered all the same (its text went out; sending it again
+        elsewhere would say it twice)."""
+        assert reply.chart is not None
+        try:
+            self.client.files_upload_v2(channel=channel, **render.chart_upload(reply.chart, self.catalog, locale))
+        except SlackClientError as error:
+            detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("a chart could not be uploaded: %s", detail)
+            return False
+        except Exception:  # a chart that cannot be drawn must not undo a delivered message
+            log.exception("a chart could not be drawn")
+            return False
+        return True
 
 
 def build_notifier(coach, write=None) -> FirstThatDelivers:
@@ -119,7 +139,7 @@ def build_notifier(coach, write=None) -> FirstThatDelivers:
         from bot.teams.notifier import TeamsNotifier
 
         platforms.append(TeamsNotifier(coach, TeamsEndpoint(coach)))
-    printer = LogNotifier(coach.catalog, write or log.info)
+    printer = LogNotifier(coach.catalog, write or log.info, settings.data_dir / "charts")
     if not platforms:
         return FirstThatDelivers([printer])
     return FirstThatDelivers(platforms, fallback=printer)

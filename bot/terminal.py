@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 
-from coaching.messages import Catalog, Msg
+from coaching.messages import Catalog, Msg, msg
 from coaching.replies import Reply
+
+log = logging.getLogger(__name__)
 
 # C0/C1 controls (ANSI escapes included) in user text must not drive the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -24,3 +28,31 @@ def render(reply: Reply, catalog: Catalog, locale: str | None) -> str:
             label = catalog.render(choice.label, locale, escape) if isinstance(choice.label, Msg) else escape(choice.label)
             out.append(f"  {number}) {label}")
     return "\n".join(out)
+
+
+def save_chart(reply: Reply, catalog: Catalog, locale: str | None, directory: Path | None) -> Path | None:
+    """When ``reply`` has a chart: draws it into ``directory`` and returns the file's absolute path.
+    None without a chart or a directory, or when the file cannot be written (logged: the text
+    still goes out). matplotlib is loaded only when a chart is drawn."""
+    if reply.chart is None or directory is None:
+        return None
+    from bot import charts
+
+    try:
+        return charts.save(reply.chart, catalog, locale or catalog.default_language, directory).resolve()
+    except OSError as error:
+        log.warning("a chart could not be saved in %s: %s", directory, error)
+        return None
+
+
+def chart_caption(reply: Reply, catalog: Catalog, locale: str | None, directory: Path | None) -> str | None:
+    """The line saying where the reply's chart was saved (``Chart: /…/teamhealth-east-….png``)."""
+    path = save_chart(reply, catalog, locale, directory)
+    return catalog.render(msg("chart.caption", path=str(path)), locale, escape) if path else None
+
+
+def render_with_chart(reply: Reply, catalog: Catalog, locale: str | None, directory: Path | None) -> str:
+    """The reply's text and, when it has a chart, the line saying where the chart was saved."""
+    text = render(reply, catalog, locale)
+    caption = chart_caption(reply, catalog, locale, directory)
+    return f"{text}\n{caption}" if caption else text

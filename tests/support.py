@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -29,7 +30,9 @@ class MovableClock:
 
 def make_coach(database_url: str, clock: MovableClock | None = None, workspace: str = WORKSPACE) -> Coach:
     db.upgrade(database_url)
-    settings = Settings(DATABASE_URL=database_url, COACH_WORKSPACE=workspace)
+    # charts and other files go to a fresh directory, never into the working tree
+    settings = Settings(DATABASE_URL=database_url, COACH_WORKSPACE=workspace,
+                        COACH_DATA_DIR=tempfile.mkdtemp(prefix="coach-test-"))
     return bootstrap(settings, clock=clock or MovableClock())
 
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.notifiers import LogNotifier
+from bot.terminal import render_with_chart
 from coaching.engine import Inbound
+from coaching.messages import Catalog
+from coaching.model import Person, Role
+from coaching.replies import Reply
 from tests.support import make_coach, seed_roster
+from tests.test_charts import PNG_MAGIC, png_info, team_chart
 
 
 @pytest.fixture
@@ -129,6 +137,76 @@ def test_teamhealth_json_and_table(env, seeded):
     assert {r["rep"] for r in data["reps"]} == {"alice@acme.example", "ken@acme.example"}
     code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
     assert code == 0 and "Team health: East" in out and "Alice Smith" in out
+
+
+def chart_path(out: str, prefix: str = "Chart: ") -> Path:
+    """The path on the caption line, checked to be a PNG file."""
+    [line] = [line for line in out.splitlines() if line.startswith(prefix)]
+    path = Path(line.removeprefix(prefix))
+    assert path.is_absolute() and path.read_bytes().startswith(PNG_MAGIC), path
+    return path
+
+
+def test_teamhealth_saves_its_chart_and_says_where(env, seeded, tmp_path):
+    code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
+    assert code == 0 and out.rstrip().splitlines()[-1].startswith("Chart: ")  # after the reply's text
+    path = chart_path(out)
+    assert path == tmp_path / "charts" / "teamhealth-east-2026-11-20-en.png"
+    assert png_info(path.read_bytes())[1]["Title"] == "East: credit and give:ask, Fri 25 Sep 2026 – Fri 20 Nov 2026"
+    code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["chart"] == str(path) and Path(data["chart"]).read_bytes().startswith(PNG_MAGIC)
+
+
+def test_teamhealth_chart_in_japanese(env, seeded, tmp_path):
+    code, out, _ = run({**env, "COACH_LANGUAGE": "ja"}, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
+    path = chart_path(out, "グラフ:")
+    assert code == 0 and path.name == "teamhealth-east-2026-11-20-ja.png"
+    assert png_info(path.read_bytes())[1]["Title"].startswith("East:信用残高とギブ:依頼")
+
+
+def test_a_manager_chatting_gets_the_chart_path(env, seeded, tmp_path):
+    code, out, _ = run(env, "chat", "--as", "mia@acme.example", input="teamhealth\nquit\n")
+    assert code == 0 and "Team health: East" in out
+    assert chart_path(out).parent == tmp_path / "charts"
+
+
+def test_the_terminal_shows_a_hand_made_chart_after_the_text(tmp_path):
+    reply = Reply.of("Team health: East", chart=team_chart(3))
+    text = render_with_chart(reply, Catalog(), "ja", tmp_path / "charts")
+    first, caption = text.splitlines()
+    assert first == "Team health: East" and caption.startswith("グラフ:")
+    assert Path(caption.removeprefix("グラフ:")) == tmp_path / "charts" / "teamhealth-east-2026-11-20-ja.png"
+    assert render_with_chart(Reply.of("no chart"), Catalog(), "en", tmp_path) == "no chart"
+    assert render_with_chart(reply, Catalog(), "en", None) == "Team health: East"  # nowhere to save it
+
+
+def test_the_log_notifier_saves_the_chart_where_it_is_told(tmp_path):
+    written: list[str] = []
+    mia = Person(3, "acme", "mia@acme.example", "Mia Jones", Role.MANAGER, (1,), locale="en-GB")
+    reply = Reply.of("Team health: East", chart=team_chart(3))
+    LogNotifier(Catalog(), written.append, tmp_path / "charts").send(mia, reply)
+    LogNotifier(Catalog(), written.append, tmp_path / "charts").send_channel("CTEAM", reply, "ja")
+    LogNotifier(Catalog(), written.append).send(mia, reply)  # no directory: the text only
+    assert chart_path(written[0]).name == "teamhealth-east-2026-11-20-en.png"
+    assert chart_path(written[1], "グラフ:").name == "teamhealth-east-2026-11-20-ja.png"
+    assert written[2] == "--- mia@acme.example\nTeam health: East"
+
+
+def test_the_scheduler_logs_the_weekly_team_health_with_its_chart(env, seeded, tmp_path, caplog):
+    """Without Slack or Teams, a manager's weekly team health goes to the log, chart path and all.
+    (The CLI runs on the real clock: the weekly day is made today in Mia's time zone.)"""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    caplog.set_level(logging.INFO, logger="bot.notifiers")
+    today = datetime.now(ZoneInfo("Europe/London")).strftime("%a").lower()
+    code, out, err = run({**env, **ALWAYS_DUE, "COACH_WEEKLY_DAY": today}, "scheduler", "--once")
+    assert code == 0, err
+    assert "weekly: 1 sent" in out  # Mia's (Will's West has no clients: nothing to say)
+    [weekly] = [m for m in caplog.messages if m.startswith("--- mia@acme.example\nTeam health: East")]
+    path = chart_path(weekly)
+    assert path.parent == tmp_path / "charts" and path.name.startswith("teamhealth-east-")
 
 
 def test_chat_in_the_terminal(env, seeded):

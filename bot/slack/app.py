@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -97,12 +97,41 @@ class SlackAdapter:
         for reply in outcome.replies:
             await client.chat_postMessage(channel=channel, text=render.fallback_text(reply, catalog, outcome.locale),
                                           blocks=render.blocks(reply, catalog, outcome.locale))
+            if reply.chart is not None:
+                await self.upload_chart(client, channel, reply, outcome.locale)
 
-    async def respond(self, respond: Callable[..., Awaitable[Any]], outcome: Outcome) -> None:
+    async def respond(self, respond: Callable[..., Awaitable[Any]], outcome: Outcome, client: AsyncWebClient,
+                      user: str) -> None:
+        """Ephemeral answers (only the asking user sees them). A file cannot be ephemeral, so a
+        reply's chart goes to the user's DM with the coach: where they asked, if they asked there;
+        otherwise not into a channel (or a DM with someone else) that only saw the ephemeral text."""
         catalog = self.coach.catalog
         for reply in outcome.replies:
             await respond(text=render.fallback_text(reply, catalog, outcome.locale),
                           blocks=render.blocks(reply, catalog, outcome.locale), response_type="ephemeral")
+            if reply.chart is not None:
+                try:
+                    dm = (await client.conversations_open(users=user))["channel"]["id"]
+                except SlackApiError as error:
+                    log.warning("no DM for a chart: %s", error.response.get("error"))
+                    continue
+                await self.upload_chart(client, dm, reply, outcome.locale)
+
+    async def upload_chart(self, client: AsyncWebClient, channel: str, reply: Reply, locale: str | None) -> bool:
+        """The reply's chart as a PNG file in ``channel`` (drawn in a worker thread). A failure is
+        logged; the text has been sent either way."""
+        assert reply.chart is not None
+        try:
+            upload = await asyncio.to_thread(render.chart_upload, reply.chart, self.coach.catalog, locale)
+            await client.files_upload_v2(channel=channel, **upload)
+        except SlackClientError as error:
+            detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("a chart could not be uploaded: %s", detail)
+            return False
+        except Exception:  # a chart that cannot be drawn must not take the answer down with it
+            log.exception("a chart could not be drawn")
+            return False
+        return True
 
     def inbound(self, team_id: str, user_id: str, conversation: str, text: str, external_id: str | None) -> Inbound:
         return Inbound(self.workspace(team_id), conversation, text, platform="slack",
@@ -136,7 +165,7 @@ class SlackAdapter:
                               response_type="ephemeral")
             return
         outcome = await self.run(client, self.inbound(team, user, command["channel_id"], f"/{name} {text}", key))
-        await self.respond(respond, outcome)
+        await self.respond(respond, outcome, client, user)
 
     async def on_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -153,7 +182,7 @@ class SlackAdapter:
         key = f"action:{channel}:{container.get('message_ts')}:{action['action_id']}:{value}"
         outcome = await self.run(client, self.inbound(body["team"]["id"], body["user"]["id"], channel, value, key))
         if container.get("is_ephemeral"):
-            await self.respond(respond, outcome)
+            await self.respond(respond, outcome, client, body["user"]["id"])
         else:
             await self.post(client, channel, outcome)
 

@@ -1,4 +1,4 @@
-"""Neutral replies as Block Kit, within Slack's limits.
+"""Neutral replies as Block Kit, within Slack's limits; a reply's chart as a file to upload.
 
 User text is escaped for mrkdwn (``&``, ``<``, ``>``), so a note can never ping ``<!channel>``
 or smuggle a link; the catalogue's own words are trusted. Limits respected: 3,000 characters
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coaching.messages import Catalog, Msg, msg
-from coaching.replies import Choice, Reply
+from coaching.messages import Catalog, Msg, language_of, msg
+from coaching.replies import Chart, Choice, Reply
 
 SECTION_LIMIT = 3000
 LABEL_LIMIT = 75
@@ -94,3 +94,14 @@ def fallback_text(reply: Reply, catalog: Catalog, locale: str | None) -> str:
 
 def home_view(reply: Reply, catalog: Catalog, locale: str | None) -> dict[str, Any]:
     return {"type": "home", "blocks": _sections(lines_text(reply, catalog, locale))[:HOME_BLOCKS_MAX]}
+
+
+def chart_upload(chart: Chart, catalog: Catalog, locale: str | None) -> dict[str, Any]:
+    """``files_upload_v2`` arguments for a chart (all but the channel): the PNG, its file name,
+    its title and its alt text, in the reader's language. Draws the chart: call it off the event
+    loop. (matplotlib is loaded on the first chart, not with this module.)"""
+    from bot import charts
+
+    lang = language_of(locale, catalog.default_language)
+    return {"content": charts.render_png(chart, catalog, lang), "filename": charts.file_name(chart, lang),
+            "title": charts.title(chart, catalog, lang), "alt_txt": charts.alt_text(catalog, lang)}

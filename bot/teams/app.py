@@ -103,7 +103,11 @@ class CoachAgent(ActivityHandler):
 
     async def send(self, context: TurnContext, outcome: Outcome) -> None:
         for reply in outcome.replies:
-            await context.send_activity(reply_activity(reply, self.coach, outcome.locale))
+            if reply.chart is not None:  # drawing the chart takes CPU for a moment: not on the event loop
+                activity = await asyncio.to_thread(reply_activity, reply, self.coach, outcome.locale)
+            else:
+                activity = reply_activity(reply, self.coach, outcome.locale)
+            await context.send_activity(activity)
 
     def remember(self, activity: Activity) -> None:
         """Save where to reach this person later: their personal chat (digests are private),
@@ -141,10 +145,11 @@ class CoachAgent(ActivityHandler):
 
 
 def reply_activity(reply: Reply, coach: Coach, locale: str | None) -> Activity:
-    card = cards.card(reply, coach.catalog, locale)
     # The text goes in ``summary`` (notifications, the chat list), not ``text``: Teams shows a
     # message's text above its card, so every answer would appear twice.
-    return Activity(type="message", summary=cards.plain_text(reply, coach.catalog, locale),
+    summary = cards.summary(reply, coach.catalog, locale)
+    card = cards.card(reply, coach.catalog, locale, room=cards.MESSAGE_ROOM - cards.json_size(summary))
+    return Activity(type="message", summary=summary,
                     attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=card)])
 
 

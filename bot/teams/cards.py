@@ -3,19 +3,33 @@
 Lines become wrapped TextBlocks; choices become ``Action.Submit`` buttons carrying
 ``{"choice": value}`` (at most 5, else a compact ChoiceSet with one submit button). User text is
 escaped for the card's markdown, so a note cannot render a link or emphasis it didn't ask for.
+A reply's chart comes after the lines as an ``Image`` whose url is the PNG itself (a ``data:``
+URI: the coach has no public URL to serve files from, and the message stays self-contained),
+as long as the card stays within Teams' message size.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
 import re
 from typing import Any
 
-from coaching.messages import Catalog, Msg, msg
-from coaching.replies import Choice, Reply
+from coaching.messages import Catalog, Msg, language_of, msg
+from coaching.replies import Chart, Choice, Reply
+
+log = logging.getLogger(__name__)
 
 CARD_VERSION = "1.5"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 BUTTONS_MAX = 5
+# Teams refuses a bot message over about 28 KB, measured as sent: JSON, non-ASCII as \uXXXX
+# (6 bytes for each Japanese character). The chart gets the room the text leaves, or is left out.
+TEAMS_MESSAGE_MAX = 28_000
+ENVELOPE_BYTES = 2_000  # the activity's other fields: ids, from, recipient, conversation, service URL
+MESSAGE_ROOM = TEAMS_MESSAGE_MAX - ENVELOPE_BYTES
+IMAGE_BYTES_MIN = 4_000  # below this no chart is legible: not worth drawing
 _MARKDOWN = re.compile(r"([\\`*_\[\]()#+\-!>~|])")
 
 
@@ -39,7 +53,14 @@ def _actions(choices: tuple[Choice, ...], catalog: Catalog, locale: str | None, 
     return [chooser], [submit]
 
 
-def card(reply: Reply, catalog: Catalog, locale: str | None) -> dict[str, Any]:
+def json_size(value: Any) -> int:
+    """Bytes as the SDK sends it (aiohttp's ``json.dumps``)."""
+    return len(json.dumps(value))
+
+
+def card(reply: Reply, catalog: Catalog, locale: str | None, room: int = MESSAGE_ROOM) -> dict[str, Any]:
+    """The reply as a card of at most about ``room`` bytes when it has a chart (the chart is
+    drawn smaller, or left out, to fit); text alone is never cut."""
     body: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     for group, (line, choices) in enumerate(reply.groups()):
@@ -61,7 +82,36 @@ def card(reply: Reply, catalog: Catalog, locale: str | None) -> dict[str, Any]:
                               "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "body": body}
     if actions:
         result["actions"] = actions
+    if reply.chart is not None and (image := chart_image(reply.chart, catalog, locale, room - json_size(result) - 2)):
+        body.append(image)  # after the lines (and their buttons); the card's actions stay last
     return result
+
+
+def chart_image(chart: Chart, catalog: Catalog, locale: str | None, room: int = MESSAGE_ROOM) -> dict[str, Any] | None:
+    """An ``Image`` element showing the chart, the PNG inline as a ``data:`` URI, in at most
+    ``room`` bytes of JSON; None (logged) when no legible chart fits."""
+    from bot import charts  # matplotlib loads with the first chart, not with the cards
+
+    lang = language_of(locale, catalog.default_language)
+    prefix = "data:image/png;base64,"
+    image = {"type": "Image", "url": prefix, "altText": charts.alt_text(catalog, lang), "size": "Stretch",
+             "spacing": "Medium"}
+    budget = (room - json_size(image)) * 3 // 4  # base64: 4 characters for every 3 bytes
+    png = charts.render_png(chart, catalog, lang, max_bytes=budget) if budget >= IMAGE_BYTES_MIN else b""
+    if not png or len(png) > budget:
+        log.warning("no room for the chart in a Teams card (%d bytes free, %d needed); sent without it",
+                    max(budget, 0), len(png))
+        return None
+    image["url"] = prefix + base64.b64encode(png).decode("ascii")
+    return image
+
+
+def summary(reply: Reply, catalog: Catalog, locale: str | None) -> str:
+    """The activity's summary (notifications, the chat list): all the text; with a chart, only the
+    first line, so the room goes to the picture (the card has every line anyway)."""
+    if reply.chart is not None and reply.lines:
+        return catalog.render(reply.lines[0], locale)
+    return plain_text(reply, catalog, locale)
 
 
 def plain_text(reply: Reply, catalog: Catalog, locale: str | None) -> str:

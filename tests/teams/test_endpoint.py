@@ -27,6 +27,7 @@ from tests.dialogs import LOG_EN, LOG_JA, Pick
 from tests.support import WORKSPACE, make_coach, seed_roster
 from tests.teams.connector import FakeConnector
 from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http, serving
+from tests.test_charts import PNG_MAGIC, png_info, team_chart
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
 CLIENT_ID = "5f0c3a3e-8d1b-4c55-9a43-0c9b2f7e1d11"
@@ -211,6 +212,8 @@ def test_the_cards_validate_with_microsofts_adaptivecards(database_url, node_too
         "digest": (digest(rep, nudges), "en"),
         "markdown in user text": (Reply.of("Note: **not bold** [no link](http://x.example) # _x_ > y | z"), "en"),
     }
+    named["team health with its chart"] = (Reply.of("Team health: East", "Reps:", chart=team_chart(3)), "en")
+    named["チームの健康とグラフ"] = (Reply.of("チームの健康", choices=(Choice("a", "A"),), chart=team_chart(10)), "ja")
     en, ja = replies_of_script(coach, LOG_EN), replies_of_script(coach, LOG_JA)
     passbook = next(r for r in ja if any(isinstance(line, Msg) and line.key == "ledger.header" for line in r.lines))
     named["Japanese passbook"] = (passbook, "ja")
@@ -226,11 +229,55 @@ def test_the_cards_validate_with_microsofts_adaptivecards(database_url, node_too
     digest_card = documents["digest"]
     assert [b["type"] for b in digest_card["body"]].count("ActionSet") == 5  # each item's own buttons
     assert "信用通帳:田中商事" in documents["Japanese passbook"]["body"][0]["text"]
+    for name in ("team health with its chart", "チームの健康とグラフ"):
+        image = results[name]["roundTrip"]["body"][-1]  # the image survives parsing, data URI and all
+        assert image["type"] == "Image" and image["url"].startswith("data:image/png;base64,"), name
+        assert image["url"] == documents[name]["body"][-1]["url"] and image["altText"], name
     # Parsing keeps every element and action: nothing was dropped as unknown.
     for name, document in documents.items():
         round_trip = results[name]["roundTrip"]
         assert len(round_trip.get("body", [])) == len(document["body"]), name
         assert len(round_trip.get("actions", [])) == len(document.get("actions", [])), name
+
+
+def test_a_chart_is_an_image_after_the_lines_in_the_card():
+    import base64
+
+    catalog = Catalog()
+    chart = team_chart(3)
+    for locale, lang in (("en-GB", "en"), ("ja-JP", "ja")):
+        card = cards.card(Reply.of("Team health: East", "Reps:", choices=(Choice("x", "X"),), chart=chart),
+                          catalog, locale)
+        assert [b["type"] for b in card["body"]] == ["TextBlock", "TextBlock", "Image"]
+        image = card["body"][-1]
+        prefix = "data:image/png;base64,"
+        assert image["url"].startswith(prefix)
+        png = base64.b64decode(image["url"].removeprefix(prefix), validate=True)
+        assert png.startswith(PNG_MAGIC) and png_info(png)[1]["Title"] == catalog.render(chart.title, lang)
+        assert image["altText"] == catalog.render(Msg("chart.alt"), lang)
+        assert [a["type"] for a in card["actions"]] == ["Action.Submit"]
+    assert "Image" not in json.dumps(cards.card(Reply.of("no chart"), catalog, "en"))
+
+
+def sent_size(activity) -> int:
+    """The activity's size as the SDK sends it (aiohttp's json.dumps: non-ASCII as \\uXXXX)."""
+    return len(json.dumps(activity.model_dump(mode="json", by_alias=True, exclude_unset=True)))
+
+
+def test_a_message_with_a_chart_stays_within_teams_size_limit(database_url):
+    """About 28 KB for a whole bot message: the chart takes the room the text leaves (drawn
+    smaller if need be), the summary is only the first line, and with no room left it is left out."""
+    from bot.teams.app import reply_activity
+
+    coach = make_coach(database_url)
+    line = "佐藤 花子:担当顧客の訪問率 75%、ギブ 8 / 依頼 3、約束の期限内達成 80%、信用残高 +42"
+    for count in (0, 20, 80):
+        reply = Reply.of("チームの健康:East", *[line] * count, chart=team_chart(10))
+        activity = reply_activity(reply, coach, "ja")
+        assert activity.summary == "チームの健康:East"
+        assert sent_size(activity) <= cards.TEAMS_MESSAGE_MAX - cards.ENVELOPE_BYTES, count
+        has_image = activity.attachments[0].content["body"][-1]["type"] == "Image"
+        assert has_image == (count <= 20), count  # 80 such lines leave no room for a legible chart
 
 
 def test_the_validator_reports_what_teams_would_not_render(node_tools):
@@ -285,3 +332,21 @@ def test_a_manager_sets_the_team_channel_in_teams_and_the_channel_digest_arrives
     digest_post = posts[1]
     assert digest_post.path.startswith(f"/v3/conversations/{channel}/activities")
     assert "Team East" in card_text(digest_post.body) and "Gone quiet: 1" in card_text(digest_post.body)
+
+
+def test_teamhealth_from_a_manager_arrives_with_its_chart(database_url, connector):
+    """End to end (needs coaching/health.py to put a chart on the reply): the card the connector
+    receives ends with the chart, and the whole message is within Teams' size."""
+    import base64
+
+    server = CoachServer(database_url)
+    server.seed("mia@acme.example")  # Mia manages East
+    with server.running():
+        assert http("POST", server.messages_url, activity(connector.url, "teamhealth"))[0] == 202
+        [post] = connector.wait_for(1, timeout=30)
+    assert "Team health: East" in card_text(post.body)
+    image = post.body["attachments"][0]["content"]["body"][-1]
+    assert image["type"] == "Image" and image["altText"]
+    png = base64.b64decode(image["url"].removeprefix("data:image/png;base64,"), validate=True)
+    assert png.startswith(PNG_MAGIC) and png_info(png)[1]["Title"].startswith("East: credit and give:ask")
+    assert len(json.dumps(post.body)) <= cards.TEAMS_MESSAGE_MAX
