@@ -24,6 +24,10 @@ _EN_DAYS = {
 }
 _JA_DAYS = {"月": 0, "火": 1, "水": 2, "木": 3, "金": 4, "土": 5, "日": 6}
 _EN_DAY_RE = "|".join(sorted(_EN_DAYS, key=len, reverse=True))
+_EN_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_EN_MONTH_RE = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+                "jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec")
 
 
 def _normalise(text: str) -> str:
@@ -78,15 +82,23 @@ _PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
      lambda m, t, p: _full(m[1], m[2], m[3])),
     (re.compile(r"(?<![\d/])(\d{1,2})(?:/|月)(\d{1,2})日?(?![\d/])"),
      lambda m, t, p: _month_day(t, int(m[1]), int(m[2]), p)),
+    (re.compile(rf"\b({_EN_MONTH_RE})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b"),
+     lambda m, t, p: _month_day(t, _EN_MONTHS[m[1][:3]], int(m[2]), p)),
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({_EN_MONTH_RE})\b"),
+     lambda m, t, p: _month_day(t, _EN_MONTHS[m[2][:3]], int(m[1]), p)),
     (re.compile(r"day after tomorrow|明後日|あさって"), lambda m, t, p: t + timedelta(days=2)),
     (re.compile(r"\btoday\b|今日|本日|きょう"), lambda m, t, p: t),
-    (re.compile(r"\btomorrow\b|明日|あした|あす"), lambda m, t, p: t + timedelta(days=1)),
+    (re.compile(r"\b(?:the )?day before yesterday\b|一昨日|おととい"), lambda m, t, p: t - timedelta(days=2)),
+    (re.compile(r"\btomorrow\b|\btmrw\b|明日|あした|あす"), lambda m, t, p: t + timedelta(days=1)),
     (re.compile(r"\byesterday\b|昨日|きのう"), lambda m, t, p: t - timedelta(days=1)),
     (re.compile(r"\bin (\d{1,3}) days?\b|(\d{1,3})日後"),
      lambda m, t, p: t + timedelta(days=int(m[1] or m[2]))),
     (re.compile(r"\bin (\d{1,2}) weeks?\b|(\d{1,2})週間後"),
      lambda m, t, p: t + timedelta(weeks=int(m[1] or m[2]))),
-    (re.compile(r"\bend of (?:the )?month\b|月末"), lambda m, t, p: _end_of_month(t)),
+    (re.compile(r"\bend of (?:the )?month\b|月末|今月中"), lambda m, t, p: _end_of_month(t)),
+    # "Within the week" means by its Friday (today, once Friday has passed).
+    (re.compile(r"今週中"), lambda m, t, p: max(t, _week_of(t, 0, 4))),
+    (re.compile(r"\bend of next week\b|来週中"), lambda m, t, p: _week_of(t, 1, 4)),
     (re.compile(r"\bend of (?:the )?week\b|週末"), lambda m, t, p: _week_of(t, 0, 4) if t.weekday() < 4 else _week_of(t, 1, 4)),
     (re.compile(rf"\bnext ({_EN_DAY_RE})\b"),
      lambda m, t, p: _week_of(t, 1, _EN_DAYS[m[1]])),

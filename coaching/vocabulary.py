@@ -53,3 +53,75 @@ def purpose_of(word: str) -> Purpose | None:
 
 def is_word(text: str, words: tuple[str, ...]) -> bool:
     return norm(text).rstrip(".!。！") in words
+
+
+# --- What the note reader looks for in free text (coaching/reading.py) ----------------------
+# A sentence is noisier than a one-word answer, so these lists leave out ordinary English words
+# that only name a tool ("line", "teams", "slack", "meet") and add the forms reps write in a
+# sentence. English entries match whole words; a trailing "*" matches any ending ("complain*").
+# Japanese entries match anywhere.
+
+NOTE_KIND_WORDS: dict[Kind, tuple[str, ...]] = {
+    Kind.MEETING: ("meeting", "meetings", "met", "mtg", "qbr", "打ち合わせ", "打合せ", "打ち合せ", "会議", "ミーティング",
+                   "面談", "商談"),
+    Kind.CALL: ("call", "called", "calls", "phone", "phoned", "rang", "zoom", "video call", "電話", "通話", "web会議",
+                "オンライン", "zoom会議", "teams会議"),
+    Kind.EMAIL: ("email", "emailed", "emails", "e-mail", "e-mailed", "mail", "mailed", "メール"),
+    Kind.MESSAGE: ("message", "messaged", "texted", "dm", "dm'd", "pinged", "メッセージ", "チャット", "lineで", "slackで",
+                   "teamsで"),
+    Kind.VISIT: ("visit", "visited", "onsite", "on-site", "dropped by", "stopped by", "訪問", "来社", "往訪", "お伺い"),
+    Kind.EVENT: ("event", "seminar", "webinar", "conference", "summit", "expo", "trade show", "dinner", "lunch",
+                 "会食", "イベント", "セミナー", "展示会", "懇親会"),
+}
+
+# Purpose: what the rep did. An explicit ask (a proposal, a price, a contract) outweighs give
+# words; a weak ask (a demo, a trial) does not.
+NOTE_GIVE_WORDS = (
+    "share", "shared", "sharing", "article", "articles", "checklist", "how-to", "release notes", "newsletter",
+    "recording", "link to", "introduce", "introduced", "introduction", "intro to", "invited", "tips",
+    "congrat*", "check in", "checked in", "checking in", "catch up", "caught up", "no ask", "no pitch",
+    "nothing to sell", "pure give", "not selling", "without asking", "nothing asked", "nothing in return",
+    "say hi", "said hi",
+    "情報提供", "共有", "紹介", "案内", "お礼", "お役立ち", "定期連絡", "ご機嫌伺い", "ギブ", "業界動向", "情報をお渡し",
+    "営業色なし", "営業なし", "売り込みなし", "売り込みはせず", "営業はせず",
+)
+NOTE_ASK_WORDS = (
+    "proposal", "proposals", "propose", "proposed", "pitch", "pitched", "quote", "quotes", "quotation",
+    "price", "prices", "pricing", "discount", "contract", "renewal", "renew", "renewing", "upsell", "upgrade",
+    "sow", "offer", "closing", "purchase order", "po",
+    "提案", "見積", "価格", "値引", "値上げ", "契約", "更新", "受注", "発注", "クロージング", "商談", "料金",
+)
+NOTE_WEAK_ASK_WORDS = ("demo", "trial", "sales", "デモ", "営業", "お願い", "導入", "トライアル")
+NOTE_SERVICE_WORDS = (
+    "fixed", "resolved", "apologi*", "sorted out", "looked into", "looking into", "troubleshoot*",
+    "root cause", "workaround", "refund*", "replacement", "escalated",
+    "お詫び", "謝罪", "解決", "復旧", "原因", "再発防止", "対策", "クレーム対応", "不具合対応", "障害対応",
+    "至急対応", "すぐ対応", "すぐに対応", "即日対応", "緊急対応",
+)
+# Said next to a problem the client raised, these make the touch a service one.
+NOTE_RESPONSE_WORDS = (
+    "answered", "replied", "responded", "explained", "回答", "返信", "説明", "対応",
+)
+
+NOTE_PROOF_WORDS = (
+    "case study", "case studies", "roi", "track record", "reference customer", "success story",
+    "success stories", "testimonial*", "similar customer*", "similar rollout*", "similar project*",
+    "results from", "customer story", "customer example*",
+    "事例", "導入事例", "実績", "費用対効果", "効果検証", "お客様の声", "導入効果",
+)
+NOTE_NO_PROOF_WORDS = ("no case study", "no case studies", "no references", "事例なし", "実績なし", "事例がなく", "事例は出せず")
+
+NOTE_PROBLEM_WORDS = (
+    "complain*", "unhappy", "not happy", "upset", "angry", "frustrat*", "annoyed", "issue", "issues",
+    "problem", "problems", "concern", "concerns", "concerned", "bug", "bugs", "outage", "broken",
+    "not working", "doesn't work", "is slow", "too slow", "delayed", "late", "headache", "pain point*",
+    "struggl*", "error", "errors", "mistake", "mistakes",
+    "不満", "クレーム", "困って", "困り", "問題", "苦情", "トラブル", "不具合", "遅れ", "遅延", "障害", "ご立腹",
+    "怒って", "不安", "ミス", "間違い", "エラー",
+)
+NOTE_NO_PROBLEM_WORDS = (
+    "no issue", "no issues", "no problem", "no problems", "no complaints", "nothing wrong",
+    "問題なし", "問題ない", "問題はない", "問題はなし", "問題はありません", "不満はない", "不満なし", "特に問題",
+)
+# A problem the same clause says is already fixed is not a new one.
+NOTE_SOLVED_WORDS = ("fixed", "resolved", "solved", "works now", "解決済", "解決し", "復旧し", "直った", "修正済")

@@ -133,3 +133,42 @@ def test_find_date(text, today, found, rest) -> None:
 )
 def test_find_date_joins_the_rest_without_a_stray_space(text, found, rest) -> None:
     assert find_date(text, WED) == (found, rest)
+
+
+@pytest.mark.parametrize(
+    "text, prefer, expected",
+    [
+        ("tmrw", "future", date(2026, 11, 23)),
+        ("the day before yesterday", "past", date(2026, 11, 20)),
+        ("day before yesterday", "past", date(2026, 11, 20)),  # not "yesterday"
+        ("一昨日", "past", date(2026, 11, 20)),  # not 昨日
+        ("おととい", "past", date(2026, 11, 20)),
+    ],
+)
+def test_shorthand_and_two_days_back(text, prefer, expected) -> None:
+    assert parse_date(text, SUN, prefer=prefer) == expected
+    assert find_date(f"met them {text}", SUN, prefer=prefer) == (expected, "met them")
+
+
+# (text, answer on Sunday 11/22, answer on Wednesday 11/25)
+MONTHS_AND_WITHIN = [
+    ("Dec 1", date(2026, 12, 1), date(2026, 12, 1)),
+    ("by Dec. 1st", date(2026, 12, 1), date(2026, 12, 1)),
+    ("December 1", date(2026, 12, 1), date(2026, 12, 1)),
+    ("1st of December", date(2026, 12, 1), date(2026, 12, 1)),
+    ("jan 15", date(2027, 1, 15), date(2027, 1, 15)),
+    ("今週中", SUN, date(2026, 11, 27)),  # within this week: its Friday, or today once that has passed
+    ("来週中に", date(2026, 11, 27), date(2026, 12, 4)),  # within next week: by its Friday, not its Monday
+    ("end of next week", date(2026, 11, 27), date(2026, 12, 4)),
+    ("今月中", date(2026, 11, 30), date(2026, 11, 30)),
+]
+
+
+@pytest.mark.parametrize("text, on_sunday, on_wednesday", MONTHS_AND_WITHIN)
+def test_month_names_and_within_a_period(text, on_sunday, on_wednesday) -> None:
+    assert (parse_date(text, SUN), parse_date(text, WED)) == (on_sunday, on_wednesday)
+
+
+@pytest.mark.parametrize("text", ["march", "may the deal close", "we may 2x the order"])
+def test_a_month_word_alone_is_not_a_date(text) -> None:
+    assert parse_date(text, SUN) is None and find_date(text, SUN)[0] is None
