@@ -8,6 +8,7 @@ from typing import Callable
 
 from coaching.engine import Engine
 from coaching.messages import Catalog
+from coaching.reading import RuleReader
 from coaching.ports import UnitOfWorkFactory
 from coaching.rules import Rules
 from bot.settings import Settings
@@ -48,4 +49,11 @@ def bootstrap(settings: Settings, clock: Callable[[], datetime] = utc_now, check
     if check_schema:
         require_current(sql_engine)
     uow_factory = make_uow_factory(sql_engine)
-    return Coach(settings, rules, uow_factory, Engine(uow_factory, rules, clock), Catalog(settings.language), clock)
+    reader = RuleReader()
+    llm_reader, tips = None, None
+    if settings.llm_enabled:  # only when the operator configured one; the rules read notes anyway
+        from bot.llm import build_reader, build_tips
+
+        llm_reader, tips = build_reader(settings, fallback=reader), build_tips(settings)
+    engine = Engine(uow_factory, rules, clock, reader=reader, tips=tips, llm_reader=llm_reader)
+    return Coach(settings, rules, uow_factory, engine, Catalog(settings.language), clock)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import tomllib
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coaching.rules import DEFAULT_RULES, Rules
@@ -40,6 +41,16 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
 
+    # The LLM that reads free-text notes and phrases tips (bot/llm.py); optional: without it the
+    # rule-based reader and the template tips do the work. OPENAI_BASE_URL points at Azure OpenAI
+    # (https://<resource>.openai.azure.com/openai/v1/, with the deployment as OPENAI_MODEL) or at
+    # any OpenAI-compatible server (a local one that needs no key still needs some OPENAI_API_KEY).
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    openai_model: str = Field(default="gpt-4o-mini", min_length=1, validation_alias="OPENAI_MODEL")
+    llm_timeout_seconds: float = Field(default=8.0, gt=0, le=60, validation_alias="COACH_LLM_TIMEOUT_SECONDS")
+    llm_mode: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="COACH_LLM")
+
     @property
     def slack_multi_workspace(self) -> bool:
         """OAuth installs into many workspaces (else one workspace with SLACK_BOT_TOKEN)."""
@@ -49,11 +60,28 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_multi_workspace))
 
+    @property
+    def llm_enabled(self) -> bool:
+        """An LLM reads notes and phrases tips: ``COACH_LLM`` is not ``off`` and a key is set."""
+        return self.llm_mode != "off" and self.openai_api_key is not None
+
     @field_validator("database_url", "rules_file", "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                     "slack_client_id", "slack_client_secret", mode="before")
+                     "slack_client_id", "slack_client_secret", "openai_api_key", "openai_base_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_mode", mode="before")
+    @classmethod
+    def _llm_mode_lowercase(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _llm_on_needs_a_key(self) -> "Settings":
+        if self.llm_mode == "on" and self.openai_api_key is None:
+            raise ValueError("COACH_LLM=on needs OPENAI_API_KEY (or set COACH_LLM=auto or off)")
+        return self
 
     @field_validator("slack_api_url")
     @classmethod

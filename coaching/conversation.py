@@ -18,6 +18,7 @@ from coaching import vocabulary as vocab
 from coaching.dates import find_date, parse_date
 from coaching.messages import Msg, msg
 from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
+from coaching.reading import Proposal
 from coaching.replies import Choice, Reply
 from coaching.rules import Conversations
 
@@ -59,8 +60,12 @@ class Turn:
     finished: LogRequest | None = None
 
 
-def start(today: date, directory: ClientDirectory, rules: Conversations, quick: str = "") -> Turn:
-    """Begin logging; ``quick`` is text typed after the command ("Acme call give: sent the report")."""
+def start(today: date, directory: ClientDirectory, rules: Conversations, quick: str = "",
+          proposal: Proposal | None = None) -> Turn:
+    """Begin logging; ``quick`` is text typed after the command: the quick form ("Acme call
+    give: sent the report") or a free sentence. ``proposal`` is what a reader made of that text;
+    the explicit words of the quick form win, the proposal fills the gaps, and the conversation
+    asks for whatever is still missing before the rep confirms the summary."""
     state: dict[str, Any] = {"flow": "logmeeting", "d": {"on": today.isoformat(), "promises": []}, "done": []}
     quick = unicodedata.normalize("NFKC", quick).strip()
     if not quick:
@@ -87,9 +92,50 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
     if note.strip():
         _set(state, "note", note.strip()[: rules.max_note_chars])
     name = " ".join(rest)
+    if proposal is not None:
+        _apply(state, proposal, today, rules)
+        if "client" not in state["done"] and proposal.client_name:
+            name = proposal.client_name
+        elif "client" in state["done"] and "note" not in state["done"] and name:
+            _set(state, "note", name[: rules.max_note_chars])  # "Acme met them about X": the rest is the note
+            name = ""
     if name and "client" not in state["done"]:
-        return _answer_client(state, name, today, directory, rules)
+        return _answer_client(state, name[:MAX_NAME], today, directory, rules)
     return _ask(state, directory, rules)
+
+
+def _apply(state: dict[str, Any], proposal: Proposal, today: date, rules: Conversations) -> None:
+    """Fill what the quick form left open from a reader's proposal. Only values that pass the
+    same checks as typed answers are taken; anything else stays open and is asked for."""
+    d, before = state["d"], set(state["done"])
+    if proposal.occurred_on is not None and proposal.occurred_on <= today and d["on"] == today.isoformat():
+        d["on"] = proposal.occurred_on.isoformat()
+    if proposal.kind is not None and "kind" not in state["done"]:
+        _set(state, "kind", proposal.kind.value)
+    if proposal.purpose is not None and "purpose" not in state["done"]:
+        _set(state, "purpose", proposal.purpose.value)
+    if proposal.summary and "note" not in state["done"]:
+        _set(state, "note", proposal.summary.strip()[: rules.max_note_chars])
+    if proposal.proof_shown is not None:
+        _set(state, "proof", proposal.proof_shown)
+    on = date.fromisoformat(d["on"])
+    dated = [(p.text.strip()[: rules.max_note_chars], p.due_on) for p in proposal.promises if p.text.strip()]
+    dated = dated[: rules.max_promises]
+    for what, due in dated:
+        if due is not None and due >= on:
+            d["promises"].append([what, due.isoformat()])
+        else:
+            state.setdefault("undated", []).append(what)  # asked for, one by one
+    if dated and not state.get("undated"):
+        _set(state, "promise", None)
+    if proposal.problem:
+        _set(state, "problem", proposal.problem.strip()[: rules.max_note_chars])
+    if proposal.asked_for is not None:
+        _set(state, "asked_for", int(proposal.asked_for))
+    if proposal.demanded_justification is not None:
+        _set(state, "justification", proposal.demanded_justification)
+    if set(state["done"]) - before or d["promises"] or state.get("undated"):
+        state["proposed"] = proposal.source
 
 
 def answer(state: dict[str, Any], text: str, today: date, directory: ClientDirectory, rules: Conversations) -> Turn:
@@ -191,6 +237,8 @@ def _add_promise(state, what, due, today, directory, rules):
     state["d"]["promises"].append([what, due.isoformat()])
     if len(state["d"]["promises"]) >= rules.max_promises:
         return _mark_and_ask(state, "promise", directory, rules)
+    if state.get("undated"):  # more promises read from the note still need their dates
+        return _ask(state, directory, rules)
     state["step"] = "promise"
     return _reply(state, Reply.of(msg("log.noted.promise", promise=what, due=due), msg("log.ask.promise_more"),
                                   choices=(Choice("no", msg("log.choice.no_more")),)))
@@ -301,7 +349,7 @@ def _confirm_choices() -> tuple[Choice, ...]:
 def _summary(state: dict[str, Any]) -> list[Msg]:
     d = state["d"]
     lines = [
-        msg("log.summary.title"),
+        msg("log.summary.title_proposed" if state.get("proposed") else "log.summary.title"),
         msg("log.summary.client", client=d["client_name"]) if d.get("client_id") is not None
         else msg("log.summary.new_client", client=d["client_name"]),
         msg("log.summary.when", on=date.fromisoformat(d["on"]), kind=msg(f"kind.{d['kind']}")),
@@ -324,6 +372,10 @@ def _summary(state: dict[str, Any]) -> list[Msg]:
 
 def _ask(state, directory, rules) -> Turn:
     step = next((s for s in STEPS if s not in state["done"]), "confirm")
+    if step == "promise" and state.get("undated"):  # a promise read from the note, with no date
+        state["pending"] = state["undated"].pop(0)
+        state["step"] = "promise_due"
+        return _reply(state, Reply.of(msg("log.ask.promise_due", promise=state["pending"])))
     state["step"] = step
     return _reply(state, _prompt(step, state, directory, rules))
 

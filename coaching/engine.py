@@ -12,13 +12,14 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 from coaching import conversation, health, home, services, views
-from coaching.messages import Msg, msg
-from coaching.model import Person
+from coaching.messages import Msg, language_of, msg
+from coaching.model import Person, Role
 from coaching.ports import UnitOfWork, UnitOfWorkFactory
+from coaching.reading import NoteReader, RuleReader
 from coaching.replies import Reply
 from coaching.rules import Rules
 from coaching.services import CoachError
@@ -36,6 +37,7 @@ COMMANDS = {
     "cancel": ("cancel", "キャンセル", "やめる"),
     "away": ("away", "leave", "休暇", "不在"),
     "back": ("back", "復帰", "戻りました"),
+    "llm": ("llm", "ai"),
 }
 MAX_TEXT = 4000
 FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)")
@@ -82,9 +84,19 @@ def known_zone(name: str | None) -> str | None:
     return name
 
 
+class TipWriter(Protocol):
+    """Phrases the tip after a logged touch (an LLM); ``None`` keeps the template tip."""
+
+    def tip(self, facts: dict[str, object], language: str) -> str | None: ...
+
+
 class Engine:
-    def __init__(self, uow_factory: UnitOfWorkFactory, rules: Rules, clock: Callable[[], datetime]) -> None:
+    def __init__(self, uow_factory: UnitOfWorkFactory, rules: Rules, clock: Callable[[], datetime],
+                 reader: NoteReader | None = None, tips: TipWriter | None = None,
+                 llm_reader: NoteReader | None = None) -> None:
         self.uow_factory, self.rules, self.clock = uow_factory, rules, clock
+        self.reader = reader or RuleReader()  # always there: no LLM needed to read a note
+        self.llm_reader, self.tips = llm_reader, tips  # used only where the workspace allows
 
     def identify(self, uow: UnitOfWork, inbound: Inbound) -> Person | None:
         person = None
@@ -184,7 +196,8 @@ class Engine:
         elif command == "logmeeting":
             if state:
                 prefix.append(msg("log.restarted"))
-            turn = conversation.start(today, directory, rules, quick=rest)
+            proposal = self._read(uow, person, rest, today, directory, inbound) if rest.strip() else None
+            turn = conversation.start(today, directory, rules, quick=rest, proposal=proposal)
         else:
             if state:
                 uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
@@ -200,12 +213,41 @@ class Engine:
         replies = [self._prefixed(prefix, turn.reply)] if turn.reply.lines or prefix else []
         if turn.finished is not None:
             logged = services.log_request(uow, person, turn.finished, self.rules, today, inbound.external_id)
-            replies.append(views.logged(logged))
+            replies.append(views.logged(logged, self._tip(uow, person, logged, inbound)))
         if turn.state is None:
             uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
         else:
             uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key, turn.state, now)
         return replies, logged
+
+    def _llm_switch(self, uow: UnitOfWork, person: Person, word: str) -> Reply:
+        """``llm on`` / ``llm off`` (admins): may this workspace's notes and tips go to the LLM?"""
+        configured = self.llm_reader is not None or self.tips is not None
+        if word in ("on", "off", "オン", "オフ"):
+            if person.role is not Role.ADMIN:
+                raise CoachError(msg("error.admins_only"))
+            uow.workspaces.set_llm(person.workspace_id, word in ("on", "オン"))
+        allowed = self._llm_allowed(uow, person)
+        return Reply.of(msg("llm.status", allowed=allowed, configured=configured),
+                        msg("llm.how" if person.role is Role.ADMIN else "llm.ask_admin"))
+
+    def _llm_allowed(self, uow: UnitOfWork, person: Person) -> bool:
+        workspace = uow.workspaces.get(person.workspace_id)
+        return workspace is None or workspace.llm_enabled
+
+    def _read(self, uow: UnitOfWork, person: Person, text: str, today, directory, inbound: Inbound):
+        """What a reader makes of the text after /logmeeting: the LLM's proposal when one is
+        configured and the workspace allows it (it falls back to the rules by itself)."""
+        reader = self.llm_reader if self.llm_reader is not None and self._llm_allowed(uow, person) else self.reader
+        names = [name for _, name in ((c.id, c.name) for c in directory.clients)]
+        return reader.read(text, today, names, language_of(person.locale or inbound.locale))
+
+    def _tip(self, uow: UnitOfWork, person: Person, logged: services.LogResult, inbound: Inbound) -> str | None:
+        """An LLM-phrased tip grounded in the touch just logged and the client's record, or
+        ``None`` (the template tip stays)."""
+        if self.tips is None or logged.duplicate or not self._llm_allowed(uow, person):
+            return None
+        return self.tips.tip(services.tip_facts(uow, person, logged), language_of(person.locale or inbound.locale))
 
     @staticmethod
     def _prefixed(prefix: list[Msg], reply: Reply) -> Reply:
@@ -269,6 +311,8 @@ class Engine:
             return health.reply(health.team_health(uow, person, rest or None, now, self.rules))
         if command == "cancel":
             return Reply.of(msg("log.nothing_to_cancel"))
+        if command == "llm":
+            return self._llm_switch(uow, person, norm(rest))
         if command in ("away", "back"):
             services.set_on_leave(uow, person, command == "away")
             return Reply.of(msg(f"leave.{command}"))

@@ -74,6 +74,8 @@ class Workspace:
     id: str
     name: str
     platform: str = "console"  # console | slack | teams
+    llm_enabled: bool = True  # an admin may switch the LLM off for the workspace (it is only
+    # ever used when the operator configured one)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class ConversationRecord:
 class WorkspaceRepository(Protocol):
     def get(self, workspace_id: str) -> Workspace | None: ...
     def add(self, workspace: Workspace) -> Workspace: ...
+    def set_llm(self, workspace_id: str, enabled: bool) -> Workspace:
+        """An admin's switch: may this workspace's notes and tips go to the configured LLM?"""
 
 
 class TeamRepository(Protocol):

@@ -201,6 +201,25 @@ def record_touch(
     return LogResult(client, interaction, entries, balance, tips.choose(situation))
 
 
+def tip_facts(uow: UnitOfWork, rep: Person, result: LogResult) -> dict[str, object]:
+    """What a tip writer may know: this touch and the client's own record, nothing else."""
+    ws, client = rep.workspace_id, result.client
+    recent = uow.interactions.for_client(ws, client.id, limit=6)
+    touch = result.interaction
+    return {
+        "client": client.name,
+        "this_touch": {"purpose": touch.purpose.value, "kind": touch.kind.value,
+                       "on": touch.occurred_on.isoformat()} if touch else {},
+        "recent_purposes": [i.purpose.value for i in recent],
+        "balance": result.balance,
+        "trust_level": int(client.trust_level) if client.trust_level else None,
+        "open_promises": [{"promise": p.text, "due": p.due_on.isoformat()}
+                          for p in uow.promises.open_for(ws, client_id=client.id)[:5]],
+        "problems_waiting": len(uow.problems.unanswered(ws, client.id)),
+        "entries_now": [{"amount": e.amount, "reason": e.reason.value} for e in result.entries],
+    }
+
+
 # --- promises and breaches --------------------------------------------------------------
 
 def open_promises(uow: UnitOfWork, rep: Person) -> list[Promise]:

@@ -35,7 +35,8 @@ def reason(entry: LedgerEntry) -> Msg:
     return Msg(f"reason.{entry.reason.value}.long", params)
 
 
-def logged(result: LogResult) -> Reply:
+def logged(result: LogResult, tip: str | None = None) -> Reply:
+    """The confirmation of a logged touch; ``tip`` (an LLM's words) replaces the template tip."""
     if result.duplicate:
         return Reply.of(msg("log.duplicate", client=result.client.name, balance=result.balance))
     lines: list[Msg | str] = [msg("log.saved", client=result.client.name)]
@@ -44,7 +45,9 @@ def logged(result: LogResult) -> Reply:
     if not result.entries:
         lines.append(msg("log.no_change"))
     lines.append(msg("ledger.balance", client=result.client.name, balance=result.balance))
-    if result.tip:
+    if tip:
+        lines.append(msg("tip.prefix", tip=tip))
+    elif result.tip:
         lines.append(msg("tip.prefix", tip=result.tip))
     return Reply.of(*lines)
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,6 +65,7 @@ class WorkspaceRow(Base):
     id: Mapped[str] = mapped_column(WorkspaceId, primary_key=True)
     name: Mapped[str] = mapped_column(Name)
     platform: Mapped[str] = mapped_column(Code)
+    llm_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class TeamRow(Base):

@@ -61,12 +61,21 @@ class SqlWorkspaceRepository:
 
     def get(self, workspace_id: str) -> Workspace | None:
         row = self.session.get(WorkspaceRow, workspace_id)
-        return None if row is None else Workspace(row.id, row.name, row.platform)
+        return None if row is None else Workspace(row.id, row.name, row.platform, row.llm_enabled)
 
     def add(self, workspace: Workspace) -> Workspace:
-        self.session.add(WorkspaceRow(id=workspace.id, name=workspace.name, platform=workspace.platform))
+        self.session.add(WorkspaceRow(id=workspace.id, name=workspace.name, platform=workspace.platform,
+                                      llm_enabled=workspace.llm_enabled))
         self.session.flush()
         return workspace
+
+    def set_llm(self, workspace_id: str, enabled: bool) -> Workspace:
+        row = self.session.get(WorkspaceRow, workspace_id)
+        if row is None:
+            raise LookupError(f"no workspace {workspace_id!r}")
+        row.llm_enabled = enabled
+        self.session.flush()
+        return Workspace(row.id, row.name, row.platform, row.llm_enabled)
 
 
 def _team(row: TeamRow) -> Team:

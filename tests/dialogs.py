@@ -94,4 +94,38 @@ QUICK_EN = Script(
     balance=0, client="Globex", interactions=0,
 )
 
-SCRIPTS = (LOG_EN, LOG_JA, QUICK_EN)
+# One natural sentence after /logmeeting: the note reader (rules here; an LLM when configured)
+# proposes the fields, the coach asks only for what it could not read, the rep confirms.
+FREE_EN = Script(
+    "free_text_en", "alice@acme.example",
+    (
+        Say("/logmeeting Acme: showed them the ROI case from a similar customer, promised a revised quote by "
+            "Friday, they complained about late invoices", ("I don't have a client called “Acme” yet",)),
+        Pick(1, ("How did you meet?",)),
+        Say("meeting", ("What did the client ask of you",)),
+        Say("skip", ("justify each step",)),
+        Say("skip", ("Here's what I read from your note. Check it, then save or edit:", "• Client: Acme (new)",
+                     "• Showed a fitting track record", "• Promise: a revised quote (by Fri 27 Nov 2026)",
+                     "• Problem raised: late invoices", "Save this?")),
+        Say("save", ("Saved your touch with Acme.", "+2  Showed a fitting track record", "Credit balance with Acme: +2",
+                     "Coach's tip:")),
+    ),
+    balance=2, client="Acme",
+)
+
+FREE_JA = Script(
+    "free_text_ja", "ken@acme.example",
+    (
+        Say("/logmeeting 田中商事 打ち合わせ。来週月曜までに見積もり再提出を約束。請求書の遅れについて不満あり",
+            ("「田中商事」はまだ登録されていません",)),
+        Pick(1, ("実績",)),
+        Say("いいえ", ("何を求めていましたか",)),
+        Say("スキップ", ("細かな根拠を求められましたか",)),
+        Say("スキップ", ("メモから読み取った内容です", "・2026年11月20日(金) の打ち合わせ",
+                       "・約束:見積もり再提出(期限 2026年11月23日(月))", "・困りごと:請求書の遅れ")),
+        Say("はい", ("田中商事 との接点を記録しました。", "信用残高:+0", "コーチからのひとこと")),
+    ),
+    balance=0, client="田中商事",
+)
+
+SCRIPTS = (LOG_EN, LOG_JA, QUICK_EN, FREE_EN, FREE_JA)

@@ -128,6 +128,13 @@ class FakeWorkspaceRepository(_Repo):
         self.data.workspaces[workspace.id] = workspace
         return workspace
 
+    def set_llm(self, workspace_id: str, enabled: bool) -> Workspace:
+        if workspace_id not in self.data.workspaces:
+            raise LookupError(f"no workspace {workspace_id!r}")
+        updated = replace(self.data.workspaces[workspace_id], llm_enabled=enabled)
+        self.data.workspaces[workspace_id] = updated
+        return updated
+
 
 class FakeTeamRepository(_Repo, table="teams"):
     def by_name(self, workspace_id: str, name: str) -> Team | None:
