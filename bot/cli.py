@@ -481,3 +481,26 @@ def daily(as_of: str | None) -> None:
         uow.commit()
     click.echo(_say(coach, msg("cli.daily_done", on=day, broken=result.promises_broken,
                                unanswered=result.problems_unanswered, silence=result.silence_entries)))
+
+
+@main.command("notes-accuracy")
+@click.argument("cases", required=False, type=click.Path(path_type=Path))
+@click.option("--llm", "use_llm", is_flag=True, help="Measure the configured LLM reader (falling back to the rules).")
+@click.option("--misses", is_flag=True, help="List every field a note got wrong.")
+def notes_accuracy(cases: Path | None, use_llm: bool, misses: bool) -> None:
+    """Field-level accuracy of the note reader on labelled notes (default: the project's set)."""
+    from coaching import reading_eval
+    from coaching.reading import RuleReader
+
+    path = cases or Path(__file__).resolve().parent.parent / "tests" / "data" / "notes.jsonl"
+    if not path.is_file():
+        raise Fail(msg("cli.no_file", path=str(path)))
+    reader = RuleReader()
+    if use_llm:
+        settings = _settings()
+        if not settings.llm_enabled:
+            raise Fail(msg("cli.llm_not_configured"))
+        from bot.llm import build_reader
+
+        reader = build_reader(settings, fallback=RuleReader())
+    reading_eval.main([str(path)] + (["--misses"] if misses else []), reader=reader, out=click.echo)

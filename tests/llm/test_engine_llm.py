@@ -89,3 +89,28 @@ def test_an_admin_switches_the_llm_off_for_the_workspace(database_url, llm):
     assert "allowed in this workspace Yes" in say(coach, "ada@acme.example", "llm on")
     japanese = say(coach, "ken@acme.example", "llm", "ja")
     assert "運用担当者による設定" in japanese and "管理者だけ" in japanese
+
+
+def test_notes_accuracy_measures_the_rules_and_the_configured_llm(llm, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    cases = tmp_path / "notes.jsonl"
+    case = {"lang": "en", "today": "2026-11-20", "clients": ["Acme Corp"], "text": NOTE,
+            "expected": {"client_name": "Acme Corp", "kind": "meeting", "purpose": "give", "proof_shown": True,
+                         "promises": [{"text": "send the SLA", "due_on": "2026-11-25"}]}}
+    cases.write_text(json.dumps(case) + "\n", encoding="utf-8")
+    rules = CliRunner().invoke(main, ["notes-accuracy", str(cases)], env={"OPENAI_API_KEY": ""})
+    assert rules.exit_code == 0 and "overall" in rules.stdout
+    llm.script(Reply.structured(ANSWER))
+    env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.url, "OPENAI_MODEL": "test-model"}
+    measured = CliRunner().invoke(main, ["notes-accuracy", str(cases), "--llm"], env=env)
+    assert measured.exit_code == 0, measured.stderr
+    assert len(llm.requests) == 1
+    overall = [line for line in measured.stdout.splitlines() if line.startswith("overall")][0]
+    assert overall.split()[1] == "1.00"  # English: the scripted answer is right on every labelled field
+    missing = CliRunner().invoke(main, ["notes-accuracy", str(cases), "--llm"], env={"OPENAI_API_KEY": ""})
+    assert missing.exit_code == 2 and "No LLM is configured" in missing.stderr
