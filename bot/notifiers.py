@@ -37,6 +37,8 @@ class FirstThatDelivers:
                 return channel
         if self.fallback is not None:
             self.fallback.send(person, reply)
+        else:
+            log.warning("no platform reached person %s; the message stays in the delivery records", person.id)
         return None
 
     def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
@@ -128,8 +130,13 @@ class SlackNotifier:
 
 
 def build_notifier(coach, write=None) -> FirstThatDelivers:
-    """Slack and Teams as configured, in that order; the log when neither is. ``write``: where
-    messages nobody could be reached with are shown (default: the log)."""
+    """Slack and Teams as configured, in that order; the log when neither is.
+
+    ``write`` (the CLI's terminal) shows the messages no platform could deliver. A server or
+    scheduler passes none: then an undelivered message is only recorded (``coach deliveries``
+    lists it) and logged as one line naming the rep's id, so client notes never reach the logs.
+    With no platform configured at all, the log *is* the channel (the demo, a console install).
+    """
     settings = coach.settings
     platforms: list = []
     if settings.slack_bot_token:
@@ -142,4 +149,4 @@ def build_notifier(coach, write=None) -> FirstThatDelivers:
     printer = LogNotifier(coach.catalog, write or log.info, settings.data_dir / "charts")
     if not platforms:
         return FirstThatDelivers([printer])
-    return FirstThatDelivers(platforms, fallback=printer)
+    return FirstThatDelivers(platforms, fallback=printer if write is not None else None)

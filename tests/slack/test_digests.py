@@ -82,3 +82,28 @@ def test_promises_kept_from_the_ephemeral_list(slack):
     assert slack.post(body)[0] == 200
     [_, answer] = slack.api.wait_for_sync("response_url", 2)
     assert "Marked kept on time" in json.dumps(answer.params) and slack.api.calls_to("chat.postMessage") == []
+
+
+def test_a_server_never_writes_an_undelivered_digest_into_the_log(database_url, caplog):
+    """No platform reached the rep: the record says failed, the log says so in one line, and no
+    client note (or any of the digest's words) goes into the log."""
+    import logging
+
+    from bot.notifiers import build_notifier
+    from tests.support import make_coach, seed_roster
+    from coaching.messages import Msg
+    from coaching.replies import Reply
+
+    with FakeSlackApi().started_in_thread() as api:  # knows no user: lookups fail
+        coach = make_coach(database_url)
+        seed_roster(coach)
+        coach.settings.slack_bot_token, coach.settings.slack_api_url = "xoxb-test", f"{api.url}/api/"
+        coach.settings.teams_enabled = False
+        with coach.uow_factory() as uow:
+            alice = uow.people.by_email("acme", "alice@acme.example")
+        notifier = build_notifier(coach)
+        with caplog.at_level(logging.INFO):
+            sent = notifier.send(alice, Reply.of(Msg("digest.title", {"name": "Alice"}), "secret note about pricing"))
+    assert sent is None
+    assert "secret note" not in caplog.text and "Good morning" not in caplog.text
+    assert f"no platform reached person {alice.id}" in caplog.text
