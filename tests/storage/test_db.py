@@ -79,3 +79,25 @@ def test_alembic_config_escapes_percent_signs_in_urls() -> None:
     config = alembic_config(url)
     assert config.get_main_option("sqlalchemy.url") == url
     assert Path(config.get_main_option("script_location"), "versions").is_dir()
+
+
+def test_upgrading_a_database_with_data_keeps_it(migrated_engine: Engine) -> None:
+    """Each migration runs against rows, not only an empty schema: down to 0005, add a
+    workspace with a team (a foreign key to it), then up again."""
+    config = alembic_config()
+    with migrated_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    with migrated_engine.begin() as connection:
+        connection.execute(text("INSERT INTO workspaces (id, name, platform) VALUES ('w1', 'W', 'slack')"))
+        connection.execute(text("INSERT INTO teams (workspace_id, name) VALUES ('w1', 'East')"))
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == head_revision()
+    with migrated_engine.connect() as connection:
+        assert connection.execute(text("SELECT llm_enabled FROM workspaces WHERE id = 'w1'")).scalar() in (True, 1)
+        assert connection.execute(text("SELECT count(*) FROM teams")).scalar() == 1
+    with migrated_engine.begin() as connection:  # and down again, with the rows in place
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    upgrade(migrated_engine)
+    assert current_revision(migrated_engine) == head_revision()

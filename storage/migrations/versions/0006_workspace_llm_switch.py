@@ -21,10 +21,13 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("workspaces") as batch:
-        batch.add_column(sa.Column("llm_enabled", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # A plain ADD COLUMN with a constant default works on SQLite and PostgreSQL alike; a batch
+    # (copy-and-rename) would drop a table other tables' foreign keys point at.
+    op.add_column("workspaces", sa.Column("llm_enabled", sa.Boolean(), nullable=False, server_default=sa.true()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workspaces") as batch:
-        batch.drop_column("llm_enabled")
+    if op.get_bind().dialect.name == "sqlite":  # native since SQLite 3.35; no table copy
+        op.execute("ALTER TABLE workspaces DROP COLUMN llm_enabled")
+    else:
+        op.drop_column("workspaces", "llm_enabled")
