@@ -197,13 +197,21 @@ class Dispatcher:
     def _one_digest(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge],
                     histories: Mapping[int, ClientHistory], sent: Mapping[tuple[str, str], Sequence[date]],
                     report: JobReport) -> None:
+        self._send_items(workspace_id, DIGEST, person, day, nudges, report,
+                         choose=lambda fresh: schedule.choose(fresh, sent, day, self.plan),
+                         build=lambda items: digest.digest(person, items, self.plan.digest_size, histories, day))
+
+    def _send_items(self, workspace_id: str, job: str, person: Person, day: date, nudges: list[Nudge],
+                    report: JobReport, choose: Callable[[list[Nudge]], list[Nudge]],
+                    build: Callable[[list[Nudge]], Reply | None]) -> None:
+        """A message made of nudge items: record it with the items no other message of the day
+        carries, claim it, and send exactly what was recorded."""
         recipient = person_recipient(person.id)
         with self.uow_factory() as uow:
             uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
             taken = uow.deliveries.items_on(workspace_id, person.id, day)
-            fresh = [n for n in nudges if (n.subject, n.kind.value) not in taken]
-            chosen = schedule.choose(fresh, sent, day, self.plan)
-            planned = uow.deliveries.plan(workspace_id, DIGEST, recipient, person.id, day,
+            chosen = choose([n for n in nudges if (n.subject, n.kind.value) not in taken])
+            planned = uow.deliveries.plan(workspace_id, job, recipient, person.id, day,
                                           [_item(n) for n in chosen], self.clock(),
                                           status=PENDING if chosen else SKIPPED)
             if planned is None:  # another replica (or an earlier run) has it
@@ -217,8 +225,7 @@ class Dispatcher:
         if claimed is None:
             return
         recorded = {(i.subject, i.kind) for i in claimed.items}
-        chosen = [n for n in chosen if (n.subject, n.kind.value) in recorded]
-        reply = digest.digest(person, chosen, self.plan.digest_size, histories, day)
+        reply = build([n for n in chosen if (n.subject, n.kind.value) in recorded])
         if reply is None:  # every item was taken by another message of the day
             self._skip(workspace_id, claimed, report)
             return
@@ -244,30 +251,8 @@ class Dispatcher:
             self._one_reminder(workspace_id, people[rep_id], due[rep_id], nudges, report.job(REMINDER))
 
     def _one_reminder(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge], report: JobReport) -> None:
-        recipient = person_recipient(person.id)
-        with self.uow_factory() as uow:
-            uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
-            taken = uow.deliveries.items_on(workspace_id, person.id, day)  # already in today's digest
-            fresh = [n for n in nudges if (n.subject, n.kind.value) not in taken]
-            planned = uow.deliveries.plan(workspace_id, REMINDER, recipient, person.id, day,
-                                          [_item(n) for n in fresh], self.clock(),
-                                          status=PENDING if fresh else SKIPPED)
-            if planned is None:
-                return
-            if not fresh:
-                uow.commit()
-                report.skipped += 1
-                return
-            claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts)
-            uow.commit()
-        if claimed is None:
-            return
-        recorded = {(i.subject, i.kind) for i in claimed.items}
-        reply = digest.reminder(person, [n for n in fresh if (n.subject, n.kind.value) in recorded])
-        if reply is None:
-            self._skip(workspace_id, claimed, report)
-            return
-        self._deliver(workspace_id, claimed, person, reply, report)
+        self._send_items(workspace_id, REMINDER, person, day, nudges, report,
+                         choose=lambda fresh: fresh, build=lambda items: digest.reminder(person, items))
 
     # --- the weekly manager digest ----------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from bot.bootstrap import Coach, bootstrap
@@ -64,3 +65,34 @@ def client_state(coach: Coach, name: str) -> tuple[int, int]:
             return 0, 0
         touches = uow.interactions.for_client(coach.workspace, client.id, limit=100)
         return uow.ledger.balance(coach.workspace, client.id), len(touches)
+
+
+@dataclass
+class Recorder:
+    """A notifier (the scheduler's port) that remembers what it was asked to send; it can be
+    told who is unreachable (e-mails, or "#CHANNEL") and whose send kills the process."""
+
+    clock: MovableClock
+    unreachable: set[str] = field(default_factory=set)  # e-mails, or "#CHANNEL"
+    crash_on: str | None = None
+    sent: list[tuple[str, datetime, object]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, person, reply):
+        if person.email == self.crash_on:
+            raise SystemExit("the process died mid-send")
+        if person.email in self.unreachable:
+            return None
+        with self.lock:
+            self.sent.append((person.email, self.clock(), reply))
+        return "test"
+
+    def send_channel(self, channel, reply, locale):
+        if f"#{channel}" in self.unreachable:
+            return None
+        with self.lock:
+            self.sent.append((f"#{channel}", self.clock(), reply))
+        return "test"
+
+    def to(self, who: str) -> list[tuple[datetime, object]]:
+        return [(at, reply) for email, at, reply in self.sent if email.startswith(who)]

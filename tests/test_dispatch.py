@@ -4,7 +4,6 @@ caught up once after downtime, safe across a crash and a second replica, backing
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -15,41 +14,11 @@ from coaching.engine import Inbound
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose, TrustLevel
 from coaching.schedule import Schedule
-from tests.support import WORKSPACE, MovableClock, make_coach, seed_roster
+from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_roster
 
 UTC = timezone.utc
 FRIDAY = date(2026, 11, 20)
 MONDAY = date(2026, 11, 23)
-
-
-@dataclass
-class Recorder:
-    """A notifier (the port) that remembers what it was asked to send."""
-
-    clock: MovableClock
-    unreachable: set[str] = field(default_factory=set)  # e-mails, or "#CHANNEL"
-    crash_on: str | None = None
-    sent: list[tuple[str, datetime, object]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def send(self, person, reply):
-        if person.email == self.crash_on:
-            raise SystemExit("the process died mid-send")
-        if person.email in self.unreachable:
-            return None
-        with self.lock:
-            self.sent.append((person.email, self.clock(), reply))
-        return "test"
-
-    def send_channel(self, channel, reply, locale):
-        if f"#{channel}" in self.unreachable:
-            return None
-        with self.lock:
-            self.sent.append((f"#{channel}", self.clock(), reply))
-        return "test"
-
-    def to(self, who: str) -> list[tuple[datetime, object]]:
-        return [(at, reply) for email, at, reply in self.sent if email.startswith(who)]
 
 
 def text(reply, lang="en") -> str:

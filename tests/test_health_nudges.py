@@ -5,7 +5,6 @@ sends digests (recorded in deliveries), reps log touches, and /teamhealth and
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -17,25 +16,10 @@ from coaching.dispatch import Dispatcher
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose
 from coaching.schedule import Schedule
-from tests.support import WORKSPACE, MovableClock, make_coach, seed_roster
+from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_roster
 
 SENT_ON = date(2026, 11, 19)  # Thursday: every rep's digest goes out (D)
 AS_OF = SENT_ON + timedelta(days=5)  # Tuesday: D + 3 is within the period, so the items count
-
-
-@dataclass
-class Recorder:
-    """A notifier that takes every message (so each digest is recorded as sent)."""
-
-    sent: list[tuple[str, object]] = field(default_factory=list)
-
-    def send(self, person, reply):
-        self.sent.append((person.email, reply))
-        return "test"
-
-    def send_channel(self, channel, reply, locale):
-        self.sent.append((f"#{channel}", reply))
-        return "test"
 
 
 @pytest.fixture
@@ -50,10 +34,10 @@ def coach(database_url):
                                   ("Boston Bay", "bob", west)):
             uow.clients.add(WORKSPACE, name, team.id, ids[owner], long_ago)  # never touched: quiet
         uow.commit()
-    notifier = Recorder()
+    notifier = Recorder(MovableClock())
     Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).digests(
         WORKSPACE, coach.clock(), as_of=SENT_ON)
-    assert sorted(email for email, _ in notifier.sent) == [
+    assert sorted(email for email, *_ in notifier.sent) == [
         "alice@acme.example", "bob@acme.example", "ken@acme.example"]
     # Alice touches Acme on D + 3 (in time); Ken touches Kobe Steelworks on D + 4 (too late).
     with coach.uow_factory() as uow:

@@ -12,8 +12,7 @@ from sqlalchemy import text
 from bot.bootstrap import bootstrap
 from bot.scheduler import JOBS, CoachScheduler
 from bot.settings import Settings
-from tests.support import MovableClock, seed_roster
-from tests.test_dispatch import Recorder
+from tests.support import MovableClock, Recorder, seed_roster
 from storage import db
 
 
