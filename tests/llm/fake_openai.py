@@ -32,6 +32,8 @@ from typing import Any, Iterator
 
 from aiohttp import web
 
+from tests.threads import serving_in_thread
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -139,32 +141,8 @@ class FakeOpenAI:
 
     @contextlib.contextmanager
     def started_in_thread(self) -> Iterator["FakeOpenAI"]:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as error:  # reported to the starting thread below
-                errors.append(error)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="FakeOpenAI", daemon=True)
-        thread.start()
-        if not ready.wait(10) or errors:
-            raise RuntimeError("FakeOpenAI did not start") from (errors[0] if errors else None)
-        try:
+        with serving_in_thread(self.start, self.stop, "FakeOpenAI"):
             yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
 
     # ---- HTTP ----------------------------------------------------------------------------
     async def _chat_completions(self, request: web.Request) -> web.Response:

@@ -48,6 +48,8 @@ from typing import Any, Iterator
 
 from aiohttp import web
 
+from tests.threads import serving_in_thread
+
 JSON_FIELDS = {"blocks", "attachments", "view", "files", "metadata", "unfurls", "user_auth_blocks"}
 
 
@@ -239,32 +241,8 @@ class FakeSlackApi:
 
     @contextlib.contextmanager
     def started_in_thread(self) -> Iterator["FakeSlackApi"]:
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
-            except BaseException as error:  # reported to the starting thread below
-                errors.append(error)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self.stop())
-            loop.close()
-
-        thread = threading.Thread(target=run, name="FakeSlackApi", daemon=True)
-        thread.start()
-        if not ready.wait(10) or errors:
-            raise RuntimeError("FakeSlackApi did not start") from (errors[0] if errors else None)
-        try:
+        with serving_in_thread(self.start, self.stop, "FakeSlackApi"):
             yield self
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
 
     # ---- HTTP handlers -------------------------------------------------------------------
     def _record(self, call: Call) -> _Failure | None:
