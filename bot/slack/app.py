@@ -101,7 +101,7 @@ class SlackAdapter:
                 await self.upload_chart(client, channel, reply, outcome.locale)
 
     async def respond(self, respond: Callable[..., Awaitable[Any]], outcome: Outcome, client: AsyncWebClient,
-                      user: str) -> None:
+                      user: str, channel: str | None = None) -> None:
         """Ephemeral answers (only the asking user sees them). A file cannot be ephemeral, so a
         reply's chart goes to the user's DM with the coach: where they asked, if they asked there;
         otherwise not into a channel (or a DM with someone else) that only saw the ephemeral text."""
@@ -115,7 +115,9 @@ class SlackAdapter:
                 except SlackApiError as error:
                     log.warning("no DM for a chart: %s", error.response.get("error"))
                     continue
-                await self.upload_chart(client, dm, reply, outcome.locale)
+                if await self.upload_chart(client, dm, reply, outcome.locale) and dm != channel:
+                    note = catalog.render(msg("slack.chart_in_dm"), outcome.locale, render.escape)
+                    await respond(text=note, response_type="ephemeral")
 
     async def upload_chart(self, client: AsyncWebClient, channel: str, reply: Reply, locale: str | None) -> bool:
         """The reply's chart as a PNG file in ``channel`` (drawn in a worker thread). A failure is
@@ -165,7 +167,7 @@ class SlackAdapter:
                               response_type="ephemeral")
             return
         outcome = await self.run(client, self.inbound(team, user, command["channel_id"], f"/{name} {text}", key))
-        await self.respond(respond, outcome, client, user)
+        await self.respond(respond, outcome, client, user, command["channel_id"])
 
     async def on_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
@@ -182,7 +184,7 @@ class SlackAdapter:
         key = f"action:{channel}:{container.get('message_ts')}:{action['action_id']}:{value}"
         outcome = await self.run(client, self.inbound(body["team"]["id"], body["user"]["id"], channel, value, key))
         if container.get("is_ephemeral"):
-            await self.respond(respond, outcome, client, body["user"]["id"])
+            await self.respond(respond, outcome, client, body["user"]["id"], channel)
         else:
             await self.post(client, channel, outcome)
 

@@ -156,3 +156,8 @@ def test_teamhealth_from_a_manager_comes_with_its_chart_in_their_dm(slack, chann
     assert ask.params["filename"].endswith("-en.png") and ask.params["alt_txt"]
     title = png_info(content)[1]["Title"]
     assert title.startswith("East") and complete.params["files"][0]["title"] == title
+    if channel != "DUMIA":  # asked in a channel: a word there says where the picture went
+        [_, note] = slack.api.wait_for_sync("response_url", 2)
+        assert "The chart is in our direct message" in note.params["text"]
+    else:
+        assert len(slack.api.calls_to("response_url")) == 1
