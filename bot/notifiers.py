@@ -19,6 +19,7 @@ from bot.slack import render
 from bot.terminal import render_with_chart
 from coaching.messages import Catalog
 from coaching.model import Person
+from coaching.ports import MaybeDelivered
 from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class FirstThatDelivers:
 
     def send(self, person: Person, reply: Reply) -> str | None:
         for notifier in self.notifiers:
-            if channel := notifier.send(person, reply):
+            if channel := self._try(notifier.send, person, reply):
                 return channel
         if self.fallback is not None:
             self.fallback.send(person, reply)
@@ -43,11 +44,24 @@ class FirstThatDelivers:
 
     def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
         for notifier in self.notifiers:
-            if sent := notifier.send_channel(channel, reply, locale):
+            if sent := self._try(notifier.send_channel, channel, reply, locale):
                 return sent
         if self.fallback is not None:
             self.fallback.send_channel(channel, reply, locale)
         return None
+
+
+    @staticmethod
+    def _try(send, *args) -> str | None:
+        """One platform's failure (Slack down) must not keep the next one (Teams) from trying,
+        unless the message may already have arrived: then nothing else is tried."""
+        try:
+            return send(*args)
+        except MaybeDelivered:
+            raise
+        except Exception as error:
+            log.warning("a platform failed (%s); trying the next one", type(error).__name__)
+            return None
 
 
 class LogNotifier:
@@ -75,9 +89,13 @@ class SlackNotifier:
 
     def __init__(self, catalog: Catalog, token: str, api_url: str) -> None:
         self.catalog = catalog
+        # Look-ups are safe to retry; a post is not (Slack cannot tell a repeat), so the poster
+        # retries only rate limits, where Slack says it did not take the message.
         self.client = WebClient(token=token, base_url=api_url, retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=3), ServerErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=2)])
+        self.poster = WebClient(token=token, base_url=api_url,
+                                retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
 
     def user_id(self, person: Person) -> str | None:
         if person.slack_user_id:
@@ -103,11 +121,15 @@ class SlackNotifier:
         if not channel.startswith(("C", "G", "D")):  # not a Slack conversation id (a Teams one)
             return None
         try:
-            self.client.chat_postMessage(channel=channel, text=render.fallback_text(reply, self.catalog, locale),
+            self.poster.chat_postMessage(channel=channel, text=render.fallback_text(reply, self.catalog, locale),
                                          blocks=render.blocks(reply, self.catalog, locale))
         except SlackApiError as error:
+            if error.response.status_code >= 500:
+                raise MaybeDelivered(f"Slack answered {error.response.status_code}") from error
             log.warning("a message could not be delivered: %s", error.response.get("error"))
             return None
+        except (SlackClientError, OSError) as error:  # the request went out; the answer did not come
+            raise MaybeDelivered(type(error).__name__) from error
         if reply.chart is not None:
             self.upload_chart(channel, reply, locale)
         return self.name
@@ -118,7 +140,7 @@ class SlackNotifier:
         elsewhere would say it twice)."""
         assert reply.chart is not None
         try:
-            self.client.files_upload_v2(channel=channel, **render.chart_upload(reply.chart, self.catalog, locale))
+            self.poster.files_upload_v2(channel=channel, **render.chart_upload(reply.chart, self.catalog, locale))
         except SlackClientError as error:
             detail = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
             log.warning("a chart could not be uploaded: %s", detail)

@@ -119,7 +119,7 @@ class Settings(BaseSettings):
                 weekly_day=next(iter(weekly)), lease_minutes=self.lease_minutes,
             )
         except ValueError as error:
-            raise ValueError(f"COACH_DIGEST_TIME, COACH_REMINDER_TIME and COACH_QUIET_HOURS disagree: {error}") from None
+            raise ValueError(f"the schedule settings (COACH_*) disagree: {error}") from None
 
     def rules(self) -> Rules:
         """The point and nudge rules, with overrides from ``COACH_RULES_FILE`` if set."""

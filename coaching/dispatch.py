@@ -32,11 +32,13 @@ from coaching.model import Person, Promise, Role, Team
 from coaching.nudges import STAKE, ClientHistory, Nudge, NudgeKind, detect
 from coaching.ports import (
     FAILED,
+    INTERRUPTED,
     PENDING,
     SENT,
     SKIPPED,
     Delivery,
     DeliveryItem,
+    MaybeDelivered,
     Notifier,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -240,7 +242,8 @@ class Dispatcher:
             if not due:
                 return
             done = uow.deliveries.recorded(workspace_id, REMINDER, sorted(set(due.values())))
-            promises = [p for p in uow.promises.open_for(workspace_id)
+            horizon = max(due.values()) + timedelta(days=8)  # a reminder day is at most a week ahead
+            promises = [p for p in uow.promises.open_due_before(workspace_id, horizon)
                         if p.rep_id in due and schedule.reminder_day(p.due_on, self.plan) == due[p.rep_id]
                         and (person_recipient(p.rep_id), due[p.rep_id]) not in done]
             names = {c.id: c.name for c in uow.clients.list(workspace_id)} if promises else {}
@@ -425,6 +428,9 @@ class Dispatcher:
         reason = None
         try:
             channel = send()
+        except MaybeDelivered:  # it may have arrived: recorded like a send cut short, never resent
+            log.warning("a %s message may or may not have been delivered; it will not be resent", claimed.job)
+            channel, reason = None, INTERRUPTED
         except Exception as error:  # a platform's failure is recorded; the run goes on
             log.warning("a %s message could not be delivered: %s", claimed.job, type(error).__name__)
             channel, reason = None, type(error).__name__

@@ -163,8 +163,10 @@ class HistoryRepository(Protocol):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
+        rep_ids: Sequence[int] | None = None,
     ) -> Iterator[ClientHistory]:
-        """One history per client, ordered by owner then client id. ``touches`` holds the
+        """One history per client (of ``rep_id``, or of any of ``rep_ids``, or of ``team_ids``,
+        each narrowing further when given), ordered by owner then client id. ``touches`` holds the
         latest ``touches_per_client`` touches plus every touch within ``window_days``, all on
         or before ``as_of``, newest first."""
     def rep_touch_counts(
@@ -313,6 +315,11 @@ class DeliveryRepository(Protocol):
         """Messages left ``sending`` since before ``claimed_before`` become failed (reason
         ``interrupted``) and are not sent again: the platform may have received them."""
     def list(self, workspace_id: str, local_date: date) -> list[Delivery]: ...
+
+
+class MaybeDelivered(Exception):
+    """A platform failed in a way that leaves open whether the message arrived (the connection
+    dropped after the request was sent, a 5xx). Never sent again, nor elsewhere: at most once."""
 
 
 class Notifier(Protocol):

@@ -50,6 +50,8 @@ class Schedule:
             raise ValueError("the digest time falls in the quiet hours")
         if self.quiet(self.reminder_time):
             raise ValueError("the reminder time falls in the quiet hours")
+        if self.weekly_day not in self.working_days:
+            raise ValueError("the weekly digest's day is not a working day")
 
     def quiet(self, moment: time) -> bool:
         """Whether a local wall-clock time is within the quiet hours."""
@@ -89,7 +91,7 @@ def zone(name: str) -> ZoneInfo:
     """The person's time zone; an unknown name falls back to UTC rather than failing a run."""
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory; absurd lengths
         return ZoneInfo("UTC")
 
 

@@ -287,9 +287,8 @@ def nudges_with_histories(
     """Each nudge with the client history it came from (``None`` for a rep's lapse), leaving
     out what its rep snoozed or dismissed. ``rep_ids`` narrows a workspace scan to some reps."""
     quiet = uow.feedback.suppressed(workspace_id, as_of, rep_id)  # snoozed or dismissed by the rep
-    for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id):
-        if rep_ids is not None and history.owner_id not in rep_ids:
-            continue
+    scope = sorted(rep_ids) if rep_ids is not None else None
+    for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id, rep_ids=scope):
         for n in detect(history, as_of, rules.nudging):
             if (n.rep_id, n.subject) not in quiet:
                 yield n, history

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from coaching.ports import (
@@ -115,6 +115,7 @@ class SqlDeliveryRepository:
         if delivery_id is None:
             return None
         wanted = unique_items(items)
+        self._release_failed(workspace_id, local_date, wanted)
         stored: set[tuple[int, str, str]] = set()
         for start in range(0, len(wanted), ITEMS_PER_INSERT):
             rows = [
@@ -133,6 +134,18 @@ class SqlDeliveryRepository:
             finished_at=None if status == PENDING else moment,
         )
 
+    def _release_failed(self, workspace_id: str, local_date: date, wanted: Sequence[DeliveryItem]) -> None:
+        """Items held by a message that failed (and was not interrupted mid-send) never reached
+        the rep: a later message of the day may carry them instead."""
+        d, i = DELIVERIES.c, ITEMS.c
+        failed = select(d.id).where(d.workspace_id == workspace_id, d.local_date == local_date, d.status == FAILED,
+                                    or_(d.reason.is_(None), d.reason != INTERRUPTED))
+        keys = [(item.rep_id, item.subject, item.kind) for item in wanted]
+        for start in range(0, len(keys), IN_CHUNK):
+            self.session.execute(delete(ITEMS).where(
+                i.workspace_id == workspace_id, i.local_date == local_date, i.delivery_id.in_(failed),
+                tuple_(i.rep_id, i.subject, i.kind).in_(keys[start:start + IN_CHUNK])))
+
     def get(self, workspace_id: str, delivery_id: int) -> Delivery | None:
         found = self._with_items(workspace_id, self._select(workspace_id).where(DELIVERIES.c.id == delivery_id))
         return found[0] if found else None
@@ -149,10 +162,12 @@ class SqlDeliveryRepository:
         return found
 
     def items_on(self, workspace_id: str, rep_id: int, local_date: date) -> set[tuple[str, str]]:
-        """Whatever their delivery's status: an item planned, failing or sent today is taken."""
-        i = ITEMS.c
-        stmt = select(i.subject, i.kind).where(
-            i.workspace_id == workspace_id, i.rep_id == rep_id, i.local_date == local_date)
+        """Items planned, being sent or sent today; not those of a message that failed (it never
+        reached the rep), unless it was interrupted mid-send (it may have)."""
+        i, d = ITEMS.c, DELIVERIES.c
+        stmt = select(i.subject, i.kind).join(DELIVERIES, d.id == i.delivery_id).where(
+            i.workspace_id == workspace_id, i.rep_id == rep_id, i.local_date == local_date,
+            or_(d.status != FAILED, d.reason == INTERRUPTED))
         return {(subject, kind) for subject, kind in self.session.execute(stmt)}
 
     def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None

@@ -72,15 +72,16 @@ class SqlHistoryRepository:
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
+        rep_ids: Sequence[int] | None = None,
     ) -> Iterator[ClientHistory]:
         """Clients of ``rep_id`` (their owner) and/or of ``team_ids``; all when both are None.
         Balance, setbacks, wins, promises made and problems raised count up to ``as_of``;
         ``balance_before`` is the balance as of ``as_of - TREND_DAYS`` (``None`` when the client
         had no ledger entry by then), ``last_note`` the note of the newest touch (``None`` when
         it is blank)."""
-        if team_ids is not None and not team_ids:
+        if (team_ids is not None and not team_ids) or (rep_ids is not None and not rep_ids):
             return
-        scope = self._scope(workspace_id, rep_id, team_ids)
+        scope = self._scope(workspace_id, rep_id, team_ids, rep_ids)
         results = [
             self._stream(self._clients(workspace_id, as_of, scope, filtered=len(scope) > 1)),
             self._stream(self._touches(workspace_id, as_of, scope, touches_per_client, window_days)),
@@ -172,11 +173,14 @@ class SqlHistoryRepository:
     # -- the four streams of client_histories ------------------------------------------------
 
     @staticmethod
-    def _scope(workspace_id: str, rep_id: int | None, team_ids: Sequence[int] | None) -> list[ColumnElement[bool]]:
+    def _scope(workspace_id: str, rep_id: int | None, team_ids: Sequence[int] | None,
+               rep_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
         """Conditions on ``clients`` picking the clients asked for."""
         scope = [ClientRow.workspace_id == workspace_id]
         if rep_id is not None:
             scope.append(ClientRow.owner_id == rep_id)
+        if rep_ids is not None:  # the reps due in one scheduler batch: a few hundred at most
+            scope.append(ClientRow.owner_id.in_(sorted(set(rep_ids))))
         if team_ids is not None:
             scope.append(ClientRow.team_id.in_(list(team_ids)))
         return scope

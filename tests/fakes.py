@@ -379,6 +379,12 @@ class FakeDeliveryRepository(_Repo, table="deliveries"):
             raise ValueError(f"a delivery cannot be planned as {status!r}")
         if any((d.job, d.recipient, d.local_date) == (job, recipient, local_date) for d in self._mine(workspace_id)):
             return None
+        wanted = {(i.rep_id, i.subject, i.kind) for i in items}
+        for d in self._mine(workspace_id):  # a failed message's items go to whoever carries them now
+            if d.local_date == local_date and _released(d):
+                left = tuple(i for i in d.items if (i.rep_id, i.subject, i.kind) not in wanted)
+                if left != d.items:
+                    self._update(d, items=left)
         taken = {(i.rep_id, i.subject, i.kind) for i in self._items(workspace_id, local_date)}
         kept: list[DeliveryItem] = []
         for item in items:
@@ -400,7 +406,8 @@ class FakeDeliveryRepository(_Repo, table="deliveries"):
         return {(d.recipient, d.local_date) for d in self._mine(workspace_id) if d.job == job and d.local_date in local_dates}
 
     def items_on(self, workspace_id: str, rep_id: int, local_date: date) -> set[tuple[str, str]]:
-        return {(i.subject, i.kind) for i in self._items(workspace_id, local_date) if i.rep_id == rep_id}
+        return {(i.subject, i.kind) for d in self._mine(workspace_id) if d.local_date == local_date
+                and not _released(d) for i in d.items if i.rep_id == rep_id}
 
     def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None
                    ) -> dict[tuple[int, str, str], list[date]]:
@@ -471,17 +478,24 @@ class FakeDeliveryRepository(_Repo, table="deliveries"):
         return changed
 
 
+def _released(d: Delivery) -> bool:
+    """A failed message never reached the rep (unless interrupted mid-send): its items are free."""
+    return d.status == FAILED and d.reason != INTERRUPTED
+
+
 class FakeHistoryRepository(_Repo):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
+        rep_ids: Sequence[int] | None = None,
     ) -> Iterator[ClientHistory]:
-        if team_ids is not None and not team_ids:
+        if (team_ids is not None and not team_ids) or (rep_ids is not None and not rep_ids):
             return
         clients = pick(self.data.clients.values(), lambda c: (c.owner_id, c.id),
                        workspace_id=workspace_id, owner_id=_any(rep_id))
         yield from [self._history(c, as_of, touches_per_client, window_days)
-                    for c in clients if team_ids is None or c.team_id in team_ids]
+                    for c in clients if (team_ids is None or c.team_id in team_ids)
+                    and (rep_ids is None or c.owner_id in rep_ids)]
 
     def _history(self, client: Client, as_of: date, limit: int, window_days: int) -> ClientHistory:
         d, window_start, mine = self.data, as_of - timedelta(days=window_days), {"client_id": client.id}

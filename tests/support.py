@@ -75,12 +75,17 @@ class Recorder:
     clock: MovableClock
     unreachable: set[str] = field(default_factory=set)  # e-mails, or "#CHANNEL"
     crash_on: str | None = None
+    maybe_on: set[str] = field(default_factory=set)  # e-mails whose send fails after it went out
     sent: list[tuple[str, datetime, object]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def send(self, person, reply):
         if person.email == self.crash_on:
             raise SystemExit("the process died mid-send")
+        if person.email in self.maybe_on:
+            from coaching.ports import MaybeDelivered
+
+            raise MaybeDelivered("the connection dropped after the post")
         if person.email in self.unreachable:
             return None
         with self.lock:

@@ -256,3 +256,39 @@ def test_a_failed_team_digest_and_reminder_are_retried_at_the_next_tick_rebuilt(
         states = {(x.job, x.status, x.attempts) for x in uow.deliveries.list(WORKSPACE, FRIDAY)
                   if x.job in ("team", "reminder") or x.person_id == ids["alice"]}
     assert states == {("team", "sent", 2), ("reminder", "sent", 2), ("digest", "sent", 2)}
+
+
+def test_a_message_that_may_have_arrived_is_never_sent_again(world):
+    coach, clock, ids = world
+    clock.now = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    notifier = Recorder(clock, maybe_on={"bob@acme.example"})
+    d = dispatcher(coach, notifier)
+    d.run(WORKSPACE, clock())
+    notifier.maybe_on.clear()
+    for _ in range(3):
+        clock.advance(minutes=5)
+        d.run(WORKSPACE, clock())
+    assert notifier.to("bob") == []
+    with coach.uow_factory() as uow:
+        [bob] = [x for x in uow.deliveries.list(WORKSPACE, FRIDAY) if x.person_id == ids["bob"]]
+    assert (bob.status, bob.reason, bob.attempts) == ("failed", "interrupted", 1)
+
+
+def test_a_digest_that_never_arrived_leaves_its_promise_to_the_afternoon_reminder(world):
+    coach, clock, ids = world
+    with coach.uow_factory() as uow:
+        acme = uow.clients.by_name(WORKSPACE, "Acme")
+        promise = uow.promises.add(WORKSPACE, acme.id, ids["alice"], None, "send the quote", FRIDAY,
+                                   FRIDAY + timedelta(days=1))  # due Saturday: in Friday's digest
+        uow.commit()
+    clock.now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    notifier = Recorder(clock, unreachable={"alice@acme.example"})  # Slack is down all morning
+    run_hourly(dispatcher(coach, notifier), clock, datetime(2026, 11, 20, 16, 0, tzinfo=UTC))
+    notifier.unreachable.clear()
+    dispatcher(coach, notifier).run(WORKSPACE, clock())  # 16:00 in London: the reminder
+    [(_, reminder)] = notifier.to("alice")
+    assert "send the quote" in text(reminder)
+    with coach.uow_factory() as uow:
+        mine = [x for x in uow.deliveries.list(WORKSPACE, FRIDAY) if x.person_id == ids["alice"]]
+    items = {x.job: [i.subject for i in x.items] for x in mine}
+    assert f"promise:{promise.id}" in items["reminder"] and f"promise:{promise.id}" not in items["digest"]

@@ -180,3 +180,14 @@ def test_team_timezone_is_the_managers_else_the_most_common():
     assert schedule.team_timezone(members) == "Asia/Tokyo"
     assert schedule.team_timezone(members + [person("Europe/London", Role.MANAGER)]) == "Europe/London"
     assert schedule.team_timezone([]) == "UTC"
+
+
+def test_a_weekly_day_that_is_not_a_working_day_is_refused():
+    with pytest.raises(ValueError, match="weekly digest's day"):
+        Schedule(working_days=parse_days("tue-sat"))  # the weekly day is Monday by default
+    assert Schedule(working_days=parse_days("tue-sat"), weekly_day=1).weekly_day == 1
+
+
+@pytest.mark.parametrize("name", ["Asia", "Mars/Olympus", "x" * 300, "", "../etc"])
+def test_a_zone_name_that_is_no_zone_falls_back_to_utc(name):
+    assert str(schedule.zone(name)) == "UTC"

@@ -107,3 +107,46 @@ def test_a_server_never_writes_an_undelivered_digest_into_the_log(database_url, 
     assert sent is None
     assert "secret note" not in caplog.text and "Good morning" not in caplog.text
     assert f"no platform reached person {alice.id}" in caplog.text
+
+
+def _alice_and_notifier(database_url, api):
+    from bot.notifiers import SlackNotifier
+    from tests.support import make_coach, seed_roster
+
+    coach = make_coach(database_url)
+    seed_roster(coach)
+    api.add_user("UALICE", "alice@acme.example")
+    with coach.uow_factory() as uow:
+        alice = uow.people.by_email("acme", "alice@acme.example")
+    return alice, SlackNotifier(coach.catalog, "xoxb-test", f"{api.url}/api/"), coach
+
+
+def test_a_slack_5xx_on_the_post_is_maybe_delivered_and_never_posted_twice(database_url):
+    from coaching.messages import Msg
+    from coaching.ports import MaybeDelivered
+    from coaching.replies import Reply
+
+    with FakeSlackApi().started_in_thread() as api:
+        alice, slack, _ = _alice_and_notifier(database_url, api)
+        api.fail_next("chat.postMessage", status=500)
+        with pytest.raises(MaybeDelivered):
+            slack.send(alice, Reply.of(Msg("digest.title", {"name": "Alice"})))
+        assert len(api.calls_to("chat.postMessage")) == 1  # not retried by the client either
+        api.fail_next("chat.postMessage", status=429, retry_after=0)
+        assert slack.send(alice, Reply.of(Msg("digest.title", {"name": "Alice"}))) == "slack"
+        assert len(api.calls_to("chat.postMessage")) == 3  # a rate limit is retried: Slack took nothing
+
+
+def test_one_platform_failing_does_not_keep_the_next_from_trying(database_url):
+    from bot.notifiers import FirstThatDelivers, SlackNotifier
+    from coaching.messages import Msg
+    from coaching.replies import Reply
+    from tests.support import MovableClock, Recorder
+
+    with FakeSlackApi().started_in_thread() as api:
+        alice, _, coach = _alice_and_notifier(database_url, api)
+    down = SlackNotifier(coach.catalog, "xoxb-test", api.url + "/api/")  # the server has stopped
+    other = Recorder(MovableClock())
+    chain = FirstThatDelivers([down, other])
+    assert chain.send(alice, Reply.of(Msg("digest.title", {"name": "Alice"}))) == "test"
+    assert [email for email, *_ in other.sent] == ["alice@acme.example"]

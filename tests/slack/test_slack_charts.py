@@ -88,11 +88,14 @@ def test_an_ephemeral_answer_sends_its_chart_to_the_users_dm_with_the_coach(adap
         async with FakeSlackApi() as api:
             client = AsyncWebClient(token="xoxb-test", base_url=f"{api.url}/api/")
             await adapter.respond(respond, Outcome((Reply.of("Team health: East", chart=chart),), "en-GB"), client,
-                                  "UMIA")
+                                  "UMIA", channel)
             return api
 
     api = asyncio.run(scenario())
-    assert [r["response_type"] for r in responses] == ["ephemeral"]
+    # asked elsewhere than the DM with the coach: one more ephemeral line says where the chart went
+    assert [r["response_type"] for r in responses] == ["ephemeral"] * (1 if channel == "DUMIA" else 2)
+    if channel != "DUMIA":
+        assert "The chart is in our direct message" in responses[1]["text"]
     assert [c.method for c in api.calls] == ["conversations.open", *UPLOAD_FLOW]
     assert api.calls[0].params["users"] == "UMIA"
     assert_chart_upload(api, "DUMIA", "en", Catalog(), chart)
