@@ -164,6 +164,8 @@ def _draw(chart: Chart, catalog: Catalog, lang: str, dpi: int, smooth_text: bool
     mix.set_ylim(max(len(reps), 1) - 0.5, -0.5)
     mix.tick_params(axis="x", labelsize=8)
     mix.xaxis.get_major_locator().set_params(integer=True)
+    mix.set_xlim(left=0)  # touch counts: never a negative or fractional axis, even with none
+    trend.yaxis.get_major_locator().set_params(integer=True)
     mix.legend(bars, [words["gives"], words["asks"], words["services"]], loc="upper left",
                bbox_to_anchor=(1.01, 1.0), frameon=False, prop=legend_font, handlelength=1.0)
     for axes, grid in ((trend, "y"), (mix, "x")):

@@ -59,7 +59,7 @@ _EMAIL = re.compile(
 _DASH = r"\-‐‑‒–—−－ー"  # hyphens as typed, including full-width ones and the long-vowel mark
 _SEP = rf"[ \t.．{_DASH}]"
 _PHONE = re.compile(
-    rf"(?<![\dA-Za-z+＋])(?:"
+    rf"(?<![\d+＋])(?:"  # a letter may come first: "TEL03-1234-5678"
     # international: +81 90 1234 5678, +1 (555) 123-4567, +44 20 7946 0958, +819012345678
     rf"[+＋]\d{{1,3}}(?:{_SEP}?(?:[(（]\d{{1,4}}[)）]|\d{{1,4}})){{1,5}}"
     # Japanese and other trunk-prefixed numbers: 03-1234-5678, 090-1234-5678, 03(1234)5678
@@ -77,7 +77,10 @@ def _digits(text: str) -> int:
 
 def _masking(text: str) -> tuple[str, dict[str, str]]:
     """``text`` with e-mail addresses and phone numbers replaced by numbered placeholders, and
-    the placeholders' originals (the same original always gets the same placeholder)."""
+    the placeholders' originals (the same original always gets the same placeholder). The text
+    is NFKC-normalised first, so full-width addresses and numbers (ｔａｎａｋａ＠…, ０３‐…) are
+    caught too."""
+    text = unicodedata.normalize("NFKC", text)
     originals: dict[str, str] = {}
     by_original: dict[tuple[str, str], str] = {}
 

@@ -70,7 +70,7 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
     quick = unicodedata.normalize("NFKC", quick).strip()
     if not quick:
         return _ask(state, directory, rules)
-    head, _, note = quick.partition(":")
+    head, colon, note = quick.partition(":")
     words = head.split()
     # A known client's name wins over reading its words as a date or a kind ("Sun Corp", "Line Co").
     for size in range(len(words), 0, -1):
@@ -79,29 +79,44 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
             state["done"].append("client")
             words = words[size:]
             break
+    scanned: list[tuple[str, str]] = []  # what single words say: ("kind", "call"), ("on", date)
     rest = []
     for word in words:
-        if (kind := vocab.kind_of(word)) and "kind" not in state["done"]:
-            _set(state, "kind", kind.value)
-        elif (purpose := vocab.purpose_of(word)) and "purpose" not in state["done"]:
-            _set(state, "purpose", purpose.value)
+        if (kind := vocab.kind_of(word)) and "kind" not in {k for k, _ in scanned}:
+            scanned.append(("kind", kind.value))
+        elif (purpose := vocab.purpose_of(word)) and "purpose" not in {k for k, _ in scanned}:
+            scanned.append(("purpose", purpose.value))
         elif (on := parse_date(word, today, prefer="past")) and on <= today:
-            state["d"]["on"] = on.isoformat()
+            scanned.append(("on", on.isoformat()))
         else:
             rest.append(word)
+    # A sentence ("Acme Corp promised a quote by Wednesday") is not the quick form: its single
+    # words mean nothing alone ("Wednesday" is the due date, not the day of the touch).
+    sentence = proposal is not None and not colon and _is_sentence(rest)
+    for key, value in ([] if sentence else scanned):
+        if key == "on":
+            state["d"]["on"] = value
+        else:
+            _set(state, key, value)
     if note.strip():
         _set(state, "note", note.strip()[: rules.max_note_chars])
-    name = " ".join(rest)
+    name = "" if sentence else " ".join(rest)
     if proposal is not None:
         _apply(state, proposal, today, rules)
-        if "client" not in state["done"] and proposal.client_name:
-            name = proposal.client_name
+        if "client" not in state["done"] and proposal.client_name and not name:
+            name = proposal.client_name  # a name typed before the colon wins over the reader's
         elif "client" in state["done"] and "note" not in state["done"] and name:
             _set(state, "note", name[: rules.max_note_chars])  # "Acme met them about X": the rest is the note
             name = ""
     if name and "client" not in state["done"]:
         return _answer_client(state, name[:MAX_NAME], today, directory, rules)
     return _ask(state, directory, rules)
+
+
+def _is_sentence(words: list[str]) -> bool:
+    """More than a client's name: several words, or sentence punctuation (Japanese has no spaces)."""
+    text = " ".join(words)
+    return len(words) >= 3 or any(mark in text for mark in "。、,.!?")
 
 
 def _apply(state: dict[str, Any], proposal: Proposal, today: date, rules: Conversations) -> None:
@@ -114,10 +129,10 @@ def _apply(state: dict[str, Any], proposal: Proposal, today: date, rules: Conver
         _set(state, "kind", proposal.kind.value)
     if proposal.purpose is not None and "purpose" not in state["done"]:
         _set(state, "purpose", proposal.purpose.value)
-    if proposal.summary and "note" not in state["done"]:
+    if proposal.summary and "note" not in state["done"] and _says_more(proposal.summary, proposal.client_name):
         _set(state, "note", proposal.summary.strip()[: rules.max_note_chars])
-    if proposal.proof_shown is not None:
-        _set(state, "proof", proposal.proof_shown)
+    if proposal.proof_shown:  # a "no" is asked, not assumed: the summary shows only a yes
+        _set(state, "proof", True)
     on = date.fromisoformat(d["on"])
     dated = [(p.text.strip()[: rules.max_note_chars], p.due_on) for p in proposal.promises if p.text.strip()]
     dated = dated[: rules.max_promises]
@@ -218,14 +233,19 @@ def _answer_promise(state, text, today, directory, rules):
     if due is None:
         state["pending"] = what
         state["step"] = "promise_due"
-        return _reply(state, Reply.of(msg("log.ask.promise_due", promise=what)))
+        return _reply(state, Reply.of(msg("log.ask.promise_due", promise=what), choices=_SKIP_DUE))
     return _add_promise(state, what, due, today, directory, rules)
 
 
 def _answer_promise_due(state, text, today, directory, rules):
+    if vocab.is_word(text, vocab.SKIP + vocab.NO):  # not really a promise, or no date to give
+        state.pop("pending", None)
+        return _ask(state, directory, rules) if state.get("undated") or "promise" in state["done"] \
+            else _mark_and_ask(state, "promise", directory, rules)
     due = parse_date(text, today)
     if due is None:
-        return _reply(state, Reply.of(msg("log.retry.date"), msg("log.ask.promise_due", promise=state["pending"])))
+        return _reply(state, Reply.of(msg("log.retry.date"), msg("log.ask.promise_due", promise=state["pending"]),
+                                      choices=_SKIP_DUE))
     return _add_promise(state, state.pop("pending"), due, today, directory, rules)
 
 
@@ -370,12 +390,24 @@ def _summary(state: dict[str, Any]) -> list[Msg]:
     return lines
 
 
+_SKIP_DUE = (Choice("skip", msg("log.choice.drop_promise")),)
+_NAME_PARTS = re.compile(r"株式会社|有限会社|\(株\)|様|さん|御中|[\s、。,.:・]+")
+
+
+def _says_more(summary: str, client: str | None) -> bool:
+    """Whether a note says anything beyond the client's name ("田中商事様" alone does not)."""
+    left = unicodedata.normalize("NFKC", summary).casefold()
+    if client:
+        left = left.replace(unicodedata.normalize("NFKC", client).casefold(), "")
+    return bool(_NAME_PARTS.sub("", left))
+
+
 def _ask(state, directory, rules) -> Turn:
     step = next((s for s in STEPS if s not in state["done"]), "confirm")
     if step == "promise" and state.get("undated"):  # a promise read from the note, with no date
         state["pending"] = state["undated"].pop(0)
         state["step"] = "promise_due"
-        return _reply(state, Reply.of(msg("log.ask.promise_due", promise=state["pending"])))
+        return _reply(state, Reply.of(msg("log.ask.promise_due", promise=state["pending"]), choices=_SKIP_DUE))
     state["step"] = step
     return _reply(state, _prompt(step, state, directory, rules))
 

@@ -112,8 +112,13 @@ class Engine:
         return person
 
     def handle(self, inbound: Inbound) -> Outcome:
-        """One message or button press: the next prompt, or a command's answer."""
-        return self._unit(inbound, lambda uow, person, now: self._turn(uow, person, inbound, now))
+        """One message or button press: the next prompt, or a command's answer.
+
+        An LLM is only ever called outside the unit of work, so a slow answer never holds a
+        database lock: the note is read before it, the tip phrased after its commit."""
+        proposal = self._llm_proposal(inbound)
+        outcome = self._unit(inbound, lambda uow, person, now: self._turn(uow, person, inbound, now, proposal))
+        return self._llm_tip(outcome)
 
     def log_form(self, inbound: Inbound, request: conversation.LogRequest) -> Outcome:
         """A touch filled in all at once (a modal form) instead of step by step."""
@@ -165,7 +170,7 @@ class Engine:
             uow.commit()
             return Outcome(tuple(replies), locale, person, logged)
 
-    def _turn(self, uow: UnitOfWork, person: Person, inbound: Inbound, now: datetime):
+    def _turn(self, uow: UnitOfWork, person: Person, inbound: Inbound, now: datetime, proposal=None):
         text = inbound.text.strip()
         if len(text) > MAX_TEXT:
             return [Reply.of(msg("error.too_long", limit=MAX_TEXT))], None
@@ -196,7 +201,9 @@ class Engine:
         elif command == "logmeeting":
             if state:
                 prefix.append(msg("log.restarted"))
-            proposal = self._read(uow, person, rest, today, directory, inbound) if rest.strip() else None
+            if proposal is None and rest.strip():  # no LLM (or not allowed): the rules read it
+                proposal = self.reader.read(rest, today, [c.name for c in directory.clients],
+                                            language_of(person.locale or inbound.locale))
             turn = conversation.start(today, directory, rules, quick=rest, proposal=proposal)
         else:
             if state:
@@ -213,7 +220,7 @@ class Engine:
         replies = [self._prefixed(prefix, turn.reply)] if turn.reply.lines or prefix else []
         if turn.finished is not None:
             logged = services.log_request(uow, person, turn.finished, self.rules, today, inbound.external_id)
-            replies.append(views.logged(logged, self._tip(uow, person, logged, inbound)))
+            replies.append(views.logged(logged))
         if turn.state is None:
             uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
         else:
@@ -228,26 +235,45 @@ class Engine:
                 raise CoachError(msg("error.admins_only"))
             uow.workspaces.set_llm(person.workspace_id, word in ("on", "オン"))
         allowed = self._llm_allowed(uow, person)
-        return Reply.of(msg("llm.status", allowed=allowed, configured=configured),
+        return Reply.of(msg("llm.status", allowed=msg("llm.allowed" if allowed else "llm.blocked"),
+                            configured=msg("llm.configured" if configured else "llm.not_configured")),
                         msg("llm.how" if person.role is Role.ADMIN else "llm.ask_admin"))
 
     def _llm_allowed(self, uow: UnitOfWork, person: Person) -> bool:
         workspace = uow.workspaces.get(person.workspace_id)
         return workspace is None or workspace.llm_enabled
 
-    def _read(self, uow: UnitOfWork, person: Person, text: str, today, directory, inbound: Inbound):
-        """What a reader makes of the text after /logmeeting: the LLM's proposal when one is
-        configured and the workspace allows it (it falls back to the rules by itself)."""
-        reader = self.llm_reader if self.llm_reader is not None and self._llm_allowed(uow, person) else self.reader
-        names = [name for _, name in ((c.id, c.name) for c in directory.clients)]
-        return reader.read(text, today, names, language_of(person.locale or inbound.locale))
-
-    def _tip(self, uow: UnitOfWork, person: Person, logged: services.LogResult, inbound: Inbound) -> str | None:
-        """An LLM-phrased tip grounded in the touch just logged and the client's record, or
-        ``None`` (the template tip stays)."""
-        if self.tips is None or logged.duplicate or not self._llm_allowed(uow, person):
+    def _llm_proposal(self, inbound: Inbound):
+        """The LLM's reading of the text after /logmeeting, when one is configured and the
+        workspace allows it; gathered in a read-only unit of work that ends before the call."""
+        if self.llm_reader is None:
             return None
-        return self.tips.tip(services.tip_facts(uow, person, logged), language_of(person.locale or inbound.locale))
+        command, rest = self._command(inbound.text.strip())
+        if command != "logmeeting" or not rest.strip() or len(inbound.text) > MAX_TEXT:
+            return None
+        with self.uow_factory() as uow:
+            person = self.identify(uow, inbound)
+            if person is None or not self._llm_allowed(uow, person):
+                return None
+            today = services.local_today(person, self.clock())
+            names = [c.name for c in services.RosterDirectory(uow, person).clients]
+        return self.llm_reader.read(rest, today, names, language_of(person.locale or inbound.locale))
+
+    def _llm_tip(self, outcome: Outcome) -> Outcome:
+        """After the touch is committed: the LLM phrases the tip from the facts of the record
+        (the template tip stays when it cannot)."""
+        logged, person = outcome.logged, outcome.person
+        if self.tips is None or logged is None or logged.duplicate or person is None:
+            return outcome
+        with self.uow_factory() as uow:
+            if not self._llm_allowed(uow, person):
+                return outcome
+            facts = services.tip_facts(uow, person, logged)
+        tip = self.tips.tip(facts, language_of(outcome.locale))
+        if not tip:
+            return outcome
+        replies = tuple(views.logged(logged, tip) if r == views.logged(logged) else r for r in outcome.replies)
+        return dataclasses.replace(outcome, replies=replies)
 
     @staticmethod
     def _prefixed(prefix: list[Msg], reply: Reply) -> Reply:

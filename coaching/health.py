@@ -104,7 +104,7 @@ def _chart(uow: UnitOfWork, workspace_id: str, teams: list[Team], rows: tuple[Re
     balances = uow.histories.owner_balances(workspace_id, [t.id for t in teams], dates)
     series = tuple(
         RepSeries(row.rep.name, tuple(balances.get(row.rep.id, [0] * len(dates))),
-                  row.figures.gives, row.figures.asks, row.figures.services)
+                  row.figures.gives, row.figures.asks, row.figures.services, key=row.rep.email)
         for row in rows
     )
     slug = "-".join(re.sub(r"[^a-z0-9]+", "-", t.name.lower()).strip("-") or str(t.id) for t in teams)
@@ -170,5 +170,6 @@ def as_dict(r: HealthReport) -> dict[str, object]:
         "at_risk": [{"client": a.client_name, "owner": r.names.get(a.owner_id), "score": a.score,
                      "reasons": list(a.reasons)} for a in r.at_risk],
         "trend": {"dates": [d.isoformat() for d in r.chart.dates],
-                  "reps": {s.name: list(s.balances) for s in r.chart.reps}} if r.chart else None,
+                  "reps": [{"rep": s.key, "name": s.name, "balances": list(s.balances)} for s in r.chart.reps]}
+        if r.chart else None,
     }

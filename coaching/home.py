@@ -52,10 +52,12 @@ def client_line(h: ClientHistory, today: date) -> Msg:
     """Balance and its trend, days since the last touch, give:ask over the last 90 days."""
     last = h.last_touch
     recent = [t for t in h.touches if 0 <= (today - t.on).days < GIVE_ASK_DAYS]
+    counts = {"gives": sum(t.purpose is Purpose.GIVE for t in recent),
+              "asks": sum(t.purpose is Purpose.ASK for t in recent)}
+    if last is None:
+        return msg("home.client_never", client=h.client_name, balance=h.balance, trend=trend(h), **counts)
     return msg("home.client", client=h.client_name, balance=h.balance, trend=trend(h),
-               days=(today - last).days if last else msg("health.na"),
-               gives=sum(t.purpose is Purpose.GIVE for t in recent),
-               asks=sum(t.purpose is Purpose.ASK for t in recent))
+               days=(today - last).days, **counts)
 
 
 def summary(uow: UnitOfWork, person: Person, today: date, rules: Rules) -> Reply:

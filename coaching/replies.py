@@ -25,6 +25,7 @@ class RepSeries:
     gives: int
     asks: int
     services: int
+    key: str = ""  # who it is when names repeat (the rep's e-mail)
 
 
 @dataclass(frozen=True)

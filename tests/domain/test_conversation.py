@@ -234,3 +234,56 @@ def test_a_note_over_the_limit_is_refused() -> None:
     assert (step(turns[-2]), keys(turns[-2])) == ("note", ["log.retry.too_long", "log.ask.note"])
     assert turns[-2].reply.lines[0].params == {"limit": 10}
     assert (step(turns[-1]), turns[-1].state["d"]["note"]) == ("proof", "x" * 10)
+
+
+# --- a reader's proposal ------------------------------------------------------------------------
+
+from coaching.reading import Proposal, ProposedPromise, RuleReader  # noqa: E402
+
+
+def proposed(quick: str, proposal: Proposal | None = None, answers: tuple[str, ...] = ()) -> list[Turn]:
+    proposal = proposal or RuleReader().read(quick, TODAY, [n for _, n in DIR.clients], "en")
+    turns = [conversation.start(TODAY, DIR, RULES, quick=quick, proposal=proposal)]
+    for text in answers:
+        turns.append(conversation.answer(json.loads(json.dumps(turns[-1].state)), text, TODAY, DIR, RULES))
+    return turns
+
+
+def test_a_sentence_without_a_colon_is_not_read_word_by_word():
+    """"Wednesday" is the promise's due date, not the day of the touch; "call" in "call back"
+    is not how they met."""
+    quick = "Acme promised a quote by Wednesday, asked me to call back with a price on Monday"
+    [turn] = proposed(quick, Proposal(client_name="Acme"))  # a reader that read nothing else
+    d = turn.state["d"]
+    assert d["on"] == TODAY.isoformat() and "kind" not in turn.state["done"] and "purpose" not in turn.state["done"]
+    assert d["client_id"] == 1
+    [quick_form] = proposed("Acme call give", Proposal(client_name="Acme"))  # the quick form still works
+    assert (quick_form.state["d"]["kind"], quick_form.state["d"]["purpose"]) == ("call", "give")
+
+
+def test_the_client_typed_before_the_colon_wins_over_the_readers():
+    proposal = Proposal(client_name="Acme", summary="intro from Acme's CFO", kind=Kind.MEETING)
+    [turn] = proposed("Initech: intro from Acme's CFO", proposal)
+    assert turn.state["d"]["client_name"] == "Initech" and turn.state["d"]["note"] == "intro from Acme's CFO"
+
+
+def test_a_proposed_no_for_proof_is_asked_not_assumed():
+    [turn] = proposed("Acme: we showed the ROI study", Proposal(client_name="Acme", proof_shown=False))
+    assert "proof" not in turn.state["done"]
+    [turn] = proposed("Acme: we showed the ROI study", Proposal(client_name="Acme", proof_shown=True))
+    assert turn.state["d"]["proof"] is True
+
+
+def test_a_promise_read_without_a_date_can_be_left_out():
+    proposal = Proposal(client_name="Acme", kind=Kind.MEETING, purpose=Purpose.GIVE, summary="took the quote home",
+                        promises=(ProposedPromise("revise the quote", None),))
+    turns = proposed("Acme: took the quote home", proposal, answers=("no", "skip"))
+    assert step(turns[1]) == "promise_due" and [c.value for c in turns[1].reply.choices] == ["skip"]
+    assert step(turns[2]) == "problem" and turns[2].state["d"]["promises"] == []
+    assert "promise" in turns[2].state["done"]
+
+
+@pytest.mark.parametrize("quick", ["山田商事", "山田商事様", "株式会社山田商事"])
+def test_a_note_that_is_only_the_clients_name_is_no_note(quick):
+    [turn] = proposed(quick, Proposal(client_name="山田商事", summary=quick))
+    assert "note" not in turn.state["done"]

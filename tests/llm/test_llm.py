@@ -592,3 +592,13 @@ def test_the_reader_satisfies_the_protocol():
     hints = typing.get_type_hints(LlmReader.read)
     assert hints["return"] is Proposal
     assert list(hints) == list(typing.get_type_hints(NoteReader.read))
+
+
+@pytest.mark.parametrize("text, hidden", [
+    ("担当はｔａｎａｋａ＠ａｃｍｅ．ｃｏ．ｊｐ", "tanaka"),
+    ("ＴＥＬ０３－１２３４－５６７８", "1234"),
+    ("TEL03-1234-5678", "1234"),
+    ("call 090‐1234‐5678 tomorrow", "1234"),
+])
+def test_full_width_and_prefixed_contacts_are_masked_too(text, hidden):
+    assert hidden not in mask(text)
