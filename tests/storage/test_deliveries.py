@@ -441,8 +441,29 @@ def times_are_kept_in_utc(factory: Factory) -> None:
         assert uow.deliveries.get("w1", planned.id).finished_at == minutes(6)
 
 
+def a_failed_messages_items_go_to_the_next_message_of_the_day(factory: Factory) -> None:
+    """A message that failed never reached the rep: its items are free for a later message
+    that day. One interrupted mid-send may have arrived: its items stay taken."""
+    with factory() as uow:
+        world = build_world(uow)
+        quiet, due = item(world.ann.id, "client:4:quiet"), item(world.ann.id, "promise:12", "promise_due")
+        morning = digest(uow, world, [quiet, due])
+        uow.deliveries.finish("w1", morning.id, FAILED, NOW, reason="unreachable")
+        assert uow.deliveries.items_on("w1", world.ann.id, DAY) == set()
+        afternoon = digest(uow, world, [due], job="reminder")
+        assert afternoon.items == (due,)
+        assert uow.deliveries.get("w1", morning.id).items == (quiet,)  # taken over, not shared
+        assert uow.deliveries.items_on("w1", world.ann.id, DAY) == {("promise:12", "promise_due")}
+        cut = digest(uow, world, [quiet], job="weekly")
+        uow.deliveries.finish("w1", cut.id, FAILED, NOW, reason=INTERRUPTED)
+        assert ("client:4:quiet", "quiet") in uow.deliveries.items_on("w1", world.ann.id, DAY)
+        assert digest(uow, world, [quiet], job="team").items == ()
+        uow.commit()
+
+
 CHECKS = [
     plan_records_a_message_once,
+    a_failed_messages_items_go_to_the_next_message_of_the_day,
     an_item_reaches_a_rep_once_a_day,
     skipped_records_a_day_with_nothing_to_say,
     finished_messages_can_be_recorded_as_such,
@@ -491,8 +512,10 @@ def test_plan_and_claim_are_single_conditional_statements(uow_factory: UowFactor
         items = [item(world.ann.id, f"client:{n}:quiet") for n in range(3)]
         with Statements(engine) as statements:
             planned = digest(uow, world, items)
-        assert len(statements) == 2  # the delivery, then all its items in one INSERT
-        assert all(s.startswith("INSERT") and "ON CONFLICT" in s and "DO NOTHING" in s for s in statements)
+        # the delivery; the same items taken back from a message of the day that failed; the items
+        assert len(statements) == 3 and statements[1].startswith("DELETE FROM delivery_items")
+        inserts = [statements[0], statements[2]]
+        assert all(s.startswith("INSERT") and "ON CONFLICT" in s and "DO NOTHING" in s for s in inserts)
         with Statements(engine) as statements:
             assert uow.deliveries.claim("w1", planned.id, NOW, MAX) is not None
         assert statements[0].startswith("UPDATE deliveries SET") and "RETURNING" in statements[0]
