@@ -140,7 +140,7 @@ class Dispatcher:
     # --- daily upkeep: what time alone earns ----------------------------------------------------
 
     def upkeep(self, workspace_id: str, day: date, report: RunReport) -> None:
-        """Silence, overdue promises, waiting problems: booked once a day, before any digest."""
+        """Silence, overdue promises, waiting problems: booked once per UTC day, first in a cycle."""
         with self.uow_factory() as uow:
             uow.lock(f"{UPKEEP}:{workspace_id}:{day.isoformat()}")
             if ("workspace", day) in uow.deliveries.recorded(workspace_id, UPKEEP, [day]):
@@ -192,9 +192,11 @@ class Dispatcher:
             found[nudge.rep_id].append(nudge)
             if history is not None:
                 histories[history.client_id] = history
+        by_rep: dict[int, dict[tuple[str, str], list[date]]] = {pid: {} for pid in people}
+        for (rep, subject, kind), dates in sent.items():  # one pass, not one per rep
+            by_rep.setdefault(rep, {})[(subject, kind)] = dates
         for pid, person in sorted(people.items()):
-            mine = {(s, k): dates for (r, s, k), dates in sent.items() if r == pid}
-            self._one_digest(workspace_id, person, day, found[pid], histories, mine, report)
+            self._one_digest(workspace_id, person, day, found[pid], histories, by_rep[pid], report)
 
     def _one_digest(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge],
                     histories: Mapping[int, ClientHistory], sent: Mapping[tuple[str, str], Sequence[date]],
