@@ -254,17 +254,25 @@ def nudges(as_of: str | None, rep_email: str | None, send: bool, fmt: str) -> No
             "reason": coach.catalog.render(n.reason, locale), "next_step": coach.catalog.render(n.next_step, locale),
             "stake": n.stake, "subject": n.subject,
         })
+    _rows_out(coach, fmt, rows, msg("cli.nudges_none", on=day), msg("cli.nudges_title", on=day, count=len(rows)),
+              ("rep", "client", "kind", "reason", "next"),
+              lambda r: [r[k] for k in ("rep", "client", "kind", "reason", "next_step")], show_lines=True)
+
+
+def _rows_out(coach: Coach, fmt: str, rows: list[dict[str, Any]], none: Msg, title: Msg,
+              columns: tuple[str, ...], cells, show_lines: bool = False) -> None:
+    """Rows as JSON, or as a table with the catalogue's column headers (``cli.col.*``)."""
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     if not rows:
-        click.echo(_say(coach, msg("cli.nudges_none", on=day)))
+        click.echo(_say(coach, none))
         return
-    table = Table(title=_say(coach, msg("cli.nudges_title", on=day, count=len(rows))), show_lines=True)
-    for col in ("rep", "client", "kind", "reason", "next"):
+    table = Table(title=_say(coach, title), show_lines=show_lines)
+    for col in columns:
         table.add_column(_say(coach, msg(f"cli.col.{col}")))
     for r in rows:
-        table.add_row(*(escape(str(r[k] or "")) for k in ("rep", "client", "kind", "reason", "next_step")))
+        table.add_row(*(escape(str(v if v is not None else "")) for v in cells(r)))
     Console(soft_wrap=False).print(table)
 
 
@@ -351,19 +359,10 @@ def deliveries(on: str | None, fmt: str) -> None:
     rows = [{"job": d.job, "to": people.get(d.recipient) or teams.get(d.recipient) or d.recipient,
              "status": d.status, "channel": d.channel, "reason": d.reason, "attempts": d.attempts,
              "items": [f"{i.kind} {i.subject}" for i in d.items]} for d in found]
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        click.echo(_say(coach, msg("cli.deliveries_none", on=day)))
-        return
-    table = Table(title=_say(coach, msg("cli.deliveries_title", on=day, count=len(rows))))
-    for col in ("job", "to", "status", "channel", "items"):
-        table.add_column(col)
-    for r in rows:
-        status = r["status"] + (f" ({r['reason']})" if r["reason"] else "")
-        table.add_row(r["job"], escape(str(r["to"])), status, r["channel"] or "", str(len(r["items"])))
-    Console(soft_wrap=False).print(table)
+    _rows_out(coach, fmt, rows, msg("cli.deliveries_none", on=day),
+              msg("cli.deliveries_title", on=day, count=len(rows)), ("job", "to", "status", "channel", "items"),
+              lambda r: [r["job"], r["to"], r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
+                         r["channel"], len(r["items"])])
 
 
 @main.command()

@@ -280,20 +280,31 @@ class Dispatcher:
         return health.reply(health.report(uow, person.workspace_id, teams, day, self.rules))
 
     def _one_weekly(self, workspace_id: str, person: Person, day: date, report: JobReport) -> None:
-        recipient = person_recipient(person.id)
+        self._send_reply(workspace_id, WEEKLY, person_recipient(person.id), person.id, day, report,
+                         build=lambda uow: self._weekly_reply(uow, person, day),
+                         send=lambda reply: self.notifier.send(person, reply))
+
+    def _send_reply(self, workspace_id: str, job: str, recipient: str, person_id: int | None, day: date,
+                    report: JobReport, build: Callable[[UnitOfWork], Reply | None],
+                    send: Callable[[Reply], str | None]) -> None:
+        """A message that is one reply (the weekly view, a team's count): built only when not
+        recorded yet, recorded and claimed under the recipient's lock, then sent."""
         with self.uow_factory() as uow:
             uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
-            reply = self._weekly_reply(uow, person, day)
-            planned = uow.deliveries.plan(workspace_id, WEEKLY, recipient, person.id, day, (), self.clock(),
+            if (recipient, day) in uow.deliveries.recorded(workspace_id, job, [day]):
+                return
+            reply = build(uow)
+            planned = uow.deliveries.plan(workspace_id, job, recipient, person_id, day, (), self.clock(),
                                           status=PENDING if reply else SKIPPED)
             if planned is None:
                 return
             claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts) if reply else None
             uow.commit()
-        if claimed is None or reply is None:
-            report.skipped += reply is None
+        if reply is None:
+            report.skipped += 1
             return
-        self._deliver(workspace_id, claimed, person, reply, report)
+        if claimed is not None:
+            self._finish(workspace_id, claimed, lambda: send(reply), report)
 
     # --- the team channel digest --------------------------------------------------------------------
 
@@ -323,24 +334,10 @@ class Dispatcher:
         return digest.team(team.name, found, reps, day)
 
     def _one_team(self, workspace_id: str, team: Team, members: Sequence[Person], day: date, report: JobReport) -> None:
-        recipient = f"team:{team.id}"
-        with self.uow_factory() as uow:
-            uow.lock(f"{workspace_id}:{recipient}:{day.isoformat()}")
-            if (recipient, day) in uow.deliveries.recorded(workspace_id, TEAM, [day]):
-                return
-            reply = self._team_reply(uow, team, members, day)
-            planned = uow.deliveries.plan(workspace_id, TEAM, recipient, None, day, (), self.clock(),
-                                          status=PENDING if reply else SKIPPED)
-            if planned is None:
-                return
-            claimed = uow.deliveries.claim(workspace_id, planned.id, self.clock(), self.plan.max_attempts) if reply else None
-            uow.commit()
-        if claimed is None or reply is None:
-            report.skipped += reply is None
-            return
-        person = self._team_person(team, members)
-        self._finish(workspace_id, claimed, lambda: self.notifier.send_channel(team.digest_channel or "", reply,
-                                                                               person.locale), report)
+        locale = self._team_person(team, members).locale
+        self._send_reply(workspace_id, TEAM, f"team:{team.id}", None, day, report,
+                         build=lambda uow: self._team_reply(uow, team, members, day),
+                         send=lambda reply: self.notifier.send_channel(team.digest_channel or "", reply, locale))
 
     # --- retries ------------------------------------------------------------------------------------
 

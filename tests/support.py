@@ -57,6 +57,18 @@ def seed_roster(coach: Coach, workspace: str = WORKSPACE) -> dict[str, int]:
     return ids
 
 
+def seed_quiet_clients(coach: Coach, ids: dict[str, int], created_on) -> None:
+    """Acme (Alice's), Kobe Steelworks (Ken's) and Boston Bay (Bob's), never touched since
+    ``created_on``: each raises a quiet nudge for its owner."""
+    with coach.uow_factory() as uow:
+        east = uow.teams.by_name(WORKSPACE, "East")
+        west = uow.teams.by_name(WORKSPACE, "West")
+        for name, owner, team in (("Acme", "alice", east), ("Kobe Steelworks", "ken", east),
+                                  ("Boston Bay", "bob", west)):
+            uow.clients.add(WORKSPACE, name, team.id, ids[owner], created_on)
+        uow.commit()
+
+
 def client_state(coach: Coach, name: str) -> tuple[int, int]:
     """(balance, touches) for the client called ``name`` in the coach's workspace; (0, 0) if none."""
     with coach.uow_factory() as uow:

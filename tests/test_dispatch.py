@@ -14,7 +14,7 @@ from coaching.engine import Inbound
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose, TrustLevel
 from coaching.schedule import Schedule
-from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_roster
+from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_quiet_clients, seed_roster
 
 UTC = timezone.utc
 FRIDAY = date(2026, 11, 20)
@@ -31,14 +31,7 @@ def world(database_url):
     clock = MovableClock(datetime(2026, 11, 19, 12, 0, tzinfo=UTC))
     coach = make_coach(database_url, clock)
     ids = seed_roster(coach)
-    with coach.uow_factory() as uow:
-        east = uow.teams.by_name(WORKSPACE, "East")
-        west = uow.teams.by_name(WORKSPACE, "West")
-        long_ago = FRIDAY - timedelta(days=60)
-        for name, owner, team in (("Acme", "alice", east), ("Kobe Steelworks", "ken", east),
-                                  ("Boston Bay", "bob", west)):
-            uow.clients.add(WORKSPACE, name, team.id, ids[owner], long_ago)  # never touched: quiet
-        uow.commit()
+    seed_quiet_clients(coach, ids, FRIDAY - timedelta(days=60))
     return coach, clock, ids
 
 

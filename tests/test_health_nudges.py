@@ -16,7 +16,7 @@ from coaching.dispatch import Dispatcher
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose
 from coaching.schedule import Schedule
-from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_roster
+from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_quiet_clients, seed_roster
 
 SENT_ON = date(2026, 11, 19)  # Thursday: every rep's digest goes out (D)
 AS_OF = SENT_ON + timedelta(days=5)  # Tuesday: D + 3 is within the period, so the items count
@@ -26,14 +26,7 @@ AS_OF = SENT_ON + timedelta(days=5)  # Tuesday: D + 3 is within the period, so t
 def coach(database_url):
     coach = make_coach(database_url, MovableClock(datetime(2026, 11, 19, 12, 0, tzinfo=timezone.utc)))
     ids = seed_roster(coach)
-    with coach.uow_factory() as uow:
-        east = uow.teams.by_name(WORKSPACE, "East")
-        west = uow.teams.by_name(WORKSPACE, "West")
-        long_ago = SENT_ON - timedelta(days=60)
-        for name, owner, team in (("Acme", "alice", east), ("Kobe Steelworks", "ken", east),
-                                  ("Boston Bay", "bob", west)):
-            uow.clients.add(WORKSPACE, name, team.id, ids[owner], long_ago)  # never touched: quiet
-        uow.commit()
+    seed_quiet_clients(coach, ids, SENT_ON - timedelta(days=60))
     notifier = Recorder(MovableClock())
     Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).digests(
         WORKSPACE, coach.clock(), as_of=SENT_ON)
