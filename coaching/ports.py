@@ -166,7 +166,7 @@ class HistoryRepository(Protocol):
         rep_ids: Sequence[int] | None = None,
     ) -> Iterator[ClientHistory]:
         """One history per client (of ``rep_id``, or of any of ``rep_ids``, or of ``team_ids``,
-        each narrowing further when given), ordered by owner then client id. ``touches`` holds the
+        each narrowing further when given), ordered by client id. ``touches`` holds the
         latest ``touches_per_client`` touches plus every touch within ``window_days``, all on
         or before ``as_of``, newest first."""
     def rep_touch_counts(

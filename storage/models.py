@@ -162,10 +162,12 @@ class InteractionRow(Base):
 
 # The nudge scan's touches query, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY occurred_on
 # DESC, id DESC), reads this index in order with no sort; ``for_client`` (newest first) too.
+# Purpose and voided ride along so that scan never visits the table (migration 0007).
 Index(
     "ix_interactions_client_recent",
     InteractionRow.workspace_id, InteractionRow.client_id,
     InteractionRow.occurred_on.desc(), InteractionRow.id.desc(),
+    InteractionRow.purpose, InteractionRow.voided,
 )
 
 

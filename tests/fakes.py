@@ -491,7 +491,7 @@ class FakeHistoryRepository(_Repo):
     ) -> Iterator[ClientHistory]:
         if (team_ids is not None and not team_ids) or (rep_ids is not None and not rep_ids):
             return
-        clients = pick(self.data.clients.values(), lambda c: (c.owner_id, c.id),
+        clients = pick(self.data.clients.values(), lambda c: c.id,
                        workspace_id=workspace_id, owner_id=_any(rep_id))
         yield from [self._history(c, as_of, touches_per_client, window_days)
                     for c in clients if (team_ids is None or c.team_id in team_ids)

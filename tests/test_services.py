@@ -274,9 +274,9 @@ def test_nudges_per_client_then_one_busy_lapse_per_rep(store, roster):
     assert [(n.kind, n.rep_id, n.client_id, n.subject) for n in found] == [
         (NudgeKind.PROMISE_DUE, ann, acme, f"promise:{due.id}"),
         (NudgeKind.QUIET, ann, acme, f"client:{acme}:quiet"),
+        (NudgeKind.PROBLEM_WAITING, roster.bob.id, corp, f"problem:{problem.id}"),
         (NudgeKind.QUIET, ann, beta.id, f"client:{beta.id}:quiet"),
         (NudgeKind.ASK_ONLY, ann, beta.id, f"client:{beta.id}:ask_only"),
-        (NudgeKind.PROBLEM_WAITING, roster.bob.id, corp, f"problem:{problem.id}"),
         (NudgeKind.BUSY_LAPSE, ann, None, f"rep:{ann}:busy_lapse"),
     ]
     assert found[-1].facts == {"recent": 0, "usual": 4, "days": 14}

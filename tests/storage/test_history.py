@@ -71,8 +71,8 @@ def world(uow_factory: UowFactory) -> World:
 def test_client_histories(uow_factory: UowFactory, world: World) -> None:
     with uow_factory() as uow:
         histories = list(uow.histories.client_histories("w1", AS_OF, touches_per_client=2, window_days=30))
-    acme, beta, corp = histories
-    assert [h.client_id for h in histories] == [world.acme.id, world.beta.id, world.corp.id]  # by owner
+    corp, acme, beta = histories
+    assert [h.client_id for h in histories] == [world.corp.id, world.acme.id, world.beta.id]  # by client id
     # The latest two, plus everything after 31 May; voided and future touches left out.
     assert acme.touches == (Touch(d(6, 25), S), Touch(d(6, 20), A), Touch(d(6, 5), G))
     assert acme.last_touch == d(6, 25)
@@ -90,14 +90,15 @@ def test_client_histories(uow_factory: UowFactory, world: World) -> None:
 
 def test_touch_limit_beyond_the_window_breaks_ties_by_id(uow_factory: UowFactory, world: World) -> None:
     with uow_factory() as uow:
-        acme = next(uow.histories.client_histories("w1", AS_OF, touches_per_client=6, window_days=30))
+        acme = next(h for h in uow.histories.client_histories("w1", AS_OF, touches_per_client=6, window_days=30)
+                    if h.client_id == world.acme.id)
     assert acme.touches == (Touch(d(6, 25), S), Touch(d(6, 20), A), Touch(d(6, 5), G),
                             Touch(d(5, 31), G), Touch(d(4, 10), A), Touch(d(4, 10), G))
 
 
 def test_an_earlier_as_of_sees_an_earlier_past(uow_factory: UowFactory, world: World) -> None:
     with uow_factory() as uow:
-        acme = next(uow.histories.client_histories("w1", d(3, 15), window_days=0))
+        acme = next(h for h in uow.histories.client_histories("w1", d(3, 15), window_days=0) if h.client_id == world.acme.id)
     assert acme.touches == (Touch(d(2, 10), G), Touch(d(1, 10), A))
     assert (acme.balance, acme.last_setback_on, acme.last_won_on) == (-5, d(2, 1), d(3, 1))
     assert (acme.open_promises, acme.waiting_problems) == ((), ())
@@ -111,7 +112,7 @@ def test_filters(uow_factory: UowFactory, world: World) -> None:
     assert ids(rep_id=world.ann.id) == [world.acme.id, world.beta.id]
     assert ids(rep_id=world.meg.id) == []
     assert ids(team_ids=[world.south.id]) == [world.corp.id]
-    assert ids(team_ids=[world.south.id, world.north.id]) == [world.acme.id, world.beta.id, world.corp.id]
+    assert ids(team_ids=[world.south.id, world.north.id]) == [world.corp.id, world.acme.id, world.beta.id]
     assert ids(team_ids=[]) == []
     assert ids(rep_id=world.bob.id, team_ids=[world.north.id]) == []
     with uow_factory() as uow:
@@ -140,7 +141,7 @@ def test_a_few_queries_however_many_clients(uow_factory: UowFactory, world: Worl
         finally:
             event.remove(engine, "before_cursor_execute", listener)
     assert len(histories) == 33
-    assert len(statements) == 4
+    assert len([s for s in statements if not s.startswith("SET ")]) == 4  # PostgreSQL also turns JIT off
     extras = [h for h in histories if h.client_name.startswith("Extra")]
     assert all(len(h.touches) == 1 for h in extras)
     acme = next(h for h in histories if h.client_id == world.acme.id)
@@ -189,6 +190,6 @@ def test_writing_while_streaming_histories(uow_factory: UowFactory, world: World
                                             AS_OF, key=f"silence:{history.client_id}"))
         uow.commit()
     with uow_factory() as uow:
-        assert seen == [world.acme.id, world.beta.id, world.corp.id]
+        assert seen == [world.corp.id, world.acme.id, world.beta.id]
         # -12 up to as_of, +2 and -10 after it, -1 now.
         assert uow.ledger.balances("w1", seen) == {world.acme.id: -21, world.beta.id: -1, world.corp.id: 0}
