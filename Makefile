@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Who you are in the demo chat (see README: the demo's people and their archetypes).
 REP ?= marcus.reed@demo.example
 
-.PHONY: run test setup chat lint clean
+.PHONY: run test bench setup chat lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -31,6 +31,12 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# Benchmarks at S, M and L (PostgreSQL from BENCH_DATABASE_URL, default the local test database):
+# BENCHMARKS.md. The organisations are generated once and kept (data/bench/, schemas bench_*).
+# BENCH_ARGS="--sizes S,M" for a shorter run.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

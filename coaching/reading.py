@@ -11,6 +11,7 @@ that falls back to this one on any failure.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -288,13 +289,25 @@ def _tidy(text: str) -> str:
 
 # --- the client ------------------------------------------------------------------------------
 
-def _variants(name: str) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def _variants(name: str) -> tuple[tuple[str, str], ...]:
+    """The ways a note may name the client (its full name, and without a legal form such as
+    "Inc." or "株式会社"), each with its :func:`_squash` form. Cached: a rep's client list is read
+    on every note."""
     full = " ".join(unicodedata.normalize("NFKC", name).split())
     core = _LEGAL.sub("", full).strip(" ,.")
     enough = len(core) >= (2 if not core.isascii() else 3)
-    return [full, core] if core != full and enough else [full]
+    return tuple((v, _squash(v)) for v in ([full, core] if core != full and enough else [full]))
 
 
+def _squash(text: str) -> str:
+    """Text without whitespace, case-folded: if a name's pattern matches a note, the name's
+    squashed form occurs in the note's (the pattern ignores case and allows any whitespace
+    between words), so this cheap test rules out the clients a note does not name."""
+    return "".join(text.split()).casefold()
+
+
+@functools.lru_cache(maxsize=8192)
 def _name_pattern(variant: str) -> re.Pattern[str]:
     part = re.escape(variant).replace(r"\ ", r"\s*")
     if variant[0].isascii() and variant[0].isalnum():
@@ -308,10 +321,12 @@ def _client(note: str, clients: Sequence[str], why: list[str]) -> tuple[str | No
     """The client's name, where it occurs (to mask), and the note without a leading name."""
     lead = len(note) - len(_CLIENT_FIELD.sub("", note, count=1))
     found: list[tuple[int, int, int, str]] = []  # (start, -length, end, client)
+    squashed = _squash(note)
     for client in filter(str.strip, clients):
-        for variant in _variants(client):
-            found += [(m.start(), m.start() - m.end(), m.end(), client)
-                      for m in _name_pattern(variant).finditer(note)]
+        for variant, squashed_variant in _variants(client):
+            if squashed_variant in squashed:  # else the pattern cannot match: no regex needed
+                found += [(m.start(), m.start() - m.end(), m.end(), client)
+                          for m in _name_pattern(variant).finditer(note)]
     if found:
         # Longest first claims its span; then the earliest-mentioned client is the one logged.
         claimed: list[tuple[int, int, str]] = []

@@ -385,3 +385,14 @@ def test_rule_reader_accuracy_does_not_regress() -> None:
     above = {fld: (got, WRONG.get(fld, (0.0, 0.0, 0.0))) for fld, got in wrong.items()
              if any(g > c + 1e-9 for g, c in zip(got, WRONG.get(fld, (0.0, 0.0, 0.0))))}
     assert above == {}
+
+
+def test_a_client_is_found_among_thousands_however_it_is_spaced_or_cased() -> None:
+    """Names are tested against the note's squashed text before any pattern is compiled; the
+    test must never rule out a name the pattern would have found."""
+    many = [f"Client {n:04d} Holdings" for n in range(3000)]
+    for text, client in (("ACME   corp call give: sent the report", "Acme Corp"),
+                         ("met client 0042holdings about the renewal", "Client 0042 Holdings"),
+                         ("ｙａｍａｄａ製作所に訪問: 見積もりを説明", "Yamada製作所")):
+        assert read(text, clients=[*many, client, "Acme Corporation Europe"]).client_name == client
+    assert read("called Zenith about client 12 holdings", clients=many).client_name not in many

@@ -1,0 +1,97 @@
+"""Benchmark 1: the daily nudge run, dry, for every rep of the organisation.
+
+One measurement is one fresh process (``python -m bench.nudge_run URL --as-of DATE``), so its
+peak resident memory (``getrusage``'s ``ru_maxrss``) is the run's own and not what an earlier run
+left behind. In that process, on the same connection pool:
+
+1. the floor: ``SELECT client_id, count(*), max(occurred_on) FROM interactions WHERE
+   workspace_id = ? GROUP BY client_id``, every row fetched. Any correct nudge run has to look
+   at every client's history at least once, so this is what the run is compared with;
+2. the run itself: ``services.nudges`` over the whole workspace (the four streamed queries of
+   ``client_histories``, the rules of ``coaching.nudges`` per client, the per-rep lapse check,
+   snoozes and dismissals left out), each rep's digest chosen as the scheduler would choose it
+   (``coaching.schedule.choose``: most at stake first, ``digest_size`` items). Nothing is sent
+   or recorded.
+
+The floor runs first, so both find the same warm cache. The process prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+
+from bot.bootstrap import bootstrap
+from bot.settings import Settings
+from coaching import services
+from coaching.schedule import Schedule, choose
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def measure(url: str, workspace: str, as_of: date) -> dict[str, Any]:
+    baseline = _rss_mb()  # the interpreter, SQLAlchemy, the coach's modules
+    coach = bootstrap(Settings(DATABASE_URL=url, COACH_WORKSPACE=workspace, COACH_SCHEDULER=False))
+    schedule = Schedule()
+    with coach.uow_factory() as uow:  # connect once, outside both timings
+        uow.workspaces.get(workspace)
+
+    started = time.perf_counter()
+    with coach.uow_factory() as uow:
+        result = uow.session.connection().execute(
+            text("SELECT client_id, count(*), max(occurred_on) FROM interactions"
+                 " WHERE workspace_id = :ws GROUP BY client_id"),
+            {"ws": workspace}, execution_options={"yield_per": 5000})
+        floor_clients = sum(1 for _ in result)
+    floor = time.perf_counter() - started
+    after_floor = _rss_mb()
+
+    started = time.perf_counter()
+    kinds: Counter[str] = Counter()
+    best: dict[int, list[tuple[int, int, Any]]] = {}  # rep -> heap of its top digest_size nudges
+    seen = 0
+    with coach.uow_factory() as uow:
+        for n in services.nudges(uow, workspace, as_of, coach.rules):
+            seen += 1
+            kinds[n.kind.value] += 1
+            heap = best.setdefault(n.rep_id, [])
+            entry = (n.stake, -seen, n)  # ties: the earlier nudge stays, as a stable sort would keep it
+            if len(heap) < schedule.digest_size:
+                heapq.heappush(heap, entry)
+            elif entry > heap[0]:
+                heapq.heapreplace(heap, entry)
+    digests = {rep: choose([e[2] for e in heap], {}, as_of, schedule) for rep, heap in best.items()}
+    run = time.perf_counter() - started
+    coach_engine = coach.uow_factory  # noqa: F841 - the pool is disposed with the process
+    return {
+        "floor_seconds": floor, "floor_clients": floor_clients,
+        "run_seconds": run, "nudges": seen, "kinds": dict(sorted(kinds.items())),
+        "reps_with_digest": len(digests), "digest_items": sum(len(d) for d in digests.values()),
+        "ratio": run / floor if floor else None,
+        "rss_baseline_mb": baseline, "rss_after_floor_mb": after_floor, "rss_peak_mb": _rss_mb(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--workspace", default="bench")
+    parser.add_argument("--as-of", required=True, type=date.fromisoformat)
+    args = parser.parse_args(argv)
+    json.dump(measure(args.url, args.workspace, args.as_of), sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Benchmark 2: ``/teamhealth`` for one manager's team (50 reps, 5,000 clients, 500,000 touches).
+
+Server side, as the Slack and Teams handlers run it after acknowledging: the engine's whole turn
+for the manager's ``teamhealth`` (identify the manager, resolve the team, the report's queries
+and figures for both periods, the chart's data), in its own unit of work, timed end to end; and
+separately the drawing of the chart into a PNG (``bot.charts.render_png``), which the Slack and
+Teams renderers add to the reply. The clock is the organisation's ``today`` at 10:00 UTC, so
+every run reads the same periods.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, time as dtime, timezone
+from typing import Any
+
+from bench.org import Org
+from bot.bootstrap import bootstrap
+from bot.charts import render_png
+from bot.settings import Settings
+from coaching.engine import Inbound
+
+
+def measure(url: str, org: Org, *, runs: int = 30, warmup: int = 2) -> dict[str, Any]:
+    now = datetime.combine(org.today, dtime(10, 0), timezone.utc)
+    coach = bootstrap(Settings(DATABASE_URL=url, COACH_WORKSPACE=org.workspace, COACH_SCHEDULER=False),
+                      clock=lambda: now)
+    _, email, team_id = org.managers[0]
+    inbound = Inbound(org.workspace, "bench-teamhealth", "teamhealth", email=email)
+    report_seconds: list[float] = []
+    chart_seconds: list[float] = []
+    reps = 0
+    for n in range(warmup + runs):
+        started = time.perf_counter()
+        outcome = coach.engine.handle(inbound)
+        took = time.perf_counter() - started
+        [reply] = outcome.replies
+        if reply.chart is None:
+            raise RuntimeError(f"/teamhealth gave no chart: {reply}")
+        started = time.perf_counter()
+        png = render_png(reply.chart, coach.catalog, outcome.locale or "en")
+        drew = time.perf_counter() - started
+        if n >= warmup:
+            report_seconds.append(took)
+            chart_seconds.append(drew)
+        reps = len(reply.chart.reps)
+    with coach.uow_factory() as uow:
+        clients = len(uow.clients.list(org.workspace, team_ids=[team_id]))
+    return {"report_seconds": report_seconds, "chart_seconds": chart_seconds, "chart_bytes": len(png),
+            "reps_charted": reps, "team_clients": clients}

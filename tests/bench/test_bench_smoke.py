@@ -1,0 +1,107 @@
+"""``make bench`` end to end at the tiny size: every benchmark runs, the report is written and
+its figures agree with the raw results. Correctness only: no timing is asserted here (the
+targets live in BENCHMARKS.md, measured by ``make bench`` at the real sizes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bench import org as orgs
+from bench.__main__ import main
+from bench.report import GROWTH, RESULTS
+from bench.stats import percentile, summary
+from tests.conftest import POSTGRES_ENV
+
+
+@pytest.fixture
+def postgres_prefix():
+    """A schema prefix of this test's own, dropped afterwards; None without PostgreSQL."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        yield None, None
+        return
+    prefix = f"t_{uuid.uuid4().hex[:12]}_"
+    yield url, prefix
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for (schema,) in connection.execute(text(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": prefix + "%"}).all():
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -> None:
+    url, prefix = postgres_prefix
+    database = ["--postgres", url, "--schema-prefix", prefix] if url else ["--no-postgres"]
+    args = ["--sizes", "tiny", "--runs", "2", "--team", "tiny", "--team-runs", "3", "--endpoints", "tiny",
+            "--smoke", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path), *database]
+    results = main(args)
+
+    kinds = ["sqlite", "postgres"] if url else ["sqlite"]
+    measured = [e for e in results["nudge_run"] if "runs" in e]
+    assert [e["database"] for e in measured] == kinds
+    tiny = orgs.SIZES["tiny"]
+    for entry in measured:
+        assert entry["org"]["rows"]["interactions"] == tiny.interactions
+        assert entry["org"]["rows"]["clients"] == tiny.clients
+        for run in entry["runs"]:
+            # The floor saw every client with a touch; each rep's digest holds at most 5 items.
+            assert 0 < run["floor_clients"] <= tiny.clients
+            assert 0 < run["nudges"] and sum(run["kinds"].values()) == run["nudges"]
+            assert run["digest_items"] <= 5 * run["reps_with_digest"] <= 5 * tiny.reps
+            assert run["rss_peak_mb"] >= run["rss_baseline_mb"] > 0
+        # The same data and day give the same nudges on every run and on both databases.
+        assert len({json.dumps(r["kinds"]) for r in entry["runs"]}) == 1
+    assert len({json.dumps(e["runs"][0]["kinds"]) for e in measured}) == 1
+
+    for entry in results["teamhealth"]:
+        assert len(entry["report_seconds"]) == len(entry["chart_seconds"]) == 3
+        assert entry["reps_charted"] == tiny.team_size and entry["team_clients"] > 0
+        assert entry["chart_bytes"] > 0
+
+    written = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
+    assert (tmp_path / GROWTH).read_bytes().startswith(b"\x89PNG")
+    assert json.loads((tmp_path / RESULTS).read_text(encoding="utf-8"))["nudge_run"] == results["nudge_run"]
+    for heading in ("Daily nudge run", "/teamhealth", "Slack and Teams endpoints", "smoke sizes"):
+        assert heading in written
+    median = summary([r["run_seconds"] for r in measured[0]["runs"]])["median"]
+    assert f"{median:,.2f}" in written
+
+
+def test_a_second_build_reuses_the_organisation_and_refuses_another(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'org.sqlite3'}"
+    first = orgs.build(url, orgs.SIZES["tiny"])
+    again = orgs.build(url, orgs.SIZES["tiny"])
+    assert (again.reused, again.today, again.rows) == (True, first.today, first.rows)
+    with pytest.raises(RuntimeError, match="different benchmark organisation"):
+        orgs.build(url, orgs.SIZES["tiny"], seed=8)
+
+
+def test_generated_touches_are_numbered_in_time_order(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'org.sqlite3'}"
+    orgs.build(url, orgs.SIZES["tiny"])
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        days = [d for (d,) in connection.execute(text("SELECT occurred_on FROM interactions ORDER BY id"))]
+        ids = connection.execute(text("SELECT min(id), max(id), count(*) FROM interactions")).one()
+        keys = connection.execute(text(
+            "SELECT count(*) FROM ledger_entries e JOIN interactions i ON e.cause = 'interaction:' || i.id"
+            " AND e.client_id = i.client_id")).scalar()
+        caused = connection.execute(text("SELECT count(*) FROM ledger_entries WHERE cause LIKE 'interaction:%'")).scalar()
+    engine.dispose()
+    assert days == sorted(days)
+    assert tuple(ids) == (1, orgs.SIZES["tiny"].interactions, orgs.SIZES["tiny"].interactions)
+    assert keys == caused > 0  # every touch's entry names its own touch
+
+
+def test_percentiles_are_measured_values() -> None:
+    values = [0.010, 0.020, 0.030, 0.040, 0.500]
+    assert percentile(values, 50) == 0.030
+    assert percentile(values, 99) == percentile(values, 95) == 0.500
+    assert summary(values)["median"] == 0.030 and summary(values)["min"] == 0.010
