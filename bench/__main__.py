@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sizes", default="S,M,L", help="sizes of the nudge run (from: %(default)s, tiny)")
     parser.add_argument("--runs", type=int, default=3, help="nudge runs per size and database")
     parser.add_argument("--team", default="team", help="size of the /teamhealth team (default: 50 reps)")
-    parser.add_argument("--team-runs", type=int, default=30)
+    parser.add_argument("--team-runs", type=int, default=20)
     parser.add_argument("--endpoints", default="S", help="organisation the endpoint benchmarks log into")
     parser.add_argument("--smoke", action="store_true", help="small numbers everywhere (the test suite's run)")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL") or DEFAULT_POSTGRES)

@@ -209,10 +209,14 @@ def growth_png(results: dict[str, Any]) -> bytes:
         memory.plot(xs, [p[2] for p in points], marker="o", color=colour, label=database)
         for x, y, _, name in points:
             seconds.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        # Linear growth from the smallest size: a straight line of slope 1 on these log-log axes.
+        x0, y0 = points[0][0], points[0][1]
+        seconds.plot([x0, xs[-1]], [y0, y0 * xs[-1] / x0], color=colour, linestyle=":", linewidth=0.9)
     if any(e.get("size") == "L" for e in results["nudge_run"]):
         seconds.axhline(NUDGE_SECONDS_L, color="#888888", linestyle="--", linewidth=0.8)
+    seconds.set_yscale("log")
     memory.axhline(PEAK_MB, color="#888888", linestyle="--", linewidth=0.8)
-    for axes, title, unit in ((seconds, "Nudge run (median)", "seconds"), (memory, "Peak memory", "MB")):
+    for axes, title, unit in ((seconds, "Nudge run (median; dotted: linear growth)", "seconds (log scale)"), (memory, "Peak memory", "MB")):
         axes.set_xscale("log")
         axes.set_title(title, fontsize=10, loc="left")
         axes.set_xlabel("touches in the organisation (log scale)", fontsize=8)
