@@ -16,10 +16,7 @@ reported. Afterwards the run's deliveries are deleted, so the organisation is le
 
 from __future__ import annotations
 
-import argparse
-import json
 import resource
-import sys
 import time
 from datetime import date, datetime, time as dtime, timezone
 from typing import Any
@@ -27,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from bench.nudge_run import process_main
 from bot.bootstrap import bootstrap
 from bot.notifiers import LogNotifier
 from bot.settings import Settings
@@ -71,13 +69,7 @@ def measure(url: str, workspace: str, today: date) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url")
-    parser.add_argument("--workspace", default="bench")
-    parser.add_argument("--as-of", required=True, type=date.fromisoformat)
-    args = parser.parse_args(argv)
-    json.dump(measure(args.url, args.workspace, args.as_of), sys.stdout)
-    sys.stdout.write("\n")
+    process_main(measure, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,21 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+class _Ranked:
+    """A nudge in a bounded heap whose top is the nudge that ranks last by the order
+    ``coaching.schedule.choose`` uses (most at stake, then client name, then subject), so the
+    heap keeps exactly the items ``choose`` would pick from all of a rep's nudges."""
+
+    __slots__ = ("key", "nudge")
+
+    def __init__(self, nudge: Any) -> None:
+        self.key = (-nudge.stake, nudge.client_name or "", nudge.subject)
+        self.nudge = nudge
+
+    def __lt__(self, other: _Ranked) -> bool:
+        return self.key > other.key  # "smaller" in the heap = ranks later
+
+
 def measure(url: str, workspace: str, as_of: date) -> dict[str, Any]:
     baseline = _rss_mb()  # the interpreter, SQLAlchemy, the coach's modules
     coach = bootstrap(Settings(DATABASE_URL=url, COACH_WORKSPACE=workspace, COACH_SCHEDULER=False))
@@ -59,21 +74,19 @@ def measure(url: str, workspace: str, as_of: date) -> dict[str, Any]:
 
     started = time.perf_counter()
     kinds: Counter[str] = Counter()
-    best: dict[int, list[tuple[int, int, Any]]] = {}  # rep -> heap of its top digest_size nudges
+    best: dict[int, list[_Ranked]] = {}  # rep -> heap of the digest_size nudges that rank first so far
     seen = 0
     with coach.uow_factory() as uow:
         for n in services.nudges(uow, workspace, as_of, coach.rules):
             seen += 1
             kinds[n.kind.value] += 1
-            heap = best.setdefault(n.rep_id, [])
-            entry = (n.stake, -seen, n)  # ties: the earlier nudge stays, as a stable sort would keep it
+            heap, entry = best.setdefault(n.rep_id, []), _Ranked(n)
             if len(heap) < schedule.digest_size:
                 heapq.heappush(heap, entry)
-            elif entry > heap[0]:
+            elif heap[0] < entry:
                 heapq.heapreplace(heap, entry)
-    digests = {rep: choose([e[2] for e in heap], {}, as_of, schedule) for rep, heap in best.items()}
+    digests = {rep: choose([e.nudge for e in heap], {}, as_of, schedule) for rep, heap in best.items()}
     run = time.perf_counter() - started
-    coach_engine = coach.uow_factory  # noqa: F841 - the pool is disposed with the process
     return {
         "floor_seconds": floor, "floor_clients": floor_clients,
         "run_seconds": run, "nudges": seen, "kinds": dict(sorted(kinds.items())),
@@ -83,14 +96,19 @@ def measure(url: str, workspace: str, as_of: date) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def process_main(measure_in_process, description: str, argv: list[str] | None = None) -> None:
+    """The command line of a one-measurement process: URL, workspace, day; JSON on stdout."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("url")
     parser.add_argument("--workspace", default="bench")
     parser.add_argument("--as-of", required=True, type=date.fromisoformat)
     args = parser.parse_args(argv)
-    json.dump(measure(args.url, args.workspace, args.as_of), sys.stdout)
+    json.dump(measure_in_process(args.url, args.workspace, args.as_of), sys.stdout)
     sys.stdout.write("\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    process_main(measure, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,13 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
         assert len({json.dumps(r["kinds"]) for r in entry["runs"]}) == 1
     assert len({json.dumps(e["runs"][0]["kinds"]) for e in measured}) == 1
 
+    for entry in results["digest_job"]:
+        run = entry["run"]
+        # Every rep got their digest once (managers have no clients: nothing to say), none failed.
+        assert (run["sent"], run["failed"]) == (tiny.reps, 0)
+        assert tiny.reps <= run["items"] <= 5 * tiny.reps and run["rendered_chars"] > 0
+    assert [e["database"] for e in results["digest_job"]] == kinds
+
     for entry in results["teamhealth"]:
         assert len(entry["report_seconds"]) == len(entry["chart_seconds"]) == 3
         assert entry["reps_charted"] == tiny.team_size and entry["team_clients"] > 0
@@ -105,3 +112,28 @@ def test_percentiles_are_measured_values() -> None:
     assert percentile(values, 50) == 0.030
     assert percentile(values, 99) == percentile(values, 95) == 0.500
     assert summary(values)["median"] == 0.030 and summary(values)["min"] == 0.010
+
+
+def test_the_bounded_digest_heap_keeps_what_the_scheduler_would_choose() -> None:
+    import heapq
+    import random
+    from datetime import date
+
+    from bench.nudge_run import _Ranked
+    from coaching.messages import msg
+    from coaching.nudges import Nudge, NudgeKind
+    from coaching.schedule import Schedule, choose
+
+    rng = random.Random(3)
+    plan = Schedule()
+    for _ in range(50):
+        nudges = [Nudge(NudgeKind.QUIET, 1, n, rng.choice(["Acme", "Beta", "Corp", None]), msg("x"), msg("y"),
+                        f"client:{n}:quiet", stake=rng.randint(0, 4)) for n in range(rng.randint(0, 30))]
+        heap: list[_Ranked] = []
+        for n in nudges:
+            if len(heap) < plan.digest_size:
+                heapq.heappush(heap, _Ranked(n))
+            elif heap[0] < _Ranked(n):
+                heapq.heapreplace(heap, _Ranked(n))
+        today = date(2026, 11, 23)
+        assert choose([e.nudge for e in heap], {}, today, plan) == choose(nudges, {}, today, plan)
