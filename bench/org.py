@@ -325,11 +325,36 @@ def _client_rows(c: int, rep: _Person, touches: int, today: date, seed: int, ids
 # --- writing --------------------------------------------------------------------------------
 
 class _Writer:
-    """Appends rows table by table; subclasses move them into the database in bulk."""
+    """Buffers rows table by table and moves a table's batch into the database (``_flush``)
+    once it is full, every table it depends on first, so foreign keys always find their rows."""
 
-    def begin(self) -> None: ...
-    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None: ...
-    def finish(self, ids: dict[str, int]) -> None: ...
+    BATCH = 50_000
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in BIG_TABLES}
+
+    def begin(self) -> None:
+        self.connection = self.engine.raw_connection()
+        self.cursor = self.connection.cursor()
+
+    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        buffer = self.buffers[table]
+        buffer.extend(rows)
+        if len(buffer) >= self.BATCH:
+            for parent_first in BIG_TABLES[: BIG_TABLES.index(table) + 1]:
+                self._flush(parent_first)
+
+    def flush_all(self) -> None:
+        for table in BIG_TABLES:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        raise NotImplementedError
+
+    def finish(self, ids: dict[str, int]) -> None:
+        raise NotImplementedError
+
     def json(self, value: dict[str, str]) -> Any:
         return json.dumps(value, ensure_ascii=False)
 
@@ -341,16 +366,10 @@ class _PostgresWriter(_Writer):
     once over sorted data and validating a foreign key in one pass cost a fraction of doing it
     row by row."""
 
-    BATCH = 50_000
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in BIG_TABLES}
-        self.rebuild: list[str] = []
+    rebuild: list[str]  # what begin() dropped, to build again after the load
 
     def begin(self) -> None:
-        self.connection = self.engine.raw_connection()
-        self.cursor = self.connection.cursor()
+        super().begin()
         self.cursor.execute("SET synchronous_commit = off")
         self.cursor.execute("SET maintenance_work_mem = '512MB'")
         tables = list(BIG_TABLES)
@@ -376,13 +395,7 @@ class _PostgresWriter(_Writer):
         self.rebuild = [definition for _, definition in indexes] + [
             f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition, _ in constraints]
 
-    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        buffer = self.buffers[table]
-        buffer.extend(rows)
-        if len(buffer) >= self.BATCH:
-            self._copy(table)
-
-    def _copy(self, table: str) -> None:
+    def _flush(self, table: str) -> None:
         rows = self.buffers[table]
         if not rows:
             return
@@ -392,8 +405,7 @@ class _PostgresWriter(_Writer):
         rows.clear()
 
     def finish(self, ids: dict[str, int]) -> None:
-        for table in BIG_TABLES:
-            self._copy(table)
+        self.flush_all()
         for statement in self.rebuild:
             self.cursor.execute(statement)
         # Production appends touches as they happen, so its heap is in time order, many clients
@@ -414,27 +426,13 @@ class _PostgresWriter(_Writer):
 
 
 class _SqliteWriter(_Writer):
-    BATCH = 50_000
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.buffers: dict[str, list[tuple[Any, ...]]] = {t: [] for t in BIG_TABLES}
+    """``executemany`` per batch, all in one transaction."""
 
     def begin(self) -> None:
-        self.connection = self.engine.raw_connection()
-        self.cursor = self.connection.cursor()
+        super().begin()
         self.cursor.execute("PRAGMA synchronous = OFF")
 
-    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        buffer = self.buffers[table]
-        buffer.extend(rows)
-        if len(buffer) >= self.BATCH:
-            for t in BIG_TABLES:
-                self._insert(t)
-                if t == table:
-                    break
-
-    def _insert(self, table: str) -> None:
+    def _flush(self, table: str) -> None:
         rows = self.buffers[table]
         if rows:
             columns = COLUMNS[table]
@@ -444,8 +442,7 @@ class _SqliteWriter(_Writer):
             rows.clear()
 
     def finish(self, ids: dict[str, int]) -> None:
-        for table in BIG_TABLES:
-            self._insert(table)
+        self.flush_all()
         self.connection.commit()
         self.cursor.execute("ANALYZE")
         self.connection.commit()

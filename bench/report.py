@@ -17,7 +17,7 @@ RESULTS = Path("docs/bench/results.json")
 GROWTH = Path("docs/bench/growth.png")
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 
-# Targets from the benchmark issue: (what, limit, unit).
+# The benchmark issue's targets.
 NUDGE_SECONDS_L = 60.0
 NUDGE_RATIO = 3.0
 PEAK_MB = 300.0
