@@ -55,5 +55,6 @@ def bootstrap(settings: Settings, clock: Callable[[], datetime] = utc_now, check
         from bot.llm import build_reader, build_tips
 
         llm_reader, tips = build_reader(settings, fallback=reader), build_tips(settings)
-    engine = Engine(uow_factory, rules, clock, reader=reader, tips=tips, llm_reader=llm_reader)
+    engine = Engine(uow_factory, rules, clock, reader=reader, tips=tips, llm_reader=llm_reader,
+                    working_days=settings.schedule().working_days)
     return Coach(settings, rules, uow_factory, engine, Catalog(settings.language), clock)

@@ -395,7 +395,7 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
     day = _date(as_of, coach)
     with coach.uow_factory() as uow:
         teams = services.teams_for_health(uow, _admin(coach), team_name)
-        report = health.report(uow, coach.workspace, teams, day, coach.rules)
+        report = health.report(uow, coach.workspace, teams, day, coach.rules, coach.engine.working_days)
     reply, lang, charts = health.reply(report), coach.settings.language, coach.settings.data_dir / "charts"
     if fmt == "json":
         data = health.as_dict(report)

@@ -33,6 +33,7 @@ JOBS = {
     "promise_reminders": (dispatch.REMINDER,),
     "manager_weekly": (dispatch.WEEKLY,),
     "team_channel_digests": (dispatch.TEAM,),
+    "end_of_day_checkins": (dispatch.CHECKIN,),
 }
 
 

@@ -14,6 +14,11 @@ from coaching.rules import DEFAULT_RULES, Rules
 from coaching.schedule import Schedule, parse_days, parse_hours
 
 
+def _optional_time(text: str) -> time | None:
+    """``17:30``, or ``off`` / ``none`` / empty for nothing."""
+    return None if text.strip().lower() in ("", "off", "none") else time.fromisoformat(text.strip())
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -25,6 +30,7 @@ class Settings(BaseSettings):
 
     digest_time: str = Field(default="09:00", validation_alias="COACH_DIGEST_TIME")
     reminder_time: str = Field(default="16:00", validation_alias="COACH_REMINDER_TIME")
+    checkin_time: str = Field(default="17:30", validation_alias="COACH_CHECKIN_TIME")  # "off": none
     working_days: str = Field(default="mon-fri", validation_alias="COACH_WORKING_DAYS")
     quiet_hours: str = Field(default="20:00-08:00", validation_alias="COACH_QUIET_HOURS")
     digest_size: int = Field(default=5, ge=1, le=20, validation_alias="COACH_DIGEST_SIZE")
@@ -114,6 +120,7 @@ class Settings(BaseSettings):
             return Schedule(
                 digest_time=parse("COACH_DIGEST_TIME", self.digest_time, time.fromisoformat),
                 reminder_time=parse("COACH_REMINDER_TIME", self.reminder_time, time.fromisoformat),
+                checkin_time=parse("COACH_CHECKIN_TIME", self.checkin_time, _optional_time),
                 working_days=parse("COACH_WORKING_DAYS", self.working_days, parse_days),
                 quiet_start=quiet_start, quiet_end=quiet_end, digest_size=self.digest_size,
                 weekly_day=next(iter(weekly)), lease_minutes=self.lease_minutes,

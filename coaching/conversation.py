@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from coaching import vocabulary as vocab
 from coaching.dates import find_date, parse_date
 from coaching.messages import Msg, msg
-from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
+from coaching.model import Kind, PromiseDraft, Purpose, Source, TrustLevel
 from coaching.reading import Proposal
 from coaching.replies import Choice, Reply
 from coaching.rules import Conversations
@@ -51,6 +51,7 @@ class LogRequest:
     problem: str | None
     asked_for: TrustLevel | None
     demanded_justification: bool | None
+    source: str = Source.COMMAND.value
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
     give: sent the report") or a free sentence. ``proposal`` is what a reader made of that text;
     the explicit words of the quick form win, the proposal fills the gaps, and the conversation
     asks for whatever is still missing before the rep confirms the summary."""
-    state: dict[str, Any] = {"flow": "logmeeting", "d": {"on": today.isoformat(), "promises": []}, "done": []}
+    state = _new(today)
     quick = unicodedata.normalize("NFKC", quick).strip()
     if not quick:
         return _ask(state, directory, rules)
@@ -110,6 +111,49 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
             name = ""
     if name and "client" not in state["done"]:
         return _answer_client(state, name[:MAX_NAME], today, directory, rules)
+    return _ask(state, directory, rules)
+
+
+def _new(on: date, source: Source = Source.COMMAND) -> dict[str, Any]:
+    return {"flow": "logmeeting", "d": {"on": on.isoformat(), "promises": []}, "done": [], "source": source.value}
+
+
+# What a check-in tap already knows: the client, and that nothing more needs telling tonight.
+_TAP_KNOWN = {"kind": Kind.MEETING.value, "note": "", "proof": False, "problem": None,
+              "asked_for": None, "justification": None}
+
+
+def tap(today: date, client_id: int | None, client_name: str, directory: ClientDirectory,
+        rules: Conversations) -> Turn:
+    """One tap in the end-of-day check-in: the client is known, so ask only what must be asked
+    (why: the purpose; and whether a promise was made), then save with no summary to confirm.
+    The rest (a note, proof, the client's signals) can be told later with /logmeeting."""
+    state = _new(today, Source.CHECKIN)
+    state["tap"] = True
+    state["d"].update(_TAP_KNOWN)
+    state["done"] = list(_TAP_KNOWN)
+    if client_name:  # else "someone else": the client is asked first
+        state["d"].update(client_id=client_id, client_name=client_name[:MAX_NAME])
+        state["done"].insert(0, "client")
+    return _ask(state, directory, rules)
+
+
+def from_message(today: date, on: date, text: str, directory: ClientDirectory, rules: Conversations,
+                 client: tuple[int, str] | None = None, proposal: Proposal | None = None) -> Turn:
+    """Log a message as a touch (a Slack shortcut, a Teams message action): its text is the
+    note, its day the touch's date, its client ``client`` (a channel mapped to one) or what a
+    reader found in the text; the usual questions fill the rest, and the rep confirms."""
+    state = _new(min(on, today), Source.SHORTCUT)
+    if client is not None:
+        state["d"].update(client_id=client[0], client_name=client[1])
+        state["done"].append("client")
+    if proposal is not None:
+        _apply(state, proposal, today, rules)
+    note = unicodedata.normalize("NFKC", text).strip()
+    if note:
+        _set(state, "note", note[: rules.max_note_chars])
+    if "client" not in state["done"] and proposal is not None and proposal.client_name:
+        return _answer_client(state, proposal.client_name[:MAX_NAME], today, directory, rules)
     return _ask(state, directory, rules)
 
 
@@ -344,7 +388,7 @@ def _prompt(step: str, state: dict[str, Any], directory: ClientDirectory, rules:
     if step == "kind":
         return Reply.of(msg("log.ask.kind"), choices=tuple(Choice(k.value, msg(f"kind.{k.value}")) for k in Kind))
     if step == "purpose":
-        return Reply.of(msg("log.ask.purpose"), choices=tuple(Choice(p.value, msg(f"purpose.{p.value}.choice")) for p in Purpose))
+        return Reply.of(msg("log.ask.purpose"), choices=tuple(Choice(p.value, msg(f"purpose.{p.value}.choice")) for p in Purpose.stated()))
     if step == "note":
         return Reply.of(msg("log.ask.note"), choices=(skip,))
     if step == "proof":
@@ -404,6 +448,8 @@ def _says_more(summary: str, client: str | None) -> bool:
 
 def _ask(state, directory, rules) -> Turn:
     step = next((s for s in STEPS if s not in state["done"]), "confirm")
+    if step == "confirm" and state.get("tap"):  # a check-in tap saves as soon as it knows enough
+        return Turn(None, Reply(()), finished=_request(state))
     if step == "promise" and state.get("undated"):  # a promise read from the note, with no date
         state["pending"] = state["undated"].pop(0)
         state["step"] = "promise_due"
@@ -461,4 +507,5 @@ def _request(state: dict[str, Any]) -> LogRequest:
         problem=d.get("problem") or None,
         asked_for=TrustLevel(d["asked_for"]) if d.get("asked_for") else None,
         demanded_justification=d.get("justification"),
+        source=state.get("source", Source.COMMAND.value),
     )

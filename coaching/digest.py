@@ -55,14 +55,20 @@ def _item(n: Nudge, histories: Mapping[int, ClientHistory], as_of: date | None) 
 
 
 def digest(person: Person, nudges: Iterable[Nudge], size: int = DIGEST_SIZE,
-           histories: Mapping[int, ClientHistory] | None = None, as_of: date | None = None) -> Reply | None:
+           histories: Mapping[int, ClientHistory] | None = None, as_of: date | None = None,
+           lapsed_since: date | None = None) -> Reply | None:
     """``None`` on a day with nothing to say. Items most at stake first; each offers to log a
-    touch with that client (Done), to snooze it for a week, or to mark it not relevant."""
+    touch with that client (Done), to snooze it for a week, or to mark it not relevant.
+    ``lapsed_since``: the rep's last logged touch, when their logging itself has lapsed; the
+    digest then says that some of these clients may be unlogged rather than quiet."""
     ranked = sorted(nudges, key=lambda n: (-n.stake, n.client_name or "", n.subject))[:size]
     if not ranked:
         return None
     items = [(_item(n, histories or {}, as_of), _choices(n)) for n in ranked]
-    return Reply.of_items((msg("digest.title", name=person.name),), items)
+    header: tuple[Msg, ...] = (msg("digest.title", name=person.name),)
+    if lapsed_since is not None:
+        header += (msg("digest.logging_lapsed", since=lapsed_since),)
+    return Reply.of_items(header, items)
 
 
 def reminder(person: Person, nudges: Sequence[Nudge]) -> Reply | None:

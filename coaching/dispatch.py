@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable, Iterable, Mapping, Sequence
 
-from coaching import digest, health, schedule, services
+from coaching import checkin, digest, health, metrics, schedule, services
 from coaching.messages import Msg
 from coaching.model import Person, Promise, Role, Team
 from coaching.nudges import STAKE, ClientHistory, Nudge, NudgeKind, detect
@@ -40,6 +40,7 @@ from coaching.ports import (
     DeliveryItem,
     MaybeDelivered,
     Notifier,
+    person_recipient,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -50,7 +51,8 @@ from coaching.services import CoachError
 log = logging.getLogger(__name__)
 
 DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP = "digest", "reminder", "weekly", "team", "upkeep"
-JOBS = (DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP)
+CHECKIN = checkin.JOB
+JOBS = (DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP, CHECKIN)
 UNREACHABLE = "unreachable"
 
 
@@ -79,10 +81,6 @@ class RunReport:
     @property
     def failed(self) -> int:
         return sum(j.failed for j in self.jobs.values())
-
-
-def person_recipient(person_id: int) -> str:
-    return f"person:{person_id}"
 
 
 def _promise_nudge(p: Promise, names: Mapping[int, str]) -> Nudge:
@@ -125,6 +123,8 @@ class Dispatcher:
             self.weekly(workspace_id, now, report)
         if TEAM in wanted:
             self.team_digests(workspace_id, now, report)
+        if CHECKIN in wanted:
+            self.checkins(workspace_id, now, report)
         self.retry(workspace_id, now, report, wanted, failed_before=started)
         return report
 
@@ -186,6 +186,7 @@ class Dispatcher:
             pairs = list(services.nudges_with_histories(uow, workspace_id, day, self.rules, rep_ids=set(people)))
             since = day - timedelta(days=self.plan.backoff_memory_days)
             sent = uow.deliveries.sent_items(workspace_id, since, list(people))
+            lapsed = self._lapsed(uow, workspace_id, list(people), day)
         found: dict[int, list[Nudge]] = {pid: [] for pid in people}
         histories: dict[int, ClientHistory] = {}
         for nudge, history in pairs:
@@ -196,14 +197,22 @@ class Dispatcher:
         for (rep, subject, kind), dates in sent.items():  # one pass, not one per rep
             by_rep.setdefault(rep, {})[(subject, kind)] = dates
         for pid, person in sorted(people.items()):
-            self._one_digest(workspace_id, person, day, found[pid], histories, by_rep[pid], report)
+            self._one_digest(workspace_id, person, day, found[pid], histories, by_rep[pid], report, lapsed.get(pid))
+
+    def _lapsed(self, uow: UnitOfWork, workspace_id: str, rep_ids: Sequence[int], day: date) -> dict[int, date]:
+        """Reps whose logging has lapsed: their last touch, when ``logging_lapse_days`` working
+        days or more have passed since it. (A rep who never logged is not judged.)"""
+        last = uow.histories.last_logged(workspace_id, rep_ids, day)
+        return {rep: on for rep, on in last.items()
+                if metrics.working_days_since(on, day, self.plan.working_days) >= self.rules.nudging.logging_lapse_days}
 
     def _one_digest(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge],
                     histories: Mapping[int, ClientHistory], sent: Mapping[tuple[str, str], Sequence[date]],
-                    report: JobReport) -> None:
+                    report: JobReport, lapsed_since: date | None = None) -> None:
         self._send_items(workspace_id, DIGEST, person, day, nudges, report,
                          choose=lambda fresh: schedule.choose(fresh, sent, day, self.plan),
-                         build=lambda items: digest.digest(person, items, self.plan.digest_size, histories, day))
+                         build=lambda items: digest.digest(person, items, self.plan.digest_size, histories, day,
+                                                           lapsed_since))
 
     def _send_items(self, workspace_id: str, job: str, person: Person, day: date, nudges: list[Nudge],
                     report: JobReport, choose: Callable[[list[Nudge]], list[Nudge]],
@@ -277,7 +286,7 @@ class Dispatcher:
             teams = services.teams_for_health(uow, person, None)
         except CoachError:
             return None
-        return health.reply(health.report(uow, person.workspace_id, teams, day, self.rules))
+        return health.reply(health.report(uow, person.workspace_id, teams, day, self.rules, self.plan.working_days))
 
     def _one_weekly(self, workspace_id: str, person: Person, day: date, report: JobReport) -> None:
         self._send_reply(workspace_id, WEEKLY, person_recipient(person.id), person.id, day, report,
@@ -339,6 +348,25 @@ class Dispatcher:
                          build=lambda uow: self._team_reply(uow, team, members, day),
                          send=lambda reply: self.notifier.send_channel(team.digest_channel or "", reply, locale))
 
+    # --- the end-of-day check-in ---------------------------------------------------------------
+
+    def checkins(self, workspace_id: str, now: datetime, report: RunReport) -> None:
+        """Each due rep's check-in for their local date: asked once, and not at all on a day
+        they logged already (recorded as skipped) or said "not today" (recorded as declined)."""
+        with self.uow_factory() as uow:
+            due = {p.id: (p, d) for p in uow.people.list(workspace_id)
+                   if (d := schedule.checkin_due(p, now, self.plan)) is not None}
+            if not due:
+                return
+            done = uow.deliveries.recorded(workspace_id, CHECKIN, sorted({d for _, d in due.values()}))
+        for pid, (person, day) in sorted(due.items()):
+            if (person_recipient(pid), day) in done:
+                report.job(CHECKIN).already += 1
+                continue
+            self._send_reply(workspace_id, CHECKIN, person_recipient(pid), pid, day, report.job(CHECKIN),
+                             build=lambda uow: checkin.reply(person, checkin.gather(uow, person, day)),
+                             send=lambda reply: self.notifier.send(person, reply))
+
     # --- retries ------------------------------------------------------------------------------------
 
     def retry(self, workspace_id: str, now: datetime, report: RunReport, jobs: Iterable[str] = JOBS,
@@ -376,7 +404,8 @@ class Dispatcher:
                                  lambda: self.notifier.send_channel(team.digest_channel or "", reply, tp.locale),
                                  report.job(TEAM))
                 continue
-            window = schedule.reminder_due if delivery.job == REMINDER else schedule.digest_due
+            window = {REMINDER: schedule.reminder_due, CHECKIN: schedule.checkin_due}.get(delivery.job,
+                                                                                          schedule.digest_due)
             if person is None or window(person, now, self.plan) != delivery.local_date:
                 continue  # the day has passed for them, or it is quiet hours now
             reply = self._rebuild(workspace_id, delivery, person)
@@ -399,6 +428,8 @@ class Dispatcher:
         with self.uow_factory() as uow:
             if delivery.job == WEEKLY:
                 return self._weekly_reply(uow, person, day)
+            if delivery.job == CHECKIN:
+                return checkin.reply(person, checkin.gather(uow, person, day))
             recorded = {(i.subject, i.kind) for i in delivery.items}
             if delivery.job == REMINDER:
                 open_ids = {f"promise:{p.id}": p for p in uow.promises.open_for(workspace_id, rep_id=person.id)}
@@ -409,8 +440,10 @@ class Dispatcher:
             pairs = [(n, h) for n, h in services.nudges_with_histories(uow, workspace_id, day, self.rules,
                                                                          rep_id=person.id)
                      if (n.subject, n.kind.value) in recorded]
+            lapsed = self._lapsed(uow, workspace_id, [person.id], day)
         histories = {h.client_id: h for _, h in pairs if h is not None}
-        return digest.digest(person, [n for n, _ in pairs], self.plan.digest_size, histories, day)
+        return digest.digest(person, [n for n, _ in pairs], self.plan.digest_size, histories, day,
+                             lapsed.get(person.id))
 
     def _skip(self, workspace_id: str, delivery: Delivery, report: JobReport, reason: str = "empty") -> None:
         with self.uow_factory() as uow:

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from coaching import conversation, health, home, services, views
+from coaching import checkin, conversation, health, home, services, views
 from coaching.messages import Msg, language_of, msg
-from coaching.model import Person, Role
+from coaching.model import Person, Purpose, Role, Source
 from coaching.ports import UnitOfWork, UnitOfWorkFactory
 from coaching.reading import NoteReader, RuleReader
 from coaching.replies import Reply
@@ -38,13 +38,17 @@ COMMANDS = {
     "away": ("away", "leave", "休暇", "不在"),
     "back": ("back", "復帰", "戻りました"),
     "llm": ("llm", "ai"),
+    "capture": ("capture", "キャプチャ", "取り込み"),
 }
 MAX_TEXT = 4000
 FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)")
 FEEDBACK_ACTIONS = {"snooze": "snoozed", "dismiss": "dismissed"}
-BUTTON_COMMANDS = ("feedback", "promise_action")
+BUTTON_COMMANDS = ("feedback", "promise_action", "purpose", "not_today")  # act, keep the conversation
 CHANNEL_HERE = re.compile(r"channel\s+here|チャンネル\s*(?:ここ|ここに)?|ここ")
 PROMISE_ACTION = re.compile(r"(kept|broken|守った|守れなかった)[:\s]*(\d+)")
+TAP = re.compile(r"tap:(\d+|other)|client:(\d+)|new:(.+)", re.DOTALL)  # a check-in tap, or a picked client
+STATE_PURPOSE = re.compile(r"purpose:(\d+):(give|ask|service)")
+CAPTURE_OFF = ("off", "stop", "オフ", "停止", "解除")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class Inbound:
     external_id: str | None = None  # the platform's id for this message, for exactly-once
     locale: str | None = None  # the platform's idea of the user's language
     timezone: str | None = None  # the platform's idea of the user's time zone (IANA name)
+    direct: bool = False  # not a client channel: a DM with the coach (in Teams, a group chat too)
 
     @property
     def user_key(self) -> str:
@@ -93,8 +98,9 @@ class TipWriter(Protocol):
 class Engine:
     def __init__(self, uow_factory: UnitOfWorkFactory, rules: Rules, clock: Callable[[], datetime],
                  reader: NoteReader | None = None, tips: TipWriter | None = None,
-                 llm_reader: NoteReader | None = None) -> None:
+                 llm_reader: NoteReader | None = None, working_days: frozenset[int] = health.WORKING_DAYS) -> None:
         self.uow_factory, self.rules, self.clock = uow_factory, rules, clock
+        self.working_days = working_days  # the schedule's: team health counts logging on them
         self.reader = reader or RuleReader()  # always there: no LLM needed to read a note
         self.llm_reader, self.tips = llm_reader, tips  # used only where the workspace allows
 
@@ -124,9 +130,48 @@ class Engine:
         """A touch filled in all at once (a modal form) instead of step by step."""
         def work(uow: UnitOfWork, person: Person, now: datetime):
             today = services.local_today(person, now)
-            logged = services.log_request(uow, person, request, self.rules, today, inbound.external_id)
+            form = dataclasses.replace(request, source=Source.FORM.value)
+            logged = services.log_request(uow, person, form, self.rules, today, inbound.external_id)
             return [views.logged(logged)], logged
         return self._unit(inbound, work)
+
+    def log_message(self, inbound: Inbound, text: str, at: datetime, channel: str | None = None) -> Outcome:
+        """Log a chat message as a touch (a Slack message shortcut, a Teams message action):
+        start the logging conversation in ``inbound.conversation`` (the rep's chat with the
+        coach) with the message as the note, its day as the date, and the client of the
+        channel it was posted in when an admin mapped one (else whatever the note names)."""
+        def work(uow: UnitOfWork, person: Person, now: datetime):
+            today = services.local_today(person, now)
+            on = services.local_today(person, at)
+            directory = services.RosterDirectory(uow, person)
+            mapped = services.captured_client(uow, inbound.workspace_id, inbound.platform, channel) if channel else None
+            client = directory.by_id(mapped.id) if mapped is not None else None
+            note = text.strip()[: self.rules.conversations.max_note_chars]
+            proposal = self.reader.read(note, today, [c.name for c in directory.clients],
+                                        language_of(person.locale or inbound.locale)) if note else None
+            turn = conversation.from_message(today, on, note, directory, self.rules.conversations,
+                                             client=client, proposal=proposal)
+            prefix = [msg("log.restarted")] if uow.conversations.get(
+                inbound.workspace_id, inbound.conversation, inbound.user_key) else []
+            uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key, turn.state or {}, now)
+            return [self._prefixed([msg("log.from_message"), *prefix], turn.reply)], None
+        return self._unit(inbound, work)
+
+    def captures(self, workspace_id: str, platform: str, channel: str) -> bool:
+        """Whether an admin opted this channel in to capture (one keyed read; the message's
+        text is never looked at, here or later)."""
+        with self.uow_factory() as uow:
+            return uow.captures.get(workspace_id, platform, channel) is not None
+
+    def capture(self, inbound: Inbound, at: datetime) -> Outcome:
+        """A person's own message in an opted-in channel: a touch, once per person, channel and
+        day. Says nothing back (the channel is the client's); ``logged`` tells what happened."""
+        def work(uow: UnitOfWork, person: Person, now: datetime):
+            touch = services.capture_message(uow, person, inbound.platform, inbound.conversation,
+                                             services.local_today(person, at))
+            return [], touch
+        outcome = self._unit(dataclasses.replace(inbound, external_id=None), work)
+        return dataclasses.replace(outcome, replies=())
 
     def home(self, inbound: Inbound) -> Outcome:
         """The rep's own overview: today's nudges, open promises, clients by risk."""
@@ -195,9 +240,14 @@ class Engine:
 
         if state and state.get("flow") == "logmeeting" and command in BUTTON_COMMANDS:
             # A digest or promise button pressed mid-conversation: act on it, keep the conversation.
-            return [self._command_reply(uow, person, command, rest, text, now, inbound.conversation)], None
-        if state and state.get("flow") == "logmeeting" and not (text.startswith("/") and command):
+            return [self._command_reply(uow, person, command, rest, text, now, inbound.conversation,
+                                       inbound.platform, inbound.direct)], None
+        if state and state.get("flow") == "logmeeting" and not (text.startswith(("/", "tap:")) and command):
             turn = conversation.answer(state, text, today, directory, rules)
+        elif command == "tap":
+            if state:
+                prefix.append(msg("log.restarted"))
+            turn = self._tap(rest, today, directory)
         elif command == "logmeeting":
             if state:
                 prefix.append(msg("log.restarted"))
@@ -210,7 +260,8 @@ class Engine:
                 uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
                 if command != "cancel":
                     prefix.append(msg("log.set_aside"))
-            reply = self._command_reply(uow, person, command, rest, text, now, inbound.conversation)
+            reply = self._command_reply(uow, person, command, rest, text, now, inbound.conversation,
+                                       inbound.platform, inbound.direct)
             if reply.choices:
                 uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key,
                                        {"flow": "pick", "choices": [c.value for c in reply.choices]}, now)
@@ -226,6 +277,25 @@ class Engine:
         else:
             uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key, turn.state, now)
         return replies, logged
+
+    def _tap(self, what: str, today, directory: services.RosterDirectory) -> conversation.Turn:
+        """``tap:12`` (a check-in button), ``tap:other`` ("someone else"), or a client picked
+        from the type-ahead with no conversation going (``client:12``, ``new:Name``)."""
+        rules = self.rules.conversations
+        m = TAP.fullmatch(what)
+        assert m is not None
+        number = m[1] if m[1] and m[1] != "other" else m[2]
+        if number:
+            found = directory.by_id(int(number))
+            if found is None:
+                raise CoachError(msg("error.no_client_none", name=number))
+            return conversation.tap(today, found[0], found[1], directory, rules)
+        if m[3]:
+            name = m[3].strip()
+            found = directory.exact(name)
+            return conversation.tap(today, found[0] if found else None, found[1] if found else name,
+                                    directory, rules)
+        return conversation.tap(today, None, "", directory, rules)
 
     def _llm_switch(self, uow: UnitOfWork, person: Person, word: str) -> Reply:
         """``llm on`` / ``llm off`` (admins): may this workspace's notes and tips go to the LLM?"""
@@ -288,6 +358,12 @@ class Engine:
             return "promise_action", text
         if FEEDBACK.fullmatch(text):
             return "feedback", text
+        if TAP.fullmatch(text):
+            return "tap", text
+        if STATE_PURPOSE.fullmatch(text):
+            return "purpose", text
+        if norm(text).rstrip(".!。！") in checkin.NOT_TODAY:
+            return "not_today", text
         word, _, rest = text.lstrip("/").partition(" ")
         key = norm(word)
         for command, words in COMMANDS.items():
@@ -296,7 +372,7 @@ class Engine:
         return None, text
 
     def _command_reply(self, uow: UnitOfWork, person: Person, command: str | None, rest: str, text: str,
-                       now: datetime, where: str) -> Reply:
+                       now: datetime, where: str, platform: str = "console", direct: bool = False) -> Reply:
         today = services.local_today(person, now)
         if command == "ledger":
             if not rest:
@@ -334,7 +410,18 @@ class Engine:
             teams = services.set_digest_channel(uow, person, where)
             return Reply.of(msg("health.channel_set", teams=[t.name for t in teams]))
         if command == "teamhealth":
-            return health.reply(health.team_health(uow, person, rest or None, now, self.rules))
+            return health.reply(health.team_health(uow, person, rest or None, now, self.rules, self.working_days))
+        if command == "purpose":
+            m = STATE_PURPOSE.fullmatch(text)
+            assert m is not None
+            done = services.state_purpose(uow, person, int(m[1]), Purpose(m[2]), self.rules, today)
+            return views.purpose_stated(done)
+        if command == "not_today":
+            checkin.decline(uow, person, today, now)
+            return Reply.of(msg("checkin.declined"))
+        if command == "capture":
+            # a DM or the console is no client channel: nothing there can be captured
+            return self._capture_command(uow, person, rest, where, platform if not direct else "direct", today)
         if command == "cancel":
             return Reply.of(msg("log.nothing_to_cancel"))
         if command == "llm":
@@ -345,6 +432,21 @@ class Engine:
         if command == "help":
             return Reply.of(msg("help.text"), *( [msg("help.manager")] if person.is_manager else []))
         return Reply.of(msg("help.unknown", text=text[:80]))
+
+    def _capture_command(self, uow: UnitOfWork, person: Person, rest: str, where: str, platform: str,
+                         today) -> Reply:
+        """``capture <client>`` in a shared channel (admins): count the roster's own messages
+        there as touches with that client; ``capture off`` stops it; ``capture`` alone says
+        what this channel does."""
+        if norm(rest) in CAPTURE_OFF:
+            released = services.release_channel(uow, person, platform, where)
+            return Reply.of(msg("capture.off" if released else "capture.was_off"))
+        if rest.strip():
+            client = services.capture_channel(uow, person, platform, where, rest.strip(), today)
+            return Reply.of(msg("capture.on", client=client.name), msg("capture.how"))
+        client = services.captured_client(uow, person.workspace_id, platform, where)
+        return Reply.of(msg("capture.status_on", client=client.name) if client else msg("capture.status_off"),
+                        msg("capture.usage"))
 
     def _promise_action(self, uow: UnitOfWork, person: Person, text: str, today) -> Reply:
         m = PROMISE_ACTION.fullmatch(norm(text))

@@ -18,6 +18,7 @@ from coaching.replies import Chart, RepSeries, Reply
 from coaching.rules import Rules
 
 PERIOD_DAYS = 28
+WORKING_DAYS = frozenset(range(5))  # Monday to Friday unless the schedule says otherwise
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,17 @@ class HealthReport:
     at_risk: tuple[metrics.AtRisk, ...]
     names: dict[int, str]
     chart: Chart | None = None
+    logging: metrics.Logging | None = None  # how completely the period's touches were logged
 
 
-def team_health(uow: UnitOfWork, viewer: Person, team_name: str | None, now: datetime, rules: Rules) -> HealthReport:
+def team_health(uow: UnitOfWork, viewer: Person, team_name: str | None, now: datetime, rules: Rules,
+                working_days: frozenset[int] = WORKING_DAYS) -> HealthReport:
     teams = services.teams_for_health(uow, viewer, team_name)
-    return report(uow, viewer.workspace_id, teams, services.local_today(viewer, now), rules)
+    return report(uow, viewer.workspace_id, teams, services.local_today(viewer, now), rules, working_days)
 
 
-def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, rules: Rules) -> HealthReport:
+def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, rules: Rules,
+           working_days: frozenset[int] = WORKING_DAYS) -> HealthReport:
     ids = [t.id for t in teams]
     start = as_of - timedelta(days=PERIOD_DAYS - 1)
     prev_end = start - timedelta(days=1)
@@ -90,7 +94,8 @@ def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, r
     risk = metrics.clients_at_risk(histories, at_start, as_of, rules.nudging)
     names = {p.id: p.name for p in reps}
     chart = _chart(uow, workspace_id, teams, rows, as_of)
-    return HealthReport(tuple(teams), start, as_of, team_now, team_before, rows, tuple(risk), names, chart)
+    logging = metrics.logging_coverage(now_args[0], [r.id for r in reps], start, as_of, working_days)
+    return HealthReport(tuple(teams), start, as_of, team_now, team_before, rows, tuple(risk), names, chart, logging)
 
 
 CHART_WEEKS = 8
@@ -136,12 +141,20 @@ def reply(r: HealthReport) -> Reply:
             l4=now.trust_mix[4], none=now.trust_mix["unassessed"]),
         msg("health.nudges_acted", now=_pct(now.nudges_acted_share), delivered=now.nudges_delivered,
             before=_pct(before.nudges_acted_share)),
-        msg("health.reps"),
     ]
+    if r.logging is not None:
+        ways = r.logging.by_way
+        lines.append(msg("health.logging", logging=r.logging.reps_logging, reps=r.logging.reps,
+                         tap=ways["tap"], command=ways["command"], shortcut=ways["shortcut"],
+                         channel=ways["channel"], other=ways["other"]))
+    lines.append(msg("health.reps"))
     for row in r.reps:
         f = row.figures
         lines.append(msg("health.rep_line", rep=row.rep.name, coverage=_pct(f.coverage), gives=f.gives,
                          asks=f.asks, promises=_pct(f.promises_kept_on_time_share), balance=f.total_balance))
+        if r.logging is not None:
+            key = "health.rep_logging" if r.logging.logs_most_days(row.rep.id) else "health.rep_logging_low"
+            lines.append(msg(key, days=r.logging.days_logged.get(row.rep.id, 0), working=r.logging.working_days))
         lines.append(msg("health.rep_focus", focus=row.focus or msg("health.focus.none")))
     lines.append(msg("health.at_risk") if r.at_risk else msg("health.none_at_risk"))
     for risk in r.at_risk:
@@ -167,6 +180,10 @@ def as_dict(r: HealthReport) -> dict[str, object]:
         "reps": [{"rep": row.rep.email, "name": row.rep.name, **figures(row.figures),
                   "focus": row.focus.key.removeprefix("health.focus.") if row.focus else None}
                  for row in r.reps],
+        "logging": {"working_days": r.logging.working_days, "reps": r.logging.reps,
+                    "reps_logging_most_days": r.logging.reps_logging, "by_way": dict(r.logging.by_way),
+                    "days_logged": {row.rep.email: r.logging.days_logged.get(row.rep.id, 0) for row in r.reps}}
+        if r.logging else None,
         "at_risk": [{"client": a.client_name, "owner": r.names.get(a.owner_id), "score": a.score,
                      "reasons": list(a.reasons)} for a in r.at_risk],
         "trend": {"dates": [d.isoformat() for d in r.chart.dates],

@@ -304,7 +304,7 @@ def parse_interaction_row(line: int, row: Row, today: date) -> tuple[TouchLine |
     rep = _email(row, "rep", problems)
     client = _text(row, "client", problems, required=True, limit=MAX_NAME_CHARS)
     kind = _word(row, "kind", kind_of, Kind, problems)
-    purpose = _word(row, "purpose", purpose_of, Purpose, problems)
+    purpose = _word(row, "purpose", purpose_of, Purpose.stated(), problems)
     note = row.get("note", "")
     promise = _promise(row, on, today, problems)
     problem = None

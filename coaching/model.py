@@ -35,6 +35,26 @@ class Purpose(enum.StrEnum):
     GIVE = "give"
     ASK = "ask"
     SERVICE = "service"
+    # A touch captured from a client channel: it happened, but the rep has not said why yet
+    # (the end-of-day check-in asks). It earns nothing and weighs on no purpose share until then.
+    PENDING = "pending"
+
+    @classmethod
+    def stated(cls) -> tuple[Purpose, ...]:
+        """The purposes a rep can choose."""
+        return (cls.GIVE, cls.ASK, cls.SERVICE)
+
+
+class Source(enum.StrEnum):
+    """How a touch reached the ledger (team health counts logging coverage by it)."""
+
+    COMMAND = "command"  # /logmeeting, step by step or as a quick form
+    FORM = "form"  # the Slack modal form
+    CHECKIN = "checkin"  # one tap in the end-of-day check-in
+    SHORTCUT = "shortcut"  # a Slack message shortcut or a Teams message action
+    CHANNEL = "channel"  # the rep's own message in an opted-in client channel
+    IMPORT = "import"
+    DEMO = "demo"
 
 
 class PromiseStatus(enum.StrEnum):
@@ -152,7 +172,7 @@ class InteractionDraft:
     asked_for: TrustLevel | None = None
     demanded_justification: bool | None = None
     won_deal: str | None = None  # None: no deal won; "" a deal won with no note
-    source: str = "command"  # command | import | demo | quick
+    source: str = "command"  # a Source value
     external_id: str | None = None  # idempotency key from the platform or the import
 
 

@@ -50,6 +50,18 @@ class TouchRow:
     client_id: int
     on: date
     purpose: Purpose
+    source: str = "command"  # a coaching.model.Source value: how it was logged
+
+
+@dataclass(frozen=True)
+class ChannelCapture:
+    """A shared channel an admin mapped to a client: the rep's own messages there are touches."""
+
+    platform: str  # "slack" | "teams"
+    channel_id: str
+    client_id: int
+    enabled_by: int  # the admin's person id
+    enabled_on: date
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,21 @@ class InteractionRepository(Protocol):
     def void(self, workspace_id: str, interaction_id: int) -> None: ...
     def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
         """Newest first, voided ones left out."""
+    def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
+        """The rep's touches dated ``day``, voided ones left out, in the order logged."""
+    def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:
+        """Say why a captured touch happened (its purpose was ``pending``)."""
+
+
+class CaptureRepository(Protocol):
+    """Client channels opted in to capture. Only these channels' messages are ever read."""
+
+    def get(self, workspace_id: str, platform: str, channel_id: str) -> ChannelCapture | None: ...
+    def save(self, workspace_id: str, capture: ChannelCapture) -> None:
+        """Insert, or point the channel at another client."""
+    def remove(self, workspace_id: str, platform: str, channel_id: str) -> bool:
+        """False when the channel was not opted in."""
+    def list(self, workspace_id: str) -> list[ChannelCapture]: ...
 
 
 class PromiseRepository(Protocol):
@@ -177,6 +204,9 @@ class HistoryRepository(Protocol):
         """Touches on clients of these teams with ``start <= on <= end``."""
     def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]: ...
     def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]: ...
+    def last_logged(self, workspace_id: str, rep_ids: Sequence[int], as_of: date) -> dict[int, date]:
+        """rep id -> the date of their latest touch on or before ``as_of`` (reps with none are
+        left out): whether a rep's logging has lapsed."""
     def owner_balances(self, workspace_id: str, team_ids: Sequence[int], dates: Sequence[date]) -> dict[int, list[int]]:
         """owner id -> the summed credit balance of the clients they own (in these teams) as of
         each of ``dates`` (entries on or before it), in one pass; owners without entries appear
@@ -237,6 +267,11 @@ class ConversationReferenceRepository(Protocol):
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 INTERRUPTED = "interrupted"  # the reason of a delivery whose sender stopped mid-send
+
+
+def person_recipient(person_id: int) -> str:
+    """A delivery's recipient when it is one person (``team:3`` is a team's channel)."""
+    return f"person:{person_id}"
 
 
 @dataclass(frozen=True)
@@ -347,6 +382,7 @@ class UnitOfWork(Protocol):
     feedback: NudgeFeedbackRepository
     references: ConversationReferenceRepository
     deliveries: DeliveryRepository
+    captures: CaptureRepository
 
     def lock(self, name: str) -> None:
         """Hold a lock named ``name`` until this unit of work ends (PostgreSQL: a transaction-

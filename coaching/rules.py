@@ -47,6 +47,7 @@ class Nudging:
     promise_due_ahead_days: int = 1  # today or tomorrow
     problem_waiting_days: int = 1
     recovery_window_days: int = 30
+    logging_lapse_days: int = 3  # working days with nothing logged before the digest says so
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ test can move a clock across days, zones and daylight-saving changes. Nothing re
   days it missed, because only today's local date is ever planned).
 * A **promise reminder** goes out on the last working day before the promise is due, from
   ``reminder_time``.
+* The **end-of-day check-in** asks a rep about the day's touches on a working day from
+  ``checkin_time`` (``None``: never), outside quiet hours.
 * The **weekly** manager digest is due on ``weekly_day`` from ``digest_time``.
 * The same unresolved item is not repeated every day: after it was sent once it waits
   ``backoff_first`` days, after that ``backoff_then`` days (see :func:`backoff_allows`).
@@ -30,6 +32,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class Schedule:
     digest_time: time = time(9, 0)
     reminder_time: time = time(16, 0)
+    checkin_time: time | None = time(17, 30)  # the end-of-day check-in; None switches it off
     working_days: frozenset[int] = frozenset(range(5))  # Monday = 0
     quiet_start: time | None = time(20, 0)  # no messages from here...
     quiet_end: time | None = time(8, 0)  # ...until here (may wrap past midnight)
@@ -50,6 +53,8 @@ class Schedule:
             raise ValueError("the digest time falls in the quiet hours")
         if self.quiet(self.reminder_time):
             raise ValueError("the reminder time falls in the quiet hours")
+        if self.checkin_time is not None and self.quiet(self.checkin_time):
+            raise ValueError("the check-in time falls in the quiet hours")
         if self.weekly_day not in self.working_days:
             raise ValueError("the weekly digest's day is not a working day")
 
@@ -116,6 +121,13 @@ def digest_due(person: Person, now: datetime, schedule: Schedule) -> date | None
 
 def reminder_due(person: Person, now: datetime, schedule: Schedule) -> date | None:
     return _open(person, now, schedule, schedule.reminder_time)
+
+
+def checkin_due(person: Person, now: datetime, schedule: Schedule) -> date | None:
+    """The local date whose end-of-day check-in this rep should get now, or ``None``."""
+    if schedule.checkin_time is None or person.role is not Role.REP:
+        return None
+    return _open(person, now, schedule, schedule.checkin_time)
 
 
 def weekly_due(person: Person, now: datetime, schedule: Schedule) -> date | None:

@@ -21,6 +21,7 @@ from coaching.model import (
     EntryDraft,
     Interaction,
     InteractionDraft,
+    Kind,
     LedgerEntry,
     Person,
     ProblemDraft,
@@ -28,10 +29,11 @@ from coaching.model import (
     PromiseStatus,
     Purpose,
     Role,
+    Source,
     Team,
 )
 from coaching.nudges import ClientHistory, Nudge, NudgeKind, cadence_days, detect, detect_busy_lapse
-from coaching.ports import NudgeFeedback, UnitOfWork
+from coaching.ports import ChannelCapture, NudgeFeedback, UnitOfWork
 from coaching.rules import Rules
 from coaching.vocabulary import norm
 
@@ -143,7 +145,7 @@ def log_request(
         note=request.note, proof_shown=request.proof_shown, promises=request.promises,
         problem=ProblemDraft(request.problem) if request.problem else None,
         asked_for=request.asked_for, demanded_justification=request.demanded_justification,
-        external_id=external_id,
+        source=request.source, external_id=external_id,
     )
     return record_touch(uow, rep, client, draft, rules, today)
 
@@ -173,9 +175,7 @@ def record_touch(
             stored = uow.promises.close(ws, stored.id, promise.status, promise.closed_on)
             drafts.append(ledger.for_closed_promise(stored, points))  # type: ignore[arg-type]
     if draft.purpose is Purpose.SERVICE:
-        for problem in uow.problems.unanswered(ws, client.id):
-            if problem.raised_on <= draft.occurred_on:
-                drafts += ledger.for_problem(uow.problems.answer(ws, problem.id, draft.occurred_on), today, points)
+        drafts += _answered_problems(uow, ws, client.id, draft.occurred_on, today, rules)
     if draft.problem:
         problem = uow.problems.add(ws, client.id, rep.id, interaction.id, draft.problem.text,
                                    draft.occurred_on, draft.problem.first_response_on)
@@ -199,6 +199,86 @@ def record_touch(
         demanded_justification=draft.demanded_justification, balance=balance,
     )
     return LogResult(client, interaction, entries, balance, tips.choose(situation))
+
+
+def _answered_problems(uow: UnitOfWork, ws: str, client_id: int, on: date, today: date, rules: Rules) -> list[EntryDraft]:
+    """A service touch answers the client's problems raised by then: what answering earns."""
+    drafts: list[EntryDraft] = []
+    for problem in uow.problems.unanswered(ws, client_id):
+        if problem.raised_on <= on:
+            drafts += ledger.for_problem(uow.problems.answer(ws, problem.id, on), today, rules.points)
+    return drafts
+
+
+@dataclass(frozen=True)
+class PurposeResult:
+    client: Client
+    touch: Interaction
+    entries: tuple[LedgerEntry, ...]
+    balance: int
+    already: bool  # the purpose had been said before: nothing changed
+
+
+def state_purpose(uow: UnitOfWork, rep: Person, touch_id: int, purpose: Purpose, rules: Rules,
+                  today: date) -> PurposeResult:
+    """Why a captured touch happened, said at the check-in: it now earns what its purpose
+    earns (the same ledger keys as a touch logged with that purpose, so never twice)."""
+    ws = rep.workspace_id
+    touch = uow.interactions.get(ws, touch_id)
+    client = uow.clients.get(ws, touch.client_id) if touch is not None else None
+    if touch is None or client is None or touch.rep_id != rep.id or touch.voided or purpose is Purpose.PENDING:
+        raise CoachError(Msg("error.no_touch", {}))
+    if touch.purpose is not Purpose.PENDING:
+        return PurposeResult(client, touch, (), uow.ledger.balance(ws, client.id), True)
+    touch = uow.interactions.set_purpose(ws, touch.id, purpose)
+    drafts = ledger.for_interaction(touch, rules.points)
+    if purpose is Purpose.SERVICE:
+        drafts += _answered_problems(uow, ws, client.id, touch.occurred_on, today, rules)
+    entries = tuple(e for d in drafts if (e := uow.ledger.add(ws, d)) is not None)
+    return PurposeResult(client, touch, entries, uow.ledger.balance(ws, client.id), False)
+
+
+# --- capture from client channels -------------------------------------------------------
+
+def capture_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str, client_name: str,
+                    today: date) -> Client:
+    """An admin opts a shared channel in: the roster's own messages there become touches with
+    ``client_name`` (an existing client; capture never creates one). ``platform`` is
+    ``slack`` or ``teams`` for a channel; anything else (a DM, the console) is refused."""
+    if admin.role is not Role.ADMIN:
+        raise CoachError(Msg("error.admins_only", {}))
+    if not channel or platform not in ("slack", "teams"):
+        raise CoachError(Msg("capture.not_a_channel", {}))
+    client = find_client(uow, admin, client_name)
+    uow.captures.save(admin.workspace_id, ChannelCapture(platform, channel, client.id, admin.id, today))
+    return client
+
+
+def release_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str) -> bool:
+    """Stop capturing a channel; False when it was not captured."""
+    if admin.role is not Role.ADMIN:
+        raise CoachError(Msg("error.admins_only", {}))
+    return uow.captures.remove(admin.workspace_id, platform, channel)
+
+
+def captured_client(uow: UnitOfWork, workspace_id: str, platform: str, channel: str) -> Client | None:
+    """The client a channel is mapped to, or ``None`` when the channel is not opted in."""
+    capture = uow.captures.get(workspace_id, platform, channel)
+    return uow.clients.get(workspace_id, capture.client_id) if capture is not None else None
+
+
+def capture_message(uow: UnitOfWork, person: Person, platform: str, channel: str, on: date) -> Interaction | None:
+    """A person's own message in an opted-in channel, as a touch of kind ``message`` whose
+    purpose the check-in asks for. At most one per person, channel and day (the key says so),
+    so a busy thread, an edit or a platform retry never counts twice. ``None`` when nothing is
+    recorded: the channel is not opted in, the client is not the person's to see, or the day's
+    touch is recorded already. The message's words are not stored."""
+    client = captured_client(uow, person.workspace_id, platform, channel)
+    if client is None or client.team_id not in visible_team_ids(uow, person):
+        return None
+    draft = InteractionDraft(client.id, on, Kind.MESSAGE, Purpose.PENDING, source=Source.CHANNEL.value,
+                             external_id=f"channel:{platform}:{channel}:{person.id}:{on.isoformat()}")
+    return uow.interactions.add(person.workspace_id, person.id, draft)
 
 
 def tip_facts(uow: UnitOfWork, rep: Person, result: LogResult) -> dict[str, object]:

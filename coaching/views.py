@@ -13,7 +13,7 @@ from coaching.messages import Msg, msg
 from coaching.model import LedgerEntry, Promise
 from coaching.nudges import Nudge
 from coaching.replies import Choice, Reply
-from coaching.services import LogResult, PassbookView
+from coaching.services import LogResult, PassbookView, PurposeResult
 
 PAGE = 15
 
@@ -49,6 +49,18 @@ def logged(result: LogResult, tip: str | None = None) -> Reply:
         lines.append(msg("tip.prefix", tip=tip))
     elif result.tip:
         lines.append(msg("tip.prefix", tip=result.tip))
+    return Reply.of(*lines)
+
+
+def purpose_stated(result: PurposeResult) -> Reply:
+    """The answer to a check-in's purpose button for a captured touch."""
+    if result.already:
+        return Reply.of(msg("checkin.purpose_already", client=result.client.name,
+                            purpose=msg(f"purpose.{result.touch.purpose.value}.label")))
+    lines: list[Msg | str] = [msg("checkin.purpose_saved", client=result.client.name,
+                                  purpose=msg(f"purpose.{result.touch.purpose.value}.label"))]
+    lines += [msg("ledger.change", amount=e.amount, reason=reason(e)) for e in result.entries]
+    lines.append(msg("ledger.balance", client=result.client.name, balance=result.balance))
     return Reply.of(*lines)
 
 

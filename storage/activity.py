@@ -127,6 +127,21 @@ class SqlInteractionRepository:
         ).order_by(InteractionRow.occurred_on.desc(), InteractionRow.id.desc()).limit(limit)
         return [interaction(row) for row in self.session.scalars(stmt)]
 
+    def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
+        stmt = select(InteractionRow).where(
+            InteractionRow.workspace_id == workspace_id, InteractionRow.rep_id == rep_id,
+            InteractionRow.occurred_on == day, InteractionRow.voided.is_(False),
+        ).order_by(InteractionRow.id)
+        return [interaction(row) for row in self.session.scalars(stmt)]
+
+    def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:
+        row = scoped_get(self.session, InteractionRow, workspace_id, interaction_id)
+        if row is None:
+            raise LookupError(f"no interaction {interaction_id} in workspace {workspace_id!r}")
+        row.purpose = purpose.value
+        self.session.flush()
+        return interaction(row)
+
 
 class SqlPromiseRepository:
     def __init__(self, session: Session) -> None:

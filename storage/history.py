@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 from coaching.model import Problem, Promise, PromiseStatus, Purpose, Reason
 from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
 from coaching.ports import TouchRow
-from storage.activity import problem, promise
+from storage.activity import IN_CHUNK, problem, promise
 from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
 from storage.repositories import trust
 
@@ -137,14 +137,27 @@ class SqlHistoryRepository:
         if not team_ids:
             return []
         i = InteractionRow
-        stmt = select(i.rep_id, i.client_id, i.occurred_on, i.purpose).join(
+        stmt = select(i.rep_id, i.client_id, i.occurred_on, i.purpose, i.source).join(
             ClientRow, ClientRow.id == i.client_id
         ).where(
             i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on.between(start, end),
             *self._scope(workspace_id, None, team_ids),
         ).order_by(i.occurred_on, i.id)
-        return [TouchRow(r.rep_id, r.client_id, r.occurred_on, Purpose(r.purpose))
+        return [TouchRow(r.rep_id, r.client_id, r.occurred_on, Purpose(r.purpose), r.source)
                 for r in self.session.execute(stmt)]
+
+    def last_logged(self, workspace_id: str, rep_ids: Sequence[int], as_of: date) -> dict[int, date]:
+        """One grouped read over ``ix_interactions_rep`` (workspace, rep, occurred_on)."""
+        i = InteractionRow
+        found: dict[int, date] = {}
+        ids = sorted(set(rep_ids))
+        for start in range(0, len(ids), IN_CHUNK):
+            stmt = select(i.rep_id, func.max(i.occurred_on)).where(
+                i.workspace_id == workspace_id, i.rep_id.in_(ids[start:start + IN_CHUNK]),
+                i.voided.is_(False), i.occurred_on <= as_of,
+            ).group_by(i.rep_id)
+            found.update({rep: day for rep, day in self.session.execute(stmt)})
+        return found
 
     def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]:
         """By closing date."""

@@ -376,3 +376,17 @@ class DeliveryItemRow(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     stake: Mapped[int] = mapped_column(Integer)
     local_date: Mapped[date] = mapped_column(Date)
+
+
+class ChannelCaptureRow(Base):
+    """A client channel opted in to capture by an admin: the rep's own messages there are
+    touches. One row per (workspace, platform, channel); a channel maps to one client."""
+
+    __tablename__ = "channel_captures"
+
+    workspace_id: Mapped[str] = mapped_column(WorkspaceId, ForeignKey("workspaces.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    enabled_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    enabled_on: Mapped[date] = mapped_column(Date)

@@ -24,6 +24,7 @@ from storage.activity import (
     SqlProblemRepository,
     SqlPromiseRepository,
 )
+from storage.captures import SqlCaptureRepository
 from storage.deliveries import SqlDeliveryRepository
 from storage.feedback import SqlNudgeFeedbackRepository
 from storage.history import SqlHistoryRepository
@@ -54,6 +55,7 @@ class SqlAlchemyUnitOfWork:
     feedback: SqlNudgeFeedbackRepository
     references: SqlConversationReferenceRepository
     deliveries: SqlDeliveryRepository
+    captures: SqlCaptureRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -84,6 +86,7 @@ class SqlAlchemyUnitOfWork:
         self.feedback = SqlNudgeFeedbackRepository(session)
         self.references = SqlConversationReferenceRepository(session)
         self.deliveries = SqlDeliveryRepository(session)
+        self.captures = SqlCaptureRepository(session)
         return self
 
     def lock(self, name: str) -> None:

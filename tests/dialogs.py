@@ -128,4 +128,31 @@ FREE_JA = Script(
     balance=0, client="田中商事",
 )
 
-SCRIPTS = (LOG_EN, LOG_JA, QUICK_EN, FREE_EN, FREE_JA)
+# The end-of-day check-in's "Someone else…" button (its value, typed or clicked): the client, then
+# only the purpose and whether a promise was made; saved with no summary to confirm.
+CHECKIN_EN = Script(
+    "checkin_en", "alice@acme.example",
+    (
+        Say("tap:other", ("Which client did you meet?",)),
+        Say("Acme Corp", ("I don't have a client called “Acme Corp” yet",)),
+        Pick(1, ("What was the touch for?",)),
+        Pick(1, ("Did you promise anything?",)),
+        Pick(1, ("Saved your touch with Acme Corp.", "+2  Gave value without asking (Meeting)",
+                 "Credit balance with Acme Corp: +2")),
+    ),
+    balance=2, client="Acme Corp",
+)
+
+CHECKIN_JA = Script(
+    "checkin_ja", "ken@acme.example",
+    (
+        Say("tap:other", ("どのお客様との接点ですか",)),
+        Say("田中商事", ("「田中商事」はまだ登録されていません",)),
+        Pick(1, ("今回の接点の目的は何でしたか",)),
+        Pick(1, ("何か約束をしましたか",)),
+        Pick(1, ("田中商事 との接点を記録しました。", "信用残高:+2")),
+    ),
+    balance=2, client="田中商事",
+)
+
+SCRIPTS = (LOG_EN, LOG_JA, QUICK_EN, FREE_EN, FREE_JA, CHECKIN_EN, CHECKIN_JA)

@@ -20,11 +20,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from coaching.model import (
     Client, EntryDraft, Interaction, InteractionDraft, LedgerEntry, Person, Problem, Promise,
-    PromiseStatus, Reason, Team, TrustLevel, Workspace,
+    PromiseStatus, Purpose, Reason, Team, TrustLevel, Workspace,
 )
 from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
 from coaching.ports import (
-    FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ConversationRecord, ConversationReference, Delivery,
+    FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ChannelCapture, ConversationRecord, ConversationReference, Delivery,
     DeliveryItem, NudgeFeedback, PersonDraft, SentItem, TouchRow,
 )
 
@@ -80,6 +80,7 @@ class FakeStore:
     # (workspace, platform, user id) -> (reference, saved at)
     references: dict[tuple[str, str, str], tuple[ConversationReference, datetime]] = field(default_factory=dict)
     deliveries: dict[int, FakeDelivery] = field(default_factory=dict)
+    captures: dict[tuple[str, str, str], ChannelCapture] = field(default_factory=dict)  # (ws, platform, channel)
     last_ids: dict[str, int] = field(default_factory=dict)
 
     def next_id(self, table: str) -> int:
@@ -231,6 +232,27 @@ class FakeInteractionRepository(_Repo, table="interactions"):
         touches = pick(self.rows.values(), lambda i: (i.occurred_on, i.id),
                        workspace_id=workspace_id, client_id=client_id, voided=False)
         return touches[::-1][:limit]
+
+    def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
+        return pick(self.rows.values(), by_id, workspace_id=workspace_id, rep_id=rep_id, occurred_on=day,
+                    voided=False)
+
+    def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:
+        return self._store(replace(self._get_or_fail(workspace_id, interaction_id), purpose=purpose))
+
+
+class FakeCaptureRepository(_Repo):
+    def get(self, workspace_id: str, platform: str, channel_id: str) -> ChannelCapture | None:  # type: ignore[override]
+        return self.data.captures.get((workspace_id, platform, channel_id))
+
+    def save(self, workspace_id: str, capture: ChannelCapture) -> None:
+        self.data.captures[(workspace_id, capture.platform, capture.channel_id)] = capture
+
+    def remove(self, workspace_id: str, platform: str, channel_id: str) -> bool:
+        return self.data.captures.pop((workspace_id, platform, channel_id), None) is not None
+
+    def list(self, workspace_id: str) -> list[ChannelCapture]:
+        return [c for (ws, _, _), c in sorted(self.data.captures.items()) if ws == workspace_id]
 
 
 class FakePromiseRepository(_Repo, table="promises"):
@@ -548,7 +570,14 @@ class FakeHistoryRepository(_Repo):
 
     def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
         touches = self._between(self.data.interactions, workspace_id, team_ids, "occurred_on", start, end)
-        return [TouchRow(i.rep_id, i.client_id, i.occurred_on, i.purpose) for i in touches if not i.voided]
+        return [TouchRow(i.rep_id, i.client_id, i.occurred_on, i.purpose, i.source) for i in touches if not i.voided]
+
+    def last_logged(self, workspace_id: str, rep_ids: Sequence[int], as_of: date) -> dict[int, date]:
+        found: dict[int, date] = {}
+        for i in pick(self.data.interactions.values(), workspace_id=workspace_id, voided=False):
+            if i.rep_id in rep_ids and i.occurred_on <= as_of:
+                found[i.rep_id] = max(found.get(i.rep_id, i.occurred_on), i.occurred_on)
+        return found
 
     def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]:
         promises = self._between(self.data.promises, workspace_id, team_ids, "closed_on", start, end)
@@ -592,6 +621,7 @@ class FakeUnitOfWork:
         self.feedback = FakeNudgeFeedbackRepository(data)
         self.references = FakeConversationReferenceRepository(data)
         self.deliveries = FakeDeliveryRepository(data)
+        self.captures = FakeCaptureRepository(data)
         return self
 
     def lock(self, name: str) -> None:

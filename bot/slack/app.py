@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
@@ -33,8 +34,12 @@ from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
 
-# Slash command -> the engine command it runs. A test keeps this and manifest.yml in step.
-COMMANDS = {"/logmeeting": "logmeeting", "/ledger": "ledger", "/promises": "promises", "/teamhealth": "teamhealth"}
+# Slash command -> the engine command it runs ("" : the text is the command, as typed in the DM).
+# A test keeps this and manifest.yml in step.
+COMMANDS = {"/logmeeting": "logmeeting", "/ledger": "ledger", "/promises": "promises", "/teamhealth": "teamhealth",
+            "/coach": ""}
+SHORTCUT = "log_message_touch"  # the message shortcut "Log as client touch" (manifest.yml)
+CAPTURED_CHANNELS = ("channel", "group")  # public and private channels (Slack Connect ones too)
 
 
 def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -137,7 +142,8 @@ class SlackAdapter:
 
     def inbound(self, team_id: str, user_id: str, conversation: str, text: str, external_id: str | None) -> Inbound:
         return Inbound(self.workspace(team_id), conversation, text, platform="slack",
-                       platform_user_id=user_id, external_id=external_id)
+                       platform_user_id=user_id, external_id=external_id,
+                       direct=conversation.startswith("D"))  # Slack's DM channel ids start with D
 
     # --- listeners ---------------------------------------------------------------------
 
@@ -152,6 +158,7 @@ class SlackAdapter:
         app.action("open_form")(self.on_open_form)
         app.options("client_search")(self.on_client_search)
         app.view(form.CALLBACK_ID)(self.on_form_submitted)
+        app.message_shortcut(SHORTCUT)(self.on_message_shortcut)
 
     async def on_command(self, ack, command: dict, client: AsyncWebClient, respond) -> None:
         await ack()
@@ -166,15 +173,49 @@ class SlackAdapter:
                 await respond(text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
                               response_type="ephemeral")
             return
-        outcome = await self.run(client, self.inbound(team, user, command["channel_id"], f"/{name} {text}", key))
+        typed = f"/{name} {text}" if name else text or "help"
+        outcome = await self.run(client, self.inbound(team, user, command["channel_id"], typed, key))
         await self.respond(respond, outcome, client, user, command["channel_id"])
 
     async def on_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
-        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
-            return  # only people's own messages in their DM with the coach
+        if event.get("bot_id") or event.get("subtype"):
+            return  # people's own new messages only: no bots, edits, deletions or joins
+        if event.get("channel_type") in CAPTURED_CHANNELS:
+            await self.on_channel_message(event, body, client)
+            return
+        if event.get("channel_type") != "im":
+            return
         inbound = self.inbound(body.get("team_id", ""), event["user"], event["channel"], event.get("text", ""),
                                f"event:{body.get('event_id')}")
         await self.post(client, event["channel"], await self.run(client, inbound))
+
+    async def on_channel_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
+        """A message in a channel the coach was invited to. Unless an admin opted the channel in
+        to capture, nothing more happens (one keyed lookup); if they did, the author's message
+        counts as a touch with the channel's client, once per author and day. Nothing is said in
+        the channel, and the message's words are not kept."""
+        workspace, channel = self.workspace(body.get("team_id")), event.get("channel", "")
+        if not event.get("user") or not await asyncio.to_thread(self.coach.engine.captures, workspace, "slack", channel):
+            return
+        inbound = self.inbound(body.get("team_id", ""), event["user"], channel, "", None)
+        await self.run(client, inbound, lambda i: self.coach.engine.capture(i, _moment(event.get("ts"))))
+
+    async def on_message_shortcut(self, ack, shortcut: dict, client: AsyncWebClient, respond) -> None:
+        """"Log as client touch" on any message: the logging conversation opens in the rep's DM
+        with the message as the note, its day as the date, and the channel's client if the
+        channel is mapped to one."""
+        await ack()
+        team, user = shortcut["team"]["id"], shortcut["user"]["id"]
+        message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
+        dm = (await client.conversations_open(users=user))["channel"]["id"]
+        key = f"shortcut:{shortcut.get('trigger_id')}"
+        at = _moment(message.get("ts") or shortcut.get("message_ts"))
+        outcome = await self.run(client, self.inbound(team, user, dm, "", key),
+                                 lambda i: self.coach.engine.log_message(i, message_text(message), at, channel))
+        await self.post(client, dm, outcome)
+        if channel != dm and outcome.person is not None and shortcut.get("response_url"):
+            await respond(text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
+                          response_type="ephemeral")
 
     async def on_choice(self, ack, body: dict, action: dict, client: AsyncWebClient, respond) -> None:
         await ack()
@@ -232,3 +273,20 @@ class SlackAdapter:
         if outcome.replies:
             view = render.home_view(outcome.replies[0], self.coach.catalog, outcome.locale)
             await client.views_publish(user_id=event["user"], view=view)
+
+
+def _moment(ts: str | None) -> datetime:
+    """A Slack message timestamp ("1732345678.000200") as an aware time; now if absent."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC) if ts else datetime.now(UTC)
+    except (TypeError, ValueError, OverflowError):
+        return datetime.now(UTC)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """What a message says: its text, else its attachments' (a forwarded e-mail or a shared
+    message arrives as attachments), as plain text."""
+    parts = [message.get("text") or ""]
+    if not parts[0].strip():
+        parts = [a.get("text") or a.get("fallback") or "" for a in message.get("attachments") or []]
+    return render.plain("\n".join(p for p in parts if p.strip()))

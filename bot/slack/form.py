@@ -31,7 +31,7 @@ def modal(catalog: Catalog, locale: str | None, channel: str) -> dict[str, Any]:
                 "element": {"action_id": "value", **element}}
 
     kinds = _options([(k.value, label(f"kind.{k.value}")) for k in Kind])
-    purposes = _options([(p.value, label(f"purpose.{p.value}.choice")) for p in Purpose])
+    purposes = _options([(p.value, label(f"purpose.{p.value}.choice")) for p in Purpose.stated()])
     levels = _options([(str(lv.value), label(f"trust.asked.{lv.value}")) for lv in TrustLevel])
     yes_no = _options([("yes", label("word.yes")), ("no", label("word.no"))])
     return {
@@ -82,7 +82,7 @@ def parse(view: dict[str, Any], today: date, rules: Conversations) -> tuple[LogR
     kind, purpose = _value(view, "kind"), _value(view, "purpose")
     if kind not in {k.value for k in Kind}:
         errors["kind"] = msg("log.retry.kind")
-    if purpose not in {p.value for p in Purpose}:
+    if purpose not in {p.value for p in Purpose.stated()}:
         errors["purpose"] = msg("log.retry.purpose")
     promises: tuple[PromiseDraft, ...] = ()
     promise, due = _value(view, "promise"), _value(view, "promise_due")

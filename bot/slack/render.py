@@ -8,6 +8,8 @@ options), 50 blocks per message and 100 per Home tab.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from coaching.messages import Catalog, Msg, language_of, msg
@@ -23,6 +25,22 @@ HOME_BLOCKS_MAX = 100
 
 def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def plain(mrkdwn: str) -> str:
+    """Slack message text as plain words: links and mentions by their labels (``<url|label>``
+    -> label, ``<@U1>`` -> @U1, ``<!here>`` -> @here), entities unescaped."""
+    def label(m: re.Match[str]) -> str:
+        target, shown = m[1], m[2]
+        if shown:
+            return shown
+        if target.startswith(("@", "#")):
+            return target
+        return "@" + target[1:] if target.startswith("!") else target
+    return _LINK.sub(label, mrkdwn).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
 def _cut(text: str, limit: int) -> str:
@@ -72,18 +90,25 @@ def blocks(reply: Reply, catalog: Catalog, locale: str | None) -> list[dict[str,
             result += _sections([catalog.render(line, locale, escape)])
             if choices:
                 result.append({"type": "actions", "elements": choice_elements(choices, catalog, locale)})
+        if reply.picker == "client":  # "someone else": type-ahead over every client (the check-in)
+            result = result[: MESSAGE_BLOCKS_MAX - 1]
+            result.append({"type": "actions", "elements": [_client_search(catalog, locale)]})
         return result[:MESSAGE_BLOCKS_MAX]
     result = _sections(lines_text(reply, catalog, locale))
     elements = choice_elements(reply.choices, catalog, locale) if reply.choices else []
     if reply.picker == "client":
-        elements.append({"type": "external_select", "action_id": "client_search", "min_query_length": 1,
-                         "placeholder": {"type": "plain_text", "text": _cut(catalog.render(msg("slack.search_client"), locale), 150)}})
+        elements.append(_client_search(catalog, locale))
         elements.append({"type": "button", "action_id": "open_form", "value": "form",
                          "text": {"type": "plain_text", "text": _cut(catalog.render(msg("slack.form.open"), locale), LABEL_LIMIT)}})
     if elements:
         result = result[: MESSAGE_BLOCKS_MAX - 1]
         result.append({"type": "actions", "elements": elements[:25]})
     return result[:MESSAGE_BLOCKS_MAX]
+
+
+def _client_search(catalog: Catalog, locale: str | None) -> dict[str, Any]:
+    return {"type": "external_select", "action_id": "client_search", "min_query_length": 1,
+            "placeholder": {"type": "plain_text", "text": _cut(catalog.render(msg("slack.search_client"), locale), 150)}}
 
 
 def fallback_text(reply: Reply, catalog: Catalog, locale: str | None) -> str:

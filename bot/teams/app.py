@@ -4,6 +4,14 @@ activities to the shared engine and replies as Adaptive Cards.
 With credentials (the SDK's own settings, ``CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID``,
 ``…__CLIENTSECRET``, ``…__TENANTID``) every request must carry a valid token (401 otherwise). With
 none it runs in anonymous local mode, which ``coach serve`` allows on a loopback address only.
+
+In a channel or group chat a message that @mentions the coach is a command. Any other message
+there (Teams sends them because of the manifest's ``ChannelMessage.Read.Group`` permission) is
+looked up once by its channel id: if an admin opted the channel in to capture it counts as its
+author's touch with the channel's client; either way nothing is said and its words are dropped.
+The message action "Log as client touch" (a ``composeExtension/fetchTask`` invoke) starts the
+logging conversation in the rep's personal chat with the coach, proactively, and answers the
+invoke with a short dialog message.
 """
 
 from __future__ import annotations
@@ -12,13 +20,16 @@ import asyncio
 import dataclasses
 import logging
 import os
+import re
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from html.parser import HTMLParser
+from typing import Any, Awaitable, Callable, Mapping
 
 import jwt
 from aiohttp import web
 from pydantic import ValidationError
-from microsoft_agents.activity import Activity, Attachment, load_configuration_from_env
+from microsoft_agents.activity import (Activity, ActivityTypes, Attachment, InvokeResponse,
+                                      load_configuration_from_env)
 from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AnonymousTokenProvider
@@ -27,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import Coach
 from bot.teams import cards
+from bot.teams.package import MESSAGE_ACTION
 from coaching.engine import Inbound, Outcome
 from coaching.messages import msg
 from coaching.ports import ConversationReference
@@ -34,7 +46,10 @@ from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
 CLIENT_ID_SETTING = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
-CHANNEL_PREFIX = "conversation:"  # a channel's saved reference: "conversation:" + its conversation id
+CHANNEL_PREFIX = "conversation:"  # a channel's saved reference: "conversation:" + its channel id
+ACTION_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")  # the message action
+_THREAD_SUFFIX = re.compile(r";messageid=.*$", re.IGNORECASE | re.DOTALL)
+Sender = Callable[[dict[str, Any], Activity], Awaitable[None]]  # (saved reference, activity): proactive
 
 
 def credentials_configured(env: Mapping[str, str] = os.environ) -> bool:
@@ -57,6 +72,87 @@ def _user_id(activity: Activity) -> str:
     return (getattr(sender, "aad_object_id", None) or sender.id) if sender else ""
 
 
+def channel_id(conversation_id: str) -> str:
+    """A channel's own id: a channel message's conversation id names its thread too
+    (``19:…@thread.tacv2;messageid=…``); capture and the team digest key on the channel."""
+    return _THREAD_SUFFIX.sub("", conversation_id or "")
+
+
+def _shared(activity: Activity) -> bool:
+    """A channel or a group chat (anything but the personal chat with the coach)."""
+    return (activity.conversation.conversation_type or "personal") != "personal"
+
+
+def _where(activity: Activity) -> str:
+    """The conversation the engine hears a message in: the personal chat, else the channel."""
+    return channel_id(activity.conversation.id) if _shared(activity) else activity.conversation.id
+
+
+def _mentions_coach(activity: Activity) -> bool:
+    recipient = activity.recipient.id if activity.recipient else None
+    return bool(recipient) and any(m.mentioned is not None and m.mentioned.id == recipient
+                                   for m in activity.get_mentions())
+
+
+def _moment(value: Any) -> datetime | None:
+    """An aware time from an ISO 8601 string or a datetime (UTC when it names no zone)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+class _PlainText(HTMLParser):
+    """A Teams message body (HTML) as plain text: tags dropped, entities decoded, one line per block."""
+
+    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def html_text(content: str, content_type: str | None = "html") -> str:
+    """A message body as plain text (HTML unless ``content_type`` says "text"), blank lines dropped."""
+    if (content_type or "html").lower() == "html":
+        parser = _PlainText()
+        parser.feed(content)
+        parser.close()
+        content = "".join(parser.parts)
+    lines = (" ".join(line.replace("\xa0", " ").split()) for line in content.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def message_text(payload: Mapping[str, Any]) -> str:
+    """What a message action's ``messagePayload`` says: its subject (a channel post's title) and
+    its body, as plain text."""
+    body = payload.get("body")
+    body = body if isinstance(body, Mapping) else {}
+    content = body.get("content")
+    parts = [payload.get("subject"), html_text(content, body.get("contentType")) if isinstance(content, str) else ""]
+    return "\n".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+
+
+def task_message(text: str) -> dict[str, Any]:
+    """An invoke answer that Teams shows as a small dialog with ``text``."""
+    return {"task": {"type": "message", "value": text}}
+
+
 def _client_timezone(activity: Activity) -> str | None:
     for entity in activity.entities or []:
         data = entity.model_dump() if hasattr(entity, "model_dump") else dict(entity)
@@ -66,16 +162,20 @@ def _client_timezone(activity: Activity) -> str | None:
 
 
 class CoachAgent(ActivityHandler):
-    def __init__(self, coach: Coach) -> None:
+    def __init__(self, coach: Coach, sender: Sender | None = None) -> None:
         self.coach = coach
+        self.sender = sender  # proactive messages (the message action's questions): TeamsEndpoint.send_to
 
     # --- translation ---------------------------------------------------------------------
 
     def inbound(self, activity: Activity, text: str, email: str | None = None) -> Inbound:
-        return Inbound(self.coach.workspace, activity.conversation.id, text, email=email, platform="teams",
+        return Inbound(self.coach.workspace, _where(activity), text, email=email, platform="teams",
                        platform_user_id=_user_id(activity), locale=activity.locale,
                        external_id=f"teams:{activity.conversation.id}:{activity.id}" if activity.id else None,
-                       timezone=_client_timezone(activity))
+                       timezone=_client_timezone(activity),
+                       # only a channel's messages reach the coach unmentioned (ChannelMessage.Read.Group):
+                       # a personal or group chat is no place to capture
+                       direct=activity.conversation.conversation_type != "channel")
 
     async def email_of(self, context: TurnContext) -> str | None:
         """The member's e-mail from the Teams connector (the roster match of last resort)."""
@@ -101,20 +201,21 @@ class CoachAgent(ActivityHandler):
             return Outcome((Reply.of(msg("error.storage_down")),), inbound.locale)
         return outcome
 
+    async def render(self, reply: Reply, locale: str | None) -> Activity:
+        if reply.chart is not None:  # drawing the chart takes CPU for a moment: not on the event loop
+            return await asyncio.to_thread(reply_activity, reply, self.coach, locale)
+        return reply_activity(reply, self.coach, locale)
+
     async def send(self, context: TurnContext, outcome: Outcome) -> None:
         for reply in outcome.replies:
-            if reply.chart is not None:  # drawing the chart takes CPU for a moment: not on the event loop
-                activity = await asyncio.to_thread(reply_activity, reply, self.coach, outcome.locale)
-            else:
-                activity = reply_activity(reply, self.coach, outcome.locale)
-            await context.send_activity(activity)
+            await context.send_activity(await self.render(reply, outcome.locale))
 
     def remember(self, activity: Activity) -> None:
         """Save where to reach this person later: their personal chat (digests are private),
         or, for a channel or group chat, the conversation itself (a team's channel digest)."""
-        personal = (activity.conversation.conversation_type or "personal") == "personal"
+        personal = not _shared(activity)
         reference = activity.get_conversation_reference()
-        user = _user_id(activity) if personal else CHANNEL_PREFIX + activity.conversation.id
+        user = _user_id(activity) if personal else CHANNEL_PREFIX + _where(activity)
         with self.coach.uow_factory() as uow:
             person = uow.people.by_platform_id(self.coach.workspace, "teams", user) if personal else None
             uow.references.save(self.coach.workspace, ConversationReference(
@@ -128,13 +229,91 @@ class CoachAgent(ActivityHandler):
     async def on_message_activity(self, context: TurnContext) -> None:
         activity = context.activity
         text = cards.chosen(activity.value)
-        if text is None:
-            if activity.conversation.conversation_type not in (None, "personal"):
-                text = activity.remove_recipient_mention() or ""  # channels: only when mentioned
-            else:
-                text = activity.text or ""
+        if text is None and _shared(activity):
+            if not _mentions_coach(activity):  # people talking among themselves: never a command
+                await self.capture(context)
+                return
+            text = activity.remove_recipient_mention() or ""
+        elif text is None:
+            text = activity.text or ""
         await asyncio.to_thread(self.remember, activity)
         await self.send(context, await self.run(context, self.inbound(activity, text.strip())))
+
+    async def capture(self, context: TurnContext) -> None:
+        """A channel or group-chat message that does not mention the coach. One keyed lookup of
+        the channel; if an admin opted it in, the author's touch with its client (once a day).
+        Nothing is ever said back (the channel is shared with the client), nothing else is
+        written, and the words are not kept. (Edits arrive as ``messageUpdate``: not handled.)"""
+        activity = context.activity
+        channel = _where(activity)
+        try:
+            if not await asyncio.to_thread(self.coach.engine.captures, self.coach.workspace, "teams", channel):
+                return
+            at = _moment(activity.timestamp) or datetime.now(timezone.utc)
+            outcome = await self.run(context, self.inbound(activity, ""),
+                                     lambda inbound: self.coach.engine.capture(inbound, at))
+        except Exception as error:  # silent in the channel, whatever happens: the log says it
+            log.warning("a Teams channel message could not be captured: %s", type(error).__name__, exc_info=error)
+            return
+        log.debug("channel capture: %s", "recorded" if outcome.logged else "nothing recorded")
+
+    async def on_invoke_activity(self, context: TurnContext) -> InvokeResponse | None:
+        if context.activity.name in ACTION_INVOKES:
+            return await self.on_message_action(context)
+        return await super().on_invoke_activity(context)
+
+    async def on_message_action(self, context: TurnContext) -> InvokeResponse:
+        """"Log as client touch" on a message: the logging conversation starts in the rep's
+        personal chat with the coach (a proactive message: the invoke's own conversation is
+        wherever the message was), and the invoke is answered with a dialog saying where to go
+        on. Always a 200 with a message, whatever happens."""
+        activity = context.activity
+        try:
+            text = await self.message_action(context)
+        except Exception as error:
+            log.error("the Teams message action failed: %s", type(error).__name__, exc_info=error)
+            key = "error.storage_down" if isinstance(error, OperationalError) else "teams.failed"
+            text = self.coach.catalog.render(msg(key), activity.locale)
+        return InvokeResponse(status=200, body=task_message(text))
+
+    async def message_action(self, context: TurnContext) -> str:
+        """The text of the dialog that answers the message action."""
+        activity, catalog = context.activity, self.coach.catalog
+        value = activity.value if isinstance(activity.value, dict) else {}
+        payload = value.get("messagePayload")
+        if value.get("commandId") != MESSAGE_ACTION or not isinstance(payload, dict):
+            log.info("a Teams message action without a message of ours (commandId %r)", value.get("commandId"))
+            return catalog.render(msg("teams.action.malformed"), activity.locale)
+        at = _moment(payload.get("createdDateTime")) or _moment(activity.timestamp) or datetime.now(timezone.utc)
+        channel = channel_id(activity.conversation.id)
+        user = _user_id(activity)
+
+        def personal_chat():
+            with self.coach.uow_factory() as uow:
+                found = uow.references.for_user(self.coach.workspace, "teams", user) if user else None
+            return found if found is not None and found.active else None
+
+        reference = await asyncio.to_thread(personal_chat)
+        inbound = Inbound(self.coach.workspace, reference.conversation_id if reference else "", "",
+                          platform="teams", platform_user_id=user or None, locale=activity.locale,
+                          external_id=f"teams:action:{activity.id}" if activity.id else None,
+                          timezone=_client_timezone(activity), direct=True)
+        if reference is None or self.sender is None:
+            locale = await asyncio.to_thread(self.coach.engine.locale_of, inbound)
+            return catalog.render(msg("teams.action.no_chat"), locale)
+        note = message_text(payload)
+        outcome = await self.run(context, inbound,
+                                 lambda i: self.coach.engine.log_message(i, note, at, channel))
+        if outcome.person is None:  # not on the roster (or no database): say so right here
+            return "\n".join(cards.plain_text(r, catalog, outcome.locale) for r in outcome.replies) or \
+                catalog.render(msg("teams.failed"), outcome.locale)
+        try:
+            for reply in outcome.replies:
+                await self.sender(reference.reference, await self.render(reply, outcome.locale))
+        except Exception as error:  # blocked, removed, or the connector is down: the rep can retry
+            log.warning("the message action's question could not be sent: %s", type(error).__name__)
+            return catalog.render(msg("teams.action.unreachable"), outcome.locale)
+        return catalog.render(msg("teams.action.sent"), outcome.locale)
 
     async def on_installation_update_add(self, context: TurnContext) -> None:
         await asyncio.to_thread(self.remember, context.activity)
@@ -177,12 +356,19 @@ class TeamsEndpoint:
         self.anonymous = not credentials_configured(env)
         self.adapter = CloudAdapter(connection_manager=self.connections)
         self.adapter.on_turn_error = self.on_turn_error
-        self.agent = CoachAgent(coach)
+        self.agent = CoachAgent(coach, sender=self.send_to)
 
     async def on_turn_error(self, context: TurnContext, error: Exception) -> None:
-        """Log the failure for the operator; tell the user, in their language, to try again."""
+        """Log the failure for the operator; tell the user, in their language, to try again (an
+        invoke gets it as its answer, a 200 with a dialog message, never a message in the chat)."""
         log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
         reply = Reply.of(msg("error.storage_down") if isinstance(error, OperationalError) else msg("teams.failed"))
+        if context.activity.type == ActivityTypes.invoke:
+            text = cards.plain_text(reply, self.coach.catalog, context.activity.locale)
+            answer = InvokeResponse(status=200, body=task_message(text))
+            await context.send_activity(Activity(type=ActivityTypes.invoke_response,
+                                                 value=answer.model_dump(by_alias=True, exclude_none=True)))
+            return
         await context.send_activity(reply_activity(reply, self.coach, context.activity.locale))
 
     def sub_app(self) -> web.Application:

@@ -5,6 +5,12 @@ The manifest follows Microsoft's Teams app manifest schema v1.30 (the newest sta
 the npm package ``@microsoft/app-manifest`` ships; tests/teams validates against it). The words
 come from the catalogue (``coaching/locales/*/teams.toml``). The icons are drawn here with the
 standard library only, so the package builds anywhere, byte for byte the same each time.
+
+Besides the bot and its command menu the manifest declares one message action, "Log as client
+touch" (a bot-based message extension: Teams sends the bot a ``composeExtension/fetchTask``
+invoke with the message), and one resource-specific consent permission, ``ChannelMessage.Read.Group``:
+without it Teams delivers a channel message to the bot only when it is @mentioned, and channel
+capture needs the un-mentioned ones too (docs/teams.md says what is read and kept).
 """
 
 from __future__ import annotations
@@ -30,6 +36,13 @@ LOCALIZATION_SCHEMA = f"{SCHEMA_BASE}/MicrosoftTeams.Localization.schema.json"
 BOT_ID_ENV = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 
 TEAMS_COMMANDS = ("logmeeting", "ledger", "promises", "teamhealth", "away", "back", "help")
+# The message action's command id: Teams sends it back as ``commandId`` (bot/teams/app.py).
+MESSAGE_ACTION = "logClientTouch"
+# Resource-specific consent, granted per team by whoever installs the app there: the bot gets
+# every message of that team's channels, not only those that @mention it (channel capture).
+RSC_PERMISSIONS = (("ChannelMessage.Read.Group", "Application"),)
+# webApplicationInfo.resource has no use for RSC, but Teams wants a value there (any string).
+RSC_RESOURCE = "https://RscPermission"
 SCOPES = ("personal", "team", "groupChat")
 ACCENT_COLOR = "#1f4e79"  # the Slack app's background colour
 WEBSITE = "https://coach.example.com"  # placeholder host, as in manifest.yml
@@ -90,8 +103,22 @@ def manifest(bot_id: str, valid_domains: Iterable[str] = (), version: str = "1.0
                              for name in TEAMS_COMMANDS],
             }],
         }],
+        "composeExtensions": [{
+            "botId": bot_id,
+            "commands": [{
+                "id": MESSAGE_ACTION,
+                "type": "action",
+                "context": ["message"],
+                "fetchTask": True,
+                "title": text["action.title"],
+                "description": text["action.description"],
+            }],
+        }],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": _check_domains(valid_domains),
+        "webApplicationInfo": {"id": bot_id, "resource": RSC_RESOURCE},
+        "authorization": {"permissions": {"resourceSpecific": [
+            {"name": name, "type": kind} for name, kind in RSC_PERMISSIONS]}},
     }
 
 
@@ -112,6 +139,8 @@ def localization(language_tag: str) -> dict[str, str]:
     for i, name in enumerate(TEAMS_COMMANDS):
         strings[f"bots[0].commandLists[0].commands[{i}].title"] = text[f"command.{name}.title"]
         strings[f"bots[0].commandLists[0].commands[{i}].description"] = text[f"command.{name}.description"]
+    strings["composeExtensions[0].commands[0].title"] = text["action.title"]
+    strings["composeExtensions[0].commands[0].description"] = text["action.description"]
     return strings
 
 
@@ -137,6 +166,7 @@ def _words(lang: str) -> dict[str, str]:
     catalog = Catalog()
     keys = ["app.short", "app.full", "app.description_short", "app.description_full"]
     keys += [f"command.{name}.{part}" for name in TEAMS_COMMANDS for part in ("title", "description")]
+    keys += ["action.title", "action.description"]
     return {key: catalog.render(msg(f"teams.{key}"), lang) for key in keys}
 
 

@@ -139,3 +139,17 @@ def block_suggestion_body(user_id: str, action_id: str, value: str, team_id: str
         "view": {"id": view_id, "team_id": team_id, "type": "modal", "blocks": [],
                  "private_metadata": "", "state": {"values": {}}, "hash": "h1"},
     })
+
+
+def message_shortcut_body(user_id: str, callback_id: str, message: dict[str, Any], channel_id: str = "C1",
+                          team_id: str = TEAM_ID, trigger_id: str = DEFAULT_TRIGGER_ID,
+                          response_url: str = DEFAULT_RESPONSE_URL) -> str:
+    """A message shortcut ("message_action") chosen on ``message`` in ``channel_id``."""
+    payload = {
+        "type": "message_action", "callback_id": callback_id, "trigger_id": trigger_id,
+        "user": _user(user_id, team_id), "team": _team(team_id), "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN, "action_ts": "1700000002.000002", "message_ts": message.get("ts"),
+        "channel": {"id": channel_id, "name": "acme-shared"}, "message": {"type": "message", **message},
+        "response_url": response_url, "enterprise": None, "is_enterprise_install": False,
+    }
+    return _interactive(payload)

@@ -18,9 +18,9 @@ from referencing.exceptions import NoSuchResource
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifest.yml"
 SCHEMA_DIR = ROOT.parent / "shared" / "schemas" / "slack-manifest"
-COMMANDS = {"/logmeeting", "/teamhealth", "/ledger", "/promises"}
+COMMANDS = {"/logmeeting", "/teamhealth", "/ledger", "/promises", "/coach"}
 SCOPES = {"commands", "chat:write", "im:history", "im:write", "users:read", "users:read.email",
-          "files:write"}
+          "files:write", "channels:history", "groups:history"}
 
 
 def manifest() -> dict[str, Any]:
@@ -86,7 +86,7 @@ def test_schema_rejects_broken_manifests(validator, path, bad_value):
     assert errors(validator, broken) != []
 
 
-def test_slash_commands_are_exactly_the_four():
+def test_slash_commands_are_exactly_the_declared_ones():
     commands = [c["command"] for c in manifest()["features"]["slash_commands"]]
     assert sorted(commands) == sorted(COMMANDS)
     assert len(commands) == len(set(commands))
@@ -132,3 +132,13 @@ def test_scope_comment_check_catches_a_bare_scope():
     text = MANIFEST.read_text("utf-8").replace("- commands #", "- commands\n      # moved:", 1)
     lines = bot_scope_lines(text)
     assert any(re.fullmatch(r"\s*- ([a-z:._]+) +# +\S.*", line) is None for line in lines)
+
+
+def test_the_message_shortcut_and_the_capture_events_are_declared():
+    from bot.slack.app import SHORTCUT
+
+    m = manifest()
+    assert [(s["type"], s["callback_id"]) for s in m["features"]["shortcuts"]] == [("message", SHORTCUT)]
+    # channel capture needs the channel message events; nothing else beyond the DM and Home tab
+    assert set(m["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened", "message.im", "message.channels", "message.groups"}

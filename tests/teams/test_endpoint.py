@@ -10,7 +10,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jwt
 import pytest
@@ -25,8 +25,7 @@ from coaching.nudges import Nudge, NudgeKind
 from coaching.replies import Choice, Reply
 from tests.dialogs import LOG_EN, LOG_JA, Pick
 from tests.support import WORKSPACE, make_coach, seed_roster
-from tests.teams.connector import FakeConnector
-from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http, serving
+from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http
 from tests.test_charts import PNG_MAGIC, png_info, team_chart
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
@@ -37,14 +36,6 @@ CREDENTIALS = {
     "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID": "7d1c7a6e-0b8f-4a64-9e36-2f9d3c1a0b22",
 }
 CONVERSATION = "a:1personal-chat-with-alice"
-
-
-@pytest.fixture
-def connector() -> Iterator[FakeConnector]:
-    fake = FakeConnector()
-    with serving(fake.app()) as url:
-        fake.url = url
-        yield fake
 
 
 def activity(service_url: str, text: str = "/logmeeting", **extra: Any) -> dict[str, Any]:

@@ -85,7 +85,12 @@ def test_manifest_matches_microsofts_schema(manifest_validator, app_manifest):
     (("permissions",), ["identity", "everything"]),
     (("bots", 0, "supportsSlashes"), True),
     (("name",), {"full": "Coach"}),
-], ids=["bot-id", "colour", "scope", "permission", "unknown-key", "no-short-name"])
+    (("composeExtensions", 0, "commands", 0, "context"), ["everywhere"]),
+    (("composeExtensions", 0, "commands", 0, "title"), "Log this message as a touch with a client"),
+    (("authorization", "permissions", "resourceSpecific", 0, "type"), "Tenant"),
+    (("webApplicationInfo", "id"), "not-a-guid"),
+], ids=["bot-id", "colour", "scope", "permission", "unknown-key", "no-short-name", "action-context",
+        "action-title-too-long", "rsc-type", "web-app-id"])
 def test_the_schema_rejects_broken_manifests(manifest_validator, app_manifest, path, bad_value):
     broken = copy.deepcopy(app_manifest)
     target = broken
@@ -123,6 +128,23 @@ def test_the_command_list_is_the_engines_commands(app_manifest):
     assert TEAMS_COMMANDS == ("logmeeting", "ledger", "promises", "teamhealth", "away", "back", "help")
     assert set(TEAMS_COMMANDS) <= set(COMMANDS)
     assert all(c["description"].strip() for c in commands["commands"])
+
+
+def test_the_message_action_is_one_bot_based_action_on_messages(app_manifest):
+    [extension] = app_manifest["composeExtensions"]
+    assert extension["botId"] == BOT_ID
+    [command] = extension["commands"]
+    assert command == {"id": package.MESSAGE_ACTION, "type": "action", "context": ["message"], "fetchTask": True,
+                       "title": "Log as client touch", "description": command["description"]}
+    assert 0 < len(command["description"]) <= 128
+
+
+def test_the_only_resource_specific_permission_is_reading_channel_messages(app_manifest):
+    """Channel capture needs the messages that don't mention the bot; nothing else is asked for
+    (no chat, team settings or Graph permissions), and no tenant-wide permission at all."""
+    assert app_manifest["authorization"] == {"permissions": {"resourceSpecific": [
+        {"name": "ChannelMessage.Read.Group", "type": "Application"}]}}
+    assert app_manifest["webApplicationInfo"] == {"id": BOT_ID, "resource": package.RSC_RESOURCE}
 
 
 def test_app_id_is_a_stable_guid_of_its_own():
@@ -180,8 +202,10 @@ def test_japanese_translates_everything_and_titles_are_words_the_engine_knows(ja
         title = ja[f"bots[0].commandLists[0].commands[{i}].title"]
         assert title in COMMANDS[name], (name, title)  # Teams sends the title as the message
         assert not ja[f"bots[0].commandLists[0].commands[{i}].description"].isascii()
+    assert ja["composeExtensions[0].commands[0].title"] == "お客様との接点として記録"
+    assert not ja["composeExtensions[0].commands[0].description"].isascii()
     texts = [v for k, v in ja.items() if k != "$schema"]
-    assert len(texts) == 4 + 2 * len(TEAMS_COMMANDS)
+    assert len(texts) == 4 + 2 * len(TEAMS_COMMANDS) + 2  # + the message action's title and description
     assert not any(text.isascii() for text in texts)
 
 
