@@ -41,7 +41,10 @@ def _sqlite_url(tmp_path: Path) -> str:
 def _postgres_schema_url(base_url: str, schema: str) -> str:
     url = make_url(base_url)
     options = " ".join(filter(None, [url.query.get("options"), f"-csearch_path={schema}"]))
-    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+    # the schema's name doubles as the application name, so teardown can find every
+    # connection a test left open (an engine nobody disposed) and close it
+    return url.update_query_dict({"options": options, "application_name": schema}).render_as_string(
+        hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -61,6 +64,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield _postgres_schema_url(base_url, schema)
     finally:
         with admin.begin() as connection:
+            # a test's engines may outlive it until garbage collection; their idle connections
+            # would pile up across the run until PostgreSQL refuses new clients
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE application_name = :schema AND pid <> pg_backend_pid()"),
+                               {"schema": schema})
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
