@@ -13,6 +13,7 @@ from coaching.ports import UnitOfWorkFactory
 from coaching.rules import Rules
 from bot.settings import Settings
 from storage import db
+from storage.requests import RequestInbox
 from storage.uow import make_uow_factory
 
 
@@ -37,6 +38,7 @@ class Coach:
     engine: Engine
     catalog: Catalog
     clock: Callable[[], datetime]
+    requests: RequestInbox  # platform requests kept until their work is done (bot/slack)
 
     @property
     def workspace(self) -> str:
@@ -57,4 +59,4 @@ def bootstrap(settings: Settings, clock: Callable[[], datetime] = utc_now, check
         llm_reader, tips = build_reader(settings, fallback=reader), build_tips(settings)
     engine = Engine(uow_factory, rules, clock, reader=reader, tips=tips, llm_reader=llm_reader,
                     working_days=settings.schedule().working_days)
-    return Coach(settings, rules, uow_factory, engine, Catalog(settings.language), clock)
+    return Coach(settings, rules, uow_factory, engine, Catalog(settings.language), clock, RequestInbox(sql_engine))

@@ -4,6 +4,8 @@ built at import time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -63,6 +65,7 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
             return await to_aiohttp_response(await slack.app.async_dispatch(await to_bolt_request(request)))
 
         app.router.add_post("/slack/events", events)
+        app.cleanup_ctx.append(_replaying(slack))
         if oauth is not None:
             async def install(request: web.Request) -> web.Response:
                 flow = slack.app.oauth_flow
@@ -82,6 +85,18 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
         if settings.slack_app_token:
             app.on_startup.append(_socket_mode(slack, settings.slack_app_token))
     return app
+
+
+def _replaying(slack):
+    """Replays, from start-up on, the Slack requests a stopped process acknowledged but never finished."""
+    async def replay(_: web.Application):
+        task = asyncio.create_task(slack.keep_replaying())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return replay
 
 
 def _socket_mode(slack, app_token: str):

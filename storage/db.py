@@ -18,17 +18,25 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_S = 5
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """An engine for ``url``; extra keyword arguments go to ``create_engine``.
 
+    A server database's pool checks each connection before lending it (``pool_pre_ping``).
     For SQLite files the parent directory is created if missing, and every connection gets
     foreign keys on, write-ahead logging (readers never block the writer) and a busy timeout
     (a second writer waits instead of failing at once).
     """
     url = make_url(url)
     if url.get_backend_name() != "sqlite":
+        # a connection the server dropped (a restart, a network cut) is noticed at checkout and
+        # replaced, so the first request after an outage works instead of failing once more
+        kwargs.setdefault("pool_pre_ping", True)
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            # an unreachable server fails a request in seconds instead of hanging it
+            kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         return create_engine(url, **kwargs)
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")

@@ -390,3 +390,21 @@ class ChannelCaptureRow(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     enabled_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
     enabled_on: Mapped[date] = mapped_column(Date)
+
+
+class InboundRequestRow(Base):
+    """A platform request kept from before it is acknowledged until its work is done, so a
+    process killed in between replays it when it comes back; and, for five minutes more, its
+    signature, so a replayed copy of a signed request is refused. Not a tenant's table: the
+    workspace is not known until the request is read (that is the replay's job)."""
+
+    __tablename__ = "inbound_requests"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the signature, hex
+    platform: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(Code)  # pending | replaying | done
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str | None] = mapped_column(Text)  # cleared once done: no payload kept longer than needed
+
+    __table_args__ = (Index("ix_inbound_requests_status_received_at", "status", "received_at"),)

@@ -4,18 +4,30 @@ Every listener acknowledges first (Slack's 3-second limit) and does the database
 in a worker thread. Each request carries an idempotency key (the event id, the clicked message
 and value, the submitted view), claimed in the same transaction as its effects, so Slack's
 retries and double clicks never record anything twice.
+
+Before a request is acknowledged, a middleware keeps its body in the request inbox
+(storage/requests.py), keyed by its signature; a listener settles it when its work is done. A
+request still pending a minute later belonged to a process that died after acknowledging it: a
+background task replays it through a second app that skips the signature check (it was checked
+when the request arrived) and runs each listener to the end. The same key refuses a replayed
+copy of a signed request with 401.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import logging
 import re
+import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -23,7 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.bootstrap import Coach
 from bot.settings import Settings
@@ -40,6 +52,10 @@ COMMANDS = {"/logmeeting": "logmeeting", "/ledger": "ledger", "/promises": "prom
             "/coach": ""}
 SHORTCUT = "log_message_touch"  # the message shortcut "Log as client touch" (manifest.yml)
 CAPTURED_CHANNELS = ("channel", "group")  # public and private channels (Slack Connect ones too)
+INBOX_KEY = "coach_inbox_key"  # the request's key in the inbox, in Bolt's context
+REPLAY_EVERY_S = 30
+KEEP_SIGNATURES = timedelta(minutes=10)  # Bolt accepts a request's timestamp for five minutes
+SETTLE_EVERY_S, SETTLE_FOR_S = 2, 300  # marking a request done waits out a database outage this long
 
 
 def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -56,13 +72,107 @@ class SlackAdapter:
     def __init__(self, coach: Coach, settings: Settings, oauth_settings: Any = None) -> None:
         self.coach, self.settings = coach, settings
         self.profiles: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
+        self.inbox = coach.requests
+        self.unsettled: dict[str, float] = {}  # this process's requests not yet done: key -> since
+        self.replay_after = timedelta(seconds=settings.inbox_replay_after_seconds)
+        self._tasks: set[asyncio.Task] = set()
+        self.app = self._bolt_app(oauth_settings)
+        self.app.use(self._keep_request)
+        # the replayer: the same listeners, run to the end, for requests verified on arrival
+        self.replayer = self._bolt_app(oauth_settings, request_verification_enabled=False,
+                                       process_before_response=True)
+        for app in (self.app, self.replayer):
+            self._register(app)
+
+    def _bolt_app(self, oauth_settings: Any, **options: Any) -> AsyncApp:
+        settings = self.settings
         if oauth_settings is not None:
-            self.app = AsyncApp(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
-                                client=web_client(settings))
-        else:
-            self.app = AsyncApp(signing_secret=settings.slack_signing_secret,
-                                client=web_client(settings, settings.slack_bot_token))
-        self._register()
+            return AsyncApp(signing_secret=settings.slack_signing_secret, oauth_settings=oauth_settings,
+                            client=web_client(settings), **options)
+        return AsyncApp(signing_secret=settings.slack_signing_secret,
+                        client=web_client(settings, settings.slack_bot_token), **options)
+
+    # --- the request inbox -------------------------------------------------------------
+
+    async def _keep_request(self, req: AsyncBoltRequest, next) -> BoltResponse:
+        """Keep a signed request before any listener acknowledges it; refuse a copy already seen."""
+        signature = (req.headers.get("x-slack-signature") or [""])[0]
+        if req.mode != "http" or not signature or _read_only(req.body):
+            return await next()
+        key = hashlib.sha256(signature.encode()).hexdigest()
+        content_type = (req.headers.get("content-type") or [None])[0]
+        try:
+            fresh = await asyncio.to_thread(self.inbox.store, key, "slack", req.raw_body, content_type,
+                                            datetime.now(UTC))
+        except SQLAlchemyError:  # the listener will meet the outage too, and say so
+            log.warning("the request inbox is unavailable; a Slack request goes through without it")
+            return await next()
+        if not fresh:
+            log.warning("refused a replayed Slack request")
+            return BoltResponse(status=401, body="")
+        req.context[INBOX_KEY] = key
+        self.unsettled[key] = time.monotonic()
+        # Bolt runs the listener after the whole middleware chain: ``next`` returns before it.
+        # A request no listener takes stays pending and is replayed once, to no effect.
+        return await next()
+
+    async def settle(self, context: Any) -> None:
+        """The request's work is done (or the user was told to try again): never replay it. A
+        database outage is waited out in the background for a few minutes."""
+        key = context.get(INBOX_KEY) if context is not None else None
+        if key is None:
+            return
+        if await self._try_settle(key):
+            return
+        task = asyncio.create_task(self._settle_later(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _try_settle(self, key: str) -> bool:
+        try:
+            await asyncio.to_thread(self.inbox.settle, key)
+        except SQLAlchemyError:
+            return False
+        self.unsettled.pop(key, None)
+        return True
+
+    async def _settle_later(self, key: str) -> None:
+        for _ in range(SETTLE_FOR_S // SETTLE_EVERY_S):
+            await asyncio.sleep(SETTLE_EVERY_S)
+            if await self._try_settle(key):
+                return
+        log.warning("a handled Slack request could not be marked done; it stays pending")
+
+    async def replay_stale(self) -> int:
+        """Run each request another process acknowledged but never finished, once."""
+        now = datetime.now(UTC)
+        # this process's own requests are its listeners' to settle, unless none ever will (no
+        # listener took them): after ten minutes they are anybody's
+        forgotten = time.monotonic() - KEEP_SIGNATURES.total_seconds()
+        for key in [k for k, since in self.unsettled.items() if since < forgotten]:
+            del self.unsettled[key]
+        taken = await asyncio.to_thread(self.inbox.take_stale, "slack", now - self.replay_after,
+                                        frozenset(self.unsettled))
+        for request in taken:
+            headers = {"content-type": [request.content_type]} if request.content_type else {}
+            try:
+                await self.replayer.async_dispatch(AsyncBoltRequest(body=request.body, headers=headers))
+            except Exception:  # one request that cannot be replayed must not stop the others
+                log.exception("a pending Slack request could not be replayed")
+            await self._try_settle(request.key)
+        if taken:
+            log.info("replayed %d Slack request(s) left pending by a stopped process", len(taken))
+        await asyncio.to_thread(self.inbox.purge, now - KEEP_SIGNATURES)
+        return len(taken)
+
+    async def keep_replaying(self) -> None:
+        """At start-up and every half minute after, for as long as the server runs."""
+        while True:
+            try:
+                await self.replay_stale()
+            except SQLAlchemyError:
+                log.warning("the request inbox is unavailable; replaying later")
+            await asyncio.sleep(min(REPLAY_EVERY_S, self.replay_after.total_seconds()))
 
     # --- translation -------------------------------------------------------------------
 
@@ -94,7 +204,10 @@ class SlackAdapter:
                     outcome = await asyncio.to_thread(work, replace(inbound, email=email, locale=locale, timezone=zone))
         except OperationalError:
             log.warning("database unavailable while handling a Slack request")
-            return Outcome((Reply.of(msg("error.storage_down")),), inbound.locale)
+            locale = inbound.locale
+            if locale is None and inbound.platform_user_id:  # Slack knows the user's language
+                locale = (await self.profile(client, inbound.workspace_id, inbound.platform_user_id))[1]
+            return Outcome((Reply.of(msg("error.storage_down")),), locale)
         return outcome
 
     async def post(self, client: AsyncWebClient, channel: str, outcome: Outcome) -> None:
@@ -147,20 +260,34 @@ class SlackAdapter:
 
     # --- listeners ---------------------------------------------------------------------
 
-    def _register(self) -> None:
-        app = self.app
+    def _register(self, app: AsyncApp) -> None:
+        settled = self._settling
         for command in COMMANDS:
-            app.command(command)(self.on_command)
-        app.event("message")(self.on_message)
+            app.command(command)(settled(self.on_command))
+        app.event("message")(settled(self.on_message))
         app.event("app_home_opened")(self.on_home)
-        app.action(re.compile(r"^choice:"))(self.on_choice)
-        app.action("client_search")(self.on_choice)
-        app.action("open_form")(self.on_open_form)
+        app.action(re.compile(r"^choice:"))(settled(self.on_choice))
+        app.action("client_search")(settled(self.on_choice))
+        app.action("open_form")(settled(self.on_open_form))
         app.options("client_search")(self.on_client_search)
-        app.view(form.CALLBACK_ID)(self.on_form_submitted)
-        app.message_shortcut(SHORTCUT)(self.on_message_shortcut)
+        app.view(form.CALLBACK_ID)(settled(self.on_form_submitted))
+        app.message_shortcut(SHORTCUT)(settled(self.on_message_shortcut))
 
-    async def on_command(self, ack, command: dict, client: AsyncWebClient, respond) -> None:
+    def _settling(self, listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        """``listener``, then its request settled in the inbox. After an error the request is
+        left to this process's replayer (once, a minute on). The listener takes ``context``."""
+        @functools.wraps(listener)  # Bolt reads the listener's own parameters through this
+        async def settled(**kwargs: Any) -> None:
+            try:
+                await listener(**kwargs)
+            except Exception:
+                self.unsettled.pop(kwargs["context"].get(INBOX_KEY), None)
+                raise
+            await self.settle(kwargs["context"])
+
+        return settled
+
+    async def on_command(self, ack, command: dict, client: AsyncWebClient, respond, context) -> None:
         await ack()
         name, text = COMMANDS[command["command"]], command.get("text", "").strip()
         team, user = command["team_id"], command["user_id"]
@@ -177,7 +304,7 @@ class SlackAdapter:
         outcome = await self.run(client, self.inbound(team, user, command["channel_id"], typed, key))
         await self.respond(respond, outcome, client, user, command["channel_id"])
 
-    async def on_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
+    async def on_message(self, event: dict, body: dict, client: AsyncWebClient, context) -> None:
         if event.get("bot_id") or event.get("subtype"):
             return  # people's own new messages only: no bots, edits, deletions or joins
         if event.get("channel_type") in CAPTURED_CHANNELS:
@@ -200,7 +327,7 @@ class SlackAdapter:
         inbound = self.inbound(body.get("team_id", ""), event["user"], channel, "", None)
         await self.run(client, inbound, lambda i: self.coach.engine.capture(i, _moment(event.get("ts"))))
 
-    async def on_message_shortcut(self, ack, shortcut: dict, client: AsyncWebClient, respond) -> None:
+    async def on_message_shortcut(self, ack, shortcut: dict, client: AsyncWebClient, respond, context) -> None:
         """"Log as client touch" on any message: the logging conversation opens in the rep's DM
         with the message as the note, its day as the date, and the channel's client if the
         channel is mapped to one."""
@@ -217,7 +344,7 @@ class SlackAdapter:
             await respond(text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
                           response_type="ephemeral")
 
-    async def on_choice(self, ack, body: dict, action: dict, client: AsyncWebClient, respond) -> None:
+    async def on_choice(self, ack, body: dict, action: dict, client: AsyncWebClient, respond, context) -> None:
         await ack()
         value = action.get("value") or (action.get("selected_option") or {}).get("value", "")
         container = body.get("container", {})
@@ -234,7 +361,11 @@ class SlackAdapter:
         email, locale, zone = await self.profile(client, team, user)
         inbound = replace(self.inbound(team, user, "search", "", None), email=email, locale=locale, timezone=zone)
         query = body.get("value", "")
-        found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
+        try:
+            found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
+        except OperationalError:  # no suggestions while the database is away; the rep can type again
+            log.warning("database unavailable while searching clients")
+            found = []
         new_label = self.coach.catalog.render(msg("log.choice.new_client", name=query.strip()), None)
         options = [{"text": {"type": "plain_text", "text": render._cut(label or new_label, render.LABEL_LIMIT)},
                     "value": value[:150]} for value, label in found]
@@ -243,15 +374,18 @@ class SlackAdapter:
     async def locale(self, client: AsyncWebClient, team: str, user: str) -> str | None:
         email, slack_locale, zone = await self.profile(client, team, user)
         inbound = replace(self.inbound(team, user, "", "", None), email=email, locale=slack_locale, timezone=zone)
-        return await asyncio.to_thread(self.coach.engine.locale_of, inbound)
+        try:
+            return await asyncio.to_thread(self.coach.engine.locale_of, inbound)
+        except OperationalError:
+            return slack_locale
 
-    async def on_open_form(self, ack, body: dict, client: AsyncWebClient) -> None:
+    async def on_open_form(self, ack, body: dict, client: AsyncWebClient, context) -> None:
         await ack()
         channel = body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id", "")
         locale = await self.locale(client, body["team"]["id"], body["user"]["id"])
         await client.views_open(trigger_id=body["trigger_id"], view=form.modal(self.coach.catalog, locale, channel))
 
-    async def on_form_submitted(self, ack, body: dict, view: dict, client: AsyncWebClient) -> None:
+    async def on_form_submitted(self, ack, body: dict, view: dict, client: AsyncWebClient, context) -> None:
         today = self.coach.clock().date()
         request, errors = form.parse(view, today, self.coach.rules.conversations)
         if errors:
@@ -290,3 +424,10 @@ def message_text(message: dict[str, Any]) -> str:
     if not parts[0].strip():
         parts = [a.get("text") or a.get("fallback") or "" for a in message.get("attachments") or []]
     return render.plain("\n".join(p for p in parts if p.strip()))
+
+
+def _read_only(body: dict[str, Any]) -> bool:
+    """Requests that change nothing and need no inbox: type-ahead searches and the Home tab."""
+    if body.get("type") == "block_suggestion":
+        return True
+    return body.get("type") == "event_callback" and (body.get("event") or {}).get("type") == "app_home_opened"

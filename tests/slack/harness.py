@@ -27,6 +27,7 @@ from tests.slack.signing import (
     signed_headers,
     slash_command_body,
 )
+from tests.dialogs import Pick, Say
 from tests.support import MovableClock, seed_roster
 
 SECRET = "test-signing-secret"
@@ -45,6 +46,7 @@ class SlackHarness:
         for user, (email, locale) in USERS.items():
             api.add_user(user, email, locale=locale, tz="Europe/London")
         self._events = itertools.count(1)
+        self._stamps = itertools.count()
         self.url = ""
 
     @contextlib.contextmanager
@@ -69,8 +71,9 @@ class SlackHarness:
     # --- sending --------------------------------------------------------------------------
 
     def post(self, body: str, headers: dict[str, str] | None = None, path: str = "/slack/events") -> tuple[int, str]:
-        request = urllib.request.Request(self.url + path, data=body.encode(), method="POST",
-                                         headers=headers if headers is not None else signed_headers(SECRET, body))
+        if headers is None:  # Slack signs each delivery, a retry too: a timestamp of its own
+            headers = signed_headers(SECRET, body, timestamp=int(time.time()) - next(self._stamps) % 200)
+        request = urllib.request.Request(self.url + path, data=body.encode(), method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode()
@@ -99,6 +102,24 @@ class SlackHarness:
         else:
             action["selected_option"] = element["options"][option or 0]
         return self.post(block_actions_body(user, [action], channel_id=f"D{user}", message_ts=message_ts))
+
+    def say(self, step: Say | Pick, user: str, last: Call | None) -> tuple[int, list[Call]]:
+        """One step of a dialog script, as Slack would deliver it: typed text as a DM message
+        (``/logmeeting`` as the slash command), a pick as a click on the last message's choices.
+        The HTTP status and the messages the coach posted in answer."""
+        before = len(self.api.calls_to("chat.postMessage"))
+        if isinstance(step, Pick):
+            assert last is not None, "a pick needs a message to pick from"
+            elements = choice_elements(last)
+            if elements and elements[0]["type"] == "static_select":
+                status, _ = self.click(elements[0], user, option=step.number - 1)
+            else:
+                status, _ = self.click(elements[step.number - 1], user)
+        elif step.text.startswith("/logmeeting"):
+            status, _ = self.command("/logmeeting", step.text.removeprefix("/logmeeting").strip(), user, f"D{user}")
+        else:
+            status, _ = self.dm(step.text, user)
+        return status, self.posts_after(before)
 
     # --- reading what the coach said --------------------------------------------------------
 

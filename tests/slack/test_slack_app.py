@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.slack.app import COMMANDS
-from tests.dialogs import CHECKIN_EN, CHECKIN_JA, LOG_EN, LOG_JA, Pick, Script
+from tests.dialogs import CHECKIN_EN, CHECKIN_JA, LOG_EN, LOG_JA, Script
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SECRET, SlackHarness, choice_elements, text_of
 from tests.support import client_state
@@ -37,19 +37,8 @@ def test_shared_dialog_script(slack, script: Script):
     user = {"alice@acme.example": "UALICE", "ken@acme.example": "UKEN"}[script.email]
     last = None
     for number, step in enumerate(script.steps, 1):
-        before = len(slack.api.calls_to("chat.postMessage"))
-        if isinstance(step, Pick):
-            elements = choice_elements(last)
-            if elements and elements[0]["type"] == "static_select":
-                status, _ = slack.click(elements[0], user, option=step.number - 1)
-            else:
-                status, _ = slack.click(elements[step.number - 1], user)
-        elif step.text.startswith("/logmeeting"):
-            status, _ = slack.command("/logmeeting", step.text.removeprefix("/logmeeting").strip(), user, f"D{user}")
-        else:
-            status, _ = slack.dm(step.text, user)
+        status, posts = slack.say(step, user, last)
         assert status == 200
-        posts = slack.posts_after(before)
         said = "\n".join(text_of(p) for p in posts)
         for fragment in step.expect:
             assert fragment in said, f"step {number} lacks {fragment!r}:\n{said}"

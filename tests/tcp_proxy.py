@@ -1,0 +1,81 @@
+"""A TCP proxy a test can cut: the database "unreachable" for as long as the test says.
+
+``cut()`` closes every connection going through it and refuses new ones (each is accepted and
+closed at once, as a server that went away would); ``restore()`` lets them through again. Threads
+only, so it serves any client (a connection pool, another process).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down = False
+        self.refused = 0  # connections refused while cut
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            self.down = True
+            sockets, self._open = self._open, set()
+        for sock in sockets:
+            _close(sock)
+
+    def restore(self) -> None:
+        with self._lock:
+            self.down = False
+
+    def close(self) -> None:
+        self.cut()
+        _close(self.listener)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            with self._lock:
+                down = self.down
+            if down:
+                self.refused += 1
+                _close(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with self._lock:
+                    self._open.discard(sock)
+                _close(sock)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
