@@ -87,8 +87,8 @@ def _decode(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ImportFailed([(None, msg("import.encoding", path=str(path), line=line))]) from None
-    if "\x00" in text:
-        raise ImportFailed([(None, msg("import.not_csv", path=str(path)))])
+    if (nul := text.find("\x00")) >= 0:  # UTF-16 (Excel's "Unicode text") or a binary file
+        raise ImportFailed([(None, msg("import.nul_byte", path=str(path), line=text.count("\n", 0, nul) + 1))])
     if not text.strip():
         raise ImportFailed([(None, msg("import.empty", path=str(path)))])
     return text

@@ -8,6 +8,7 @@ When the rep confirms, :attr:`Turn.finished` holds the :class:`LogRequest` to re
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -25,6 +26,33 @@ from coaching.rules import Conversations
 STEPS = ("client", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification")
 EDITABLE = ("client", "date", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification")
 MAX_NAME = 200
+MAX_ID = 2**31 - 1  # record ids are 32-bit in the database (touches: 64-bit)
+MAX_BIG_ID = 2**63 - 1
+_UNSTORABLE = re.compile(r"\x00|[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` without what no database column can hold: NUL bytes (PostgreSQL refuses them)
+    and halves of surrogate pairs (not UTF-8), which only a broken client sends."""
+    return _UNSTORABLE.sub(lambda m: "" if m[0] == "\x00" else "\ufffd", text)
+
+
+def name_problem(name: str) -> Msg | None:
+    """Why ``name`` can't be a new client's name, or ``None``: it needs a letter or a digit,
+    and both it and its key (:func:`vocabulary.name_key`) must fit the database's column."""
+    key = vocab.name_key(name)
+    if not any(ch.isalnum() for ch in key) or max(len(name.strip()), len(key)) > MAX_NAME:
+        return msg("log.retry.client")
+    return None
+
+
+def record_id(text: str, largest: int = MAX_ID) -> int | None:
+    """The id a button or a typed ``client:12`` names; ``None`` when no record can have it
+    (a larger number would overflow the database's column instead of finding nothing)."""
+    if not text.isdecimal() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 1 <= number <= largest else None
 
 
 class ClientDirectory(Protocol):
@@ -74,7 +102,14 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
     head, colon, note = quick.partition(":")
     words = head.split()
     # A known client's name wins over reading its words as a date or a kind ("Sun Corp", "Line Co").
-    for size in range(len(words), 0, -1):
+    # Only the first words that fit in a name are looked up: one query each, however long the text.
+    fits, length = 0, -1
+    for word in words:
+        length += len(word) + 1
+        if length > MAX_NAME:
+            break
+        fits += 1
+    for size in range(fits, 0, -1):
         if found := directory.exact(" ".join(words[:size])):
             state["d"].update(client_id=found[0], client_name=found[1])
             state["done"].append("client")
@@ -99,19 +134,33 @@ def start(today: date, directory: ClientDirectory, rules: Conversations, quick: 
             state["d"]["on"] = value
         else:
             _set(state, key, value)
-    if note.strip():
-        _set(state, "note", note.strip()[: rules.max_note_chars])
+    warnings: list[Msg] = []
+    if len(note.strip()) > rules.max_note_chars:  # asked for again rather than cut
+        warnings.append(msg("log.note_left_out", length=len(note.strip()), limit=rules.max_note_chars))
+    elif note.strip():
+        _set(state, "note", note.strip())
     name = "" if sentence else " ".join(rest)
     if proposal is not None:
         _apply(state, proposal, today, rules)
+        summary = (proposal.summary or "").strip()
+        if "note" not in state["done"] and len(summary) > rules.max_note_chars and not warnings:
+            warnings.append(msg("log.note_left_out", length=len(summary), limit=rules.max_note_chars))
         if "client" not in state["done"] and proposal.client_name and not name:
             name = proposal.client_name  # a name typed before the colon wins over the reader's
         elif "client" in state["done"] and "note" not in state["done"] and name:
-            _set(state, "note", name[: rules.max_note_chars])  # "Acme met them about X": the rest is the note
+            if len(name) <= rules.max_note_chars:  # "Acme met them about X": the rest is the note
+                _set(state, "note", name)
             name = ""
     if name and "client" not in state["done"]:
-        return _answer_client(state, name[:MAX_NAME], today, directory, rules)
-    return _ask(state, directory, rules)
+        turn = _answer_client(state, name, today, directory, rules)
+    else:
+        turn = _ask(state, directory, rules)
+    return Turn(turn.state, _warned(warnings, turn.reply), turn.finished) if warnings else turn
+
+
+def _warned(warnings: list[Msg], reply: Reply) -> Reply:
+    counts = (0,) * len(warnings) + reply.line_choices if reply.line_choices else ()
+    return dataclasses.replace(reply, lines=tuple(warnings) + reply.lines, line_choices=counts)
 
 
 def _new(on: date, source: Source = Source.COMMAND) -> dict[str, Any]:
@@ -132,8 +181,10 @@ def tap(today: date, client_id: int | None, client_name: str, directory: ClientD
     state["tap"] = True
     state["d"].update(_TAP_KNOWN)
     state["done"] = list(_TAP_KNOWN)
+    if client_id is None and client_name and (problem := name_problem(client_name)):
+        return _name_retry(state, problem, directory, rules)
     if client_name:  # else "someone else": the client is asked first
-        state["d"].update(client_id=client_id, client_name=client_name[:MAX_NAME])
+        state["d"].update(client_id=client_id, client_name=client_name.strip())
         state["done"].insert(0, "client")
     return _ask(state, directory, rules)
 
@@ -153,7 +204,7 @@ def from_message(today: date, on: date, text: str, directory: ClientDirectory, r
     if note:
         _set(state, "note", note[: rules.max_note_chars])
     if "client" not in state["done"] and proposal is not None and proposal.client_name:
-        return _answer_client(state, proposal.client_name[:MAX_NAME], today, directory, rules)
+        return _answer_client(state, proposal.client_name, today, directory, rules)
     return _ask(state, directory, rules)
 
 
@@ -173,8 +224,9 @@ def _apply(state: dict[str, Any], proposal: Proposal, today: date, rules: Conver
         _set(state, "kind", proposal.kind.value)
     if proposal.purpose is not None and "purpose" not in state["done"]:
         _set(state, "purpose", proposal.purpose.value)
-    if proposal.summary and "note" not in state["done"] and _says_more(proposal.summary, proposal.client_name):
-        _set(state, "note", proposal.summary.strip()[: rules.max_note_chars])
+    if (proposal.summary and "note" not in state["done"] and len(proposal.summary.strip()) <= rules.max_note_chars
+            and _says_more(proposal.summary, proposal.client_name)):
+        _set(state, "note", proposal.summary.strip())
     if proposal.proof_shown:  # a "no" is asked, not assumed: the summary shows only a yes
         _set(state, "proof", True)
     on = date.fromisoformat(d["on"])
@@ -210,15 +262,15 @@ def answer(state: dict[str, Any], text: str, today: date, directory: ClientDirec
 # --- steps -------------------------------------------------------------------------------
 
 def _answer_client(state, text, today, directory, rules):
-    if text.startswith("client:") and text[7:].isdigit():
-        if found := directory.by_id(int(text[7:])):
+    if text.startswith("client:") and text[7:].isdecimal():
+        if (client_id := record_id(text[7:])) and (found := directory.by_id(client_id)):
             return _client_chosen(state, found[0], found[1], directory, rules)
         return _retry(state, "client", directory, rules)
+    name = text[4:].strip() if text.startswith("new:") else text.strip()
+    if problem := name_problem(name):
+        return _name_retry(state, problem, directory, rules)
     if text.startswith("new:"):
-        return _client_chosen(state, None, text[4:].strip()[:MAX_NAME], directory, rules)
-    name = text.strip()
-    if not name or len(name) > MAX_NAME:
-        return _retry(state, "client", directory, rules)
+        return _client_chosen(state, None, name, directory, rules)
     if found := directory.exact(name):
         return _client_chosen(state, found[0], found[1], directory, rules)
     similar = directory.similar(name, rules.client_choices - 1)
@@ -470,6 +522,12 @@ def _retry(state, step, directory, rules) -> Turn:
     return _reply(state, Reply.of(msg(f"log.retry.{step}"), *prompt.lines, choices=prompt.choices))
 
 
+def _name_retry(state, problem: Msg, directory, rules) -> Turn:
+    prompt = _prompt("client", state, directory, rules)
+    state["step"] = "client"
+    return _reply(state, Reply.of(problem, *prompt.lines, choices=prompt.choices, picker=prompt.picker))
+
+
 def _reply(state, reply: Reply) -> Turn:
     state["choices"] = [c.value for c in reply.choices]
     return Turn(state, reply)
@@ -484,7 +542,7 @@ def _set(state, step, value) -> None:
 def _chosen(state: dict[str, Any], text: str) -> str:
     """A typed number picks the numbered choice (the console and plain-text channels)."""
     choices = state.get("choices") or []
-    if text.isdigit() and 1 <= int(text) <= len(choices):
+    if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(choices):
         return choices[int(text) - 1]
     return text
 

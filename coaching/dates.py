@@ -31,7 +31,10 @@ _EN_MONTH_RE = ("january|february|march|april|may|june|july|august|september|oct
 
 
 def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
+    # Lower case letter by letter, keeping the length ("İ" would become two characters), so a
+    # match's position is also its position in the caller's text.
+    text = unicodedata.normalize("NFKC", text).strip()
+    return "".join(c if len(low := c.lower()) != 1 else low for c in text)
 
 
 def _next_weekday(today: date, weekday: int) -> date:
@@ -51,16 +54,18 @@ def _this_week(today: date, weekday: int, prefer: Prefer) -> date:
 
 
 def _month_day(today: date, month: int, day: int, prefer: Prefer) -> date | None:
-    for year in (today.year, today.year + 1, today.year - 1):
+    """The next such day from a week ago on, or (``past``) the last one up to a week ahead:
+    a day just gone or just coming stays in its own year, across New Year too. 29 February
+    is the next (or last) one there is."""
+    candidates = []
+    for year in range(today.year - 4, today.year + 5):
         try:
-            candidate = date(year, month, day)
+            candidates.append(date(year, month, day))
         except ValueError:
-            return None
-        if prefer == "future" and candidate >= today - timedelta(days=7):
-            return candidate
-        if prefer == "past" and candidate <= today + timedelta(days=7):
-            return candidate
-    return None
+            continue
+    if prefer == "future":
+        return next((c for c in candidates if c >= today - timedelta(days=7)), None)
+    return next((c for c in reversed(candidates) if c <= today + timedelta(days=7)), None)
 
 
 def _full(y: str, m: str, d: str) -> date | None:
@@ -75,16 +80,25 @@ def _end_of_month(today: date) -> date:
 
 
 _Resolver = Callable[[re.Match[str], date, Prefer], date | None]
+# The weekday the coach prints with a date ("Fri 27 Nov 2026", "2026年11月27日(金)"): read and
+# left aside, the day itself says when.
+_EN_WEEKDAY = rf"(?:(?:{_EN_DAY_RE})\.?,?\s+)?"
+_JA_WEEKDAY = r"(?:\s*\([月火水木金土日](?:曜日?)?\))?"
+_ORDINAL = r"(?:st|nd|rd|th)?"
 
 # (pattern, resolver). Order matters: longer, more specific phrases first.
 _PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
-    (re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"),
+    (re.compile(rf"(\d{{4}})[-/.年](\d{{1,2}})[-/.月](\d{{1,2}})日?{_JA_WEEKDAY}"),
      lambda m, t, p: _full(m[1], m[2], m[3])),
-    (re.compile(r"(?<![\d/])(\d{1,2})(?:/|月)(\d{1,2})日?(?![\d/])"),
+    (re.compile(rf"\b{_EN_WEEKDAY}(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({_EN_MONTH_RE})\.?,?\s+(\d{{4}})\b"),
+     lambda m, t, p: _full(m[3], str(_EN_MONTHS[m[2][:3]]), m[1])),
+    (re.compile(rf"\b{_EN_WEEKDAY}({_EN_MONTH_RE})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})\b"),
+     lambda m, t, p: _full(m[3], str(_EN_MONTHS[m[1][:3]]), m[2])),
+    (re.compile(rf"(?<![\d/])(\d{{1,2}})(?:/|月)(\d{{1,2}})日?(?![\d/]){_JA_WEEKDAY}"),
      lambda m, t, p: _month_day(t, int(m[1]), int(m[2]), p)),
-    (re.compile(rf"\b({_EN_MONTH_RE})\.? (\d{{1,2}})(?:st|nd|rd|th)?\b"),
+    (re.compile(rf"\b{_EN_WEEKDAY}({_EN_MONTH_RE})\.?\s+(\d{{1,2}}){_ORDINAL}\b"),
      lambda m, t, p: _month_day(t, _EN_MONTHS[m[1][:3]], int(m[2]), p)),
-    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)? (?:of )?({_EN_MONTH_RE})\b"),
+    (re.compile(rf"\b{_EN_WEEKDAY}(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({_EN_MONTH_RE})\b"),
      lambda m, t, p: _month_day(t, _EN_MONTHS[m[2][:3]], int(m[1]), p)),
     (re.compile(r"day after tomorrow|明後日|あさって"), lambda m, t, p: t + timedelta(days=2)),
     (re.compile(r"\btoday\b|今日|本日|きょう"), lambda m, t, p: t),

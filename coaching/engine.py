@@ -122,6 +122,7 @@ class Engine:
 
         An LLM is only ever called outside the unit of work, so a slow answer never holds a
         database lock: the note is read before it, the tip phrased after its commit."""
+        inbound = dataclasses.replace(inbound, text=conversation.storable(inbound.text))
         proposal = self._llm_proposal(inbound)
         outcome = self._unit(inbound, lambda uow, person, now: self._turn(uow, person, inbound, now, proposal))
         return self._llm_tip(outcome)
@@ -130,7 +131,15 @@ class Engine:
         """A touch filled in all at once (a modal form) instead of step by step."""
         def work(uow: UnitOfWork, person: Person, now: datetime):
             today = services.local_today(person, now)
-            form = dataclasses.replace(request, source=Source.FORM.value)
+            if request.client_id is None and (problem := conversation.name_problem(request.client_name)):
+                raise CoachError(problem)
+            if request.client_id is not None and not 1 <= request.client_id <= conversation.MAX_ID:
+                raise CoachError(msg("error.no_client_none", name=str(request.client_id)))
+            form = dataclasses.replace(
+                request, source=Source.FORM.value, client_name=conversation.storable(request.client_name),
+                note=conversation.storable(request.note),
+                problem=conversation.storable(request.problem) if request.problem else request.problem,
+                promises=tuple(dataclasses.replace(p, text=conversation.storable(p.text)) for p in request.promises))
             logged = services.log_request(uow, person, form, self.rules, today, inbound.external_id)
             return [views.logged(logged)], logged
         return self._unit(inbound, work)
@@ -146,13 +155,17 @@ class Engine:
             directory = services.RosterDirectory(uow, person)
             mapped = services.captured_client(uow, inbound.workspace_id, inbound.platform, channel) if channel else None
             client = directory.by_id(mapped.id) if mapped is not None else None
-            note = text.strip()[: self.rules.conversations.max_note_chars]
+            whole = conversation.storable(text).strip()
+            limit = self.rules.conversations.max_note_chars
+            note = whole[:limit]  # a posted message is not shortened here: keep its start, and say so
             proposal = self.reader.read(note, today, [c.name for c in directory.clients],
                                         language_of(person.locale or inbound.locale)) if note else None
             turn = conversation.from_message(today, on, note, directory, self.rules.conversations,
                                              client=client, proposal=proposal)
             prefix = [msg("log.restarted")] if uow.conversations.get(
                 inbound.workspace_id, inbound.conversation, inbound.user_key) else []
+            if len(whole) > limit:
+                prefix.append(msg("log.note_cut", length=len(whole), limit=limit))
             uow.conversations.save(inbound.workspace_id, inbound.conversation, inbound.user_key, turn.state or {}, now)
             return [self._prefixed([msg("log.from_message"), *prefix], turn.reply)], None
         return self._unit(inbound, work)
@@ -187,6 +200,7 @@ class Engine:
 
     def suggest_clients(self, inbound: Inbound, query: str, limit: int = 20) -> list[tuple[str, str]]:
         """Type-ahead over the clients the person may log against: (value, label) pairs."""
+        query = conversation.storable(query)[:MAX_TEXT]
         with self.uow_factory() as uow:
             person = self.identify(uow, inbound)
             if person is None:
@@ -194,8 +208,9 @@ class Engine:
             directory = services.RosterDirectory(uow, person)
             found = directory.similar(query, limit) if query.strip() else directory.recent(limit)
             options = [(f"client:{cid}", name) for cid, name in found]
-        if query.strip() and not any(label.casefold() == query.strip().casefold() for _, label in options):
-            options.append((f"new:{query.strip()[:conversation.MAX_NAME]}", ""))
+        if (query.strip() and conversation.name_problem(query) is None
+                and not any(label.casefold() == query.strip().casefold() for _, label in options)):
+            options.append((f"new:{query.strip()}", ""))
         return options
 
     def _unit(self, inbound: Inbound, work) -> Outcome:
@@ -217,8 +232,8 @@ class Engine:
 
     def _turn(self, uow: UnitOfWork, person: Person, inbound: Inbound, now: datetime, proposal=None):
         text = inbound.text.strip()
-        if len(text) > MAX_TEXT:
-            return [Reply.of(msg("error.too_long", limit=MAX_TEXT))], None
+        if len(text) > MAX_TEXT:  # refused whole: a conversation under way stays where it was
+            return [Reply.of(msg("error.text_too_long", length=len(text), limit=MAX_TEXT))], None
         record = uow.conversations.get(inbound.workspace_id, inbound.conversation, inbound.user_key)
         state = record.state if record else None
         prefix: list[Msg] = []
@@ -229,7 +244,7 @@ class Engine:
         if state and state.get("flow") == "pick":
             # A number picks from the choices of the last command reply (the promises list).
             choices = state.get("choices") or []
-            if text.isdigit() and 1 <= int(text) <= len(choices):
+            if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(choices):
                 text = choices[int(text) - 1]
             uow.conversations.delete(inbound.workspace_id, inbound.conversation, inbound.user_key)
             state = None
@@ -286,7 +301,7 @@ class Engine:
         assert m is not None
         number = m[1] if m[1] and m[1] != "other" else m[2]
         if number:
-            found = directory.by_id(int(number))
+            found = directory.by_id(client_id) if (client_id := conversation.record_id(number)) else None
             if found is None:
                 raise CoachError(msg("error.no_client_none", name=number))
             return conversation.tap(today, found[0], found[1], directory, rules)
@@ -414,7 +429,9 @@ class Engine:
         if command == "purpose":
             m = STATE_PURPOSE.fullmatch(text)
             assert m is not None
-            done = services.state_purpose(uow, person, int(m[1]), Purpose(m[2]), self.rules, today)
+            if (touch_id := conversation.record_id(m[1], conversation.MAX_BIG_ID)) is None:
+                raise CoachError(msg("error.no_touch"))
+            done = services.state_purpose(uow, person, touch_id, Purpose(m[2]), self.rules, today)
             return views.purpose_stated(done)
         if command == "not_today":
             checkin.decline(uow, person, today, now)
@@ -452,8 +469,10 @@ class Engine:
         m = PROMISE_ACTION.fullmatch(norm(text))
         assert m is not None
         kept = m[1] in ("kept", "守った")
-        number = int(m[2])
+        number = conversation.record_id(m[2]) or 0
         if ":" in text:
+            if not number:
+                raise CoachError(msg("error.no_promise"))
             promise_id = number
         else:  # "kept 2" means the second promise in the list the rep just saw
             open_now = services.open_promises(uow, person)

@@ -17,6 +17,7 @@ import json
 import re
 import unicodedata
 import zoneinfo
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -25,12 +26,14 @@ from typing import Callable, Iterable, Mapping, Sequence, TypeVar
 from coaching.ledger import promise_outcome
 from coaching.messages import LANGUAGES, Msg, language_of, msg
 from coaching.model import InteractionDraft, Kind, ProblemDraft, PromiseDraft, PromiseStatus, Purpose, Role
-from coaching.vocabulary import kind_of, norm, purpose_of
+from coaching.vocabulary import kind_of, name_key, norm, purpose_of
 
 MAX_FIELD_CHARS = 10_000
 MAX_NAME_CHARS = 200  # client, person and team names (the database's limit)
 MAX_EMAIL_CHARS = 320
 MAX_ID_CHARS = 64  # time zones, Slack and Teams user ids
+SHOWN_CHARS = 60  # of a wrong value quoted back in a problem
+SHOWN_COLUMNS = 10  # column names listed in a problem with the header
 
 Problem = tuple[int, Msg]
 T = TypeVar("T")
@@ -71,16 +74,28 @@ INTERACTIONS = Columns(
 
 # --- the shape of the file ----------------------------------------------------------------
 
+def shown(value: str) -> str:
+    """A value as quoted back in a problem: enough to find it, never the whole of a huge cell."""
+    return value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+
+
+def _listed(names: Sequence[str]) -> list[str]:
+    """The first few of ``names`` (a file may have thousands of columns)."""
+    return [shown(n) for n in names[:SHOWN_COLUMNS]] + (["…"] if len(names) > SHOWN_COLUMNS else [])
+
+
 def check_header(cells: Sequence[str], columns: Columns) -> tuple[list[str], list[Msg]]:
     """Column names as used by the rows (trimmed, lower case) and what is wrong with them."""
-    names = [unicodedata.normalize("NFKC", c).strip().lower() for c in cells]
+    # a second BOM (two files pasted together) or a zero-width space is no part of a name
+    names = [unicodedata.normalize("NFKC", c).strip().strip("\ufeff\u200b").strip().lower() for c in cells]
+    counts = Counter(names)
     problems = []
-    if missing := [c for c in columns.required if c not in names]:
+    if missing := [c for c in columns.required if c not in counts]:
         problems.append(msg("import.missing_columns", columns=missing, expected=list(columns.required)))
-    if unknown := [n for n in names if n and n not in columns.known]:
-        problems.append(msg("import.unknown_columns", columns=unknown, known=list(columns.known)))
-    if repeated := list(dict.fromkeys(n for n in names if n and names.count(n) > 1)):
-        problems.append(msg("import.duplicate_columns", columns=repeated))
+    if unknown := [n for n in counts if n and n not in columns.known]:
+        problems.append(msg("import.unknown_columns", columns=_listed(unknown), known=list(columns.known)))
+    if repeated := [n for n, seen in counts.items() if n and seen > 1]:
+        problems.append(msg("import.duplicate_columns", columns=_listed(repeated)))
     return names, problems
 
 
@@ -118,7 +133,7 @@ def email_of(text: str) -> str | None:
 def _email(row: Row, column: str, problems: list[Msg]) -> str:
     value = _text(row, column, problems, required=True)
     if value and email_of(value) is None:
-        problems.append(msg("import.bad_email", column=column, value=value))
+        problems.append(msg("import.bad_email", column=column, value=shown(value)))
     return email_of(value) or ""
 
 
@@ -150,7 +165,7 @@ def parse_roster_row(line: int, row: Row) -> tuple[RosterLine | None, list[Msg]]
     role_text = unicodedata.normalize("NFKC", _text(row, "role", problems, required=True)).lower()
     role = next((r for r in Role if r.value == role_text), None)
     if role_text and role is None:
-        problems.append(msg("import.bad_role", value=row["role"], allowed=[r.value for r in Role]))
+        problems.append(msg("import.bad_role", value=shown(row["role"]), allowed=[r.value for r in Role]))
     teams = tuple(dict.fromkeys(
         t.strip() for t in unicodedata.normalize("NFKC", row.get("team", "")).split(";") if t.strip()))
     if not teams and role in (Role.REP, Role.MANAGER):
@@ -160,16 +175,16 @@ def parse_roster_row(line: int, row: Row) -> tuple[RosterLine | None, list[Msg]]
     zone_text = row.get("timezone", "")
     zone = _zones().get(zone_text.lower()) if zone_text else "UTC"
     if zone is None:
-        problems.append(msg("import.bad_timezone", value=zone_text))
+        problems.append(msg("import.bad_timezone", value=shown(zone_text)))
     locale = row.get("locale", "") or None
     if locale is not None and (len(locale) > 16 or not _LOCALE.match(locale) or language_of(locale, "") not in LANGUAGES):
-        problems.append(msg("import.bad_locale", value=locale, allowed=list(LANGUAGES)))
+        problems.append(msg("import.bad_locale", value=shown(locale), allowed=list(LANGUAGES)))
     slack = _text(row, "slack_user_id", problems, limit=MAX_ID_CHARS) or None
     teams_id = _text(row, "teams_user_id", problems, limit=MAX_ID_CHARS) or None
     leave_text = unicodedata.normalize("NFKC", row.get("on_leave", "") or "").strip().lower()
     on_leave = True if leave_text in YES_WORDS else False if leave_text in NO_WORDS else None
     if leave_text and on_leave is None:
-        problems.append(msg("import.bad_on_leave", value=row["on_leave"]))
+        problems.append(msg("import.bad_on_leave", value=shown(row["on_leave"])))
     if problems:
         return None, problems
     assert role is not None and zone is not None
@@ -236,7 +251,7 @@ def _day(row: Row, column: str, problems: list[Msg], today: date | None, after: 
         return None
     day = parse_day(text)
     if day is None:
-        problems.append(msg("import.bad_date", column=column, value=text))
+        problems.append(msg("import.bad_date", column=column, value=shown(text)))
     elif today is not None and day > today:
         problems.append(msg("import.future_date", column=column, value=day, today=today))
     elif after is not None and day < after:
@@ -262,7 +277,8 @@ def _promise(row: Row, on: date | None, today: date, problems: list[Msg]) -> Pro
     due = _day(row, "promise_due", problems, None, on, required=True)
     status = _outcome(row.get("promise_outcome", "") or "open")
     if status is None:
-        problems.append(msg("import.bad_outcome", value=row["promise_outcome"], allowed=[s.value for s in PromiseStatus]))
+        problems.append(msg("import.bad_outcome", value=shown(row["promise_outcome"]),
+                            allowed=[s.value for s in PromiseStatus]))
     closed = _day(row, "promise_closed_on", problems, today, on)
     if status is PromiseStatus.OPEN and row.get("promise_closed_on"):
         problems.append(msg("import.open_but_closed"))
@@ -294,7 +310,7 @@ def _word(row: Row, column: str, read: Callable[[str], T | None], allowed: Itera
     text = _text(row, column, problems, required=True)
     found = read(text) if text else None
     if text and found is None:
-        problems.append(msg(f"import.bad_{column}", value=text, allowed=[a.value for a in allowed]))
+        problems.append(msg(f"import.bad_{column}", value=shown(text), allowed=[a.value for a in allowed]))
     return found
 
 
@@ -303,6 +319,8 @@ def parse_interaction_row(line: int, row: Row, today: date) -> tuple[TouchLine |
     on = _day(row, "date", problems, today, required=True)
     rep = _email(row, "rep", problems)
     client = _text(row, "client", problems, required=True, limit=MAX_NAME_CHARS)
+    if client and len(client) <= MAX_NAME_CHARS < len(name_key(client)):  # "㍿" is stored as "株式会社"
+        problems.append(msg("import.too_long", column="client", limit=MAX_NAME_CHARS))
     kind = _word(row, "kind", kind_of, Kind, problems)
     purpose = _word(row, "purpose", purpose_of, Purpose.stated(), problems)
     note = row.get("note", "")

@@ -35,6 +35,12 @@ def norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
+def name_key(name: str) -> str:
+    """What client names are matched and stored on: NFKC, case-folded, NFKC again. It can be
+    longer than the name ("㍿" is "株式会社", "ß" is "ss"), and must fit the same column."""
+    return unicodedata.normalize("NFKC", norm(name))
+
+
 def kind_of(word: str) -> Kind | None:
     w = norm(word)
     for kind, words in KIND_WORDS.items():
