@@ -186,6 +186,9 @@ def demo(seed: int) -> None:
         click.echo(_say(coach, msg("cli.demo_present")))
 
 
+MAX_PROBLEMS = 50  # problems shown for one import
+
+
 @main.group("import")
 def import_group() -> None:
     """Import the roster or past interactions from CSV files."""
@@ -201,13 +204,20 @@ def _run_import(kind: str, path: Path, skip_invalid: bool) -> None:
     try:
         report = run(coach, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
     except importer.ImportFailed as failed:
-        for line, problem in failed.problems:
-            prefix = f"{path.name}:{line}: " if line else f"{path.name}: "
-            click.echo(prefix + _say(coach, problem), err=True)
+        _problems(coach, path, failed.problems)
         raise Fail(msg("import.nothing_imported", count=len(failed.problems)))
-    for line, problem in report.skipped:
-        click.echo(f"{path.name}:{line}: " + _say(coach, problem), err=True)
+    _problems(coach, path, report.skipped)
     click.echo(_say(coach, importer.summary(report, kind)))
+
+
+def _problems(coach: Coach, path: Path, problems) -> None:
+    """The first ``MAX_PROBLEMS`` problems by line, then how many more: a badly broken file
+    must not flood the terminal with one line per row."""
+    for line, problem in problems[:MAX_PROBLEMS]:
+        prefix = f"{path.name}:{line}: " if line else f"{path.name}: "
+        click.echo(prefix + _say(coach, problem), err=True)
+    if len(problems) > MAX_PROBLEMS:
+        click.echo(_say(coach, msg("cli.more_problems", count=len(problems) - MAX_PROBLEMS)), err=True)
 
 
 @import_group.command("roster")

@@ -67,14 +67,18 @@ def visible_clients(uow: UnitOfWork, person: Person) -> list[Client]:
     return uow.clients.list(person.workspace_id, visible_team_ids(uow, person))
 
 
+MAX_NAME_SHOWN = 80
+
+
 def find_client(uow: UnitOfWork, person: Person, name: str) -> Client:
     """The client the person means by ``name``, if they may see it; else a clear error."""
     directory = RosterDirectory(uow, person)
     if found := directory.exact(name):
         return uow.clients.get(person.workspace_id, found[0])  # type: ignore[return-value]
     similar = [n for _, n in directory.similar(name, 3)]
-    raise CoachError(Msg("error.no_client", {"name": name, "similar": similar}) if similar
-                     else Msg("error.no_client_none", {"name": name}))
+    shown = name if len(name) <= MAX_NAME_SHOWN else name[:MAX_NAME_SHOWN] + "…"  # not 4,000 characters back
+    raise CoachError(Msg("error.no_client", {"name": shown, "similar": similar}) if similar
+                     else Msg("error.no_client_none", {"name": shown}))
 
 
 class RosterDirectory:
@@ -139,7 +143,8 @@ def log_request(
         else ensure_client(uow, rep, request.client_name, request.occurred_on)
     )
     if client is None or client.team_id not in visible_team_ids(uow, rep):
-        raise CoachError(Msg("error.no_client_none", {"name": request.client_name}))
+        # what the rep sent (a form sends only the id): never the name of a client they may not see
+        raise CoachError(Msg("error.no_client_none", {"name": request.client_name or str(request.client_id)}))
     draft = InteractionDraft(
         client_id=client.id, occurred_on=request.occurred_on, kind=request.kind, purpose=request.purpose,
         note=request.note, proof_shown=request.proof_shown, promises=request.promises,

@@ -280,3 +280,14 @@ def test_send_on_a_weekend_says_why_nothing_goes(env, seeded):
 ])
 def test_bad_schedule_settings_are_one_line(env, seeded, setting, value, fragment):
     assert_one_line_error(*run({**env, setting: value}, "scheduler", "--once")[::2], fragment)
+
+
+def test_a_badly_broken_import_shows_the_first_problems_and_counts_the_rest(env, database_url, tmp_path):
+    make_coach(database_url)
+    bad = tmp_path / "roster.csv"
+    rows = [f"person{n}@acme.example,Person {n},wizard,East,Europe/London,en,," for n in range(200)]
+    bad.write_text("email,name,role,team,timezone,locale,slack_user_id,teams_user_id\n" + "\n".join(rows) + "\n")
+    code, _, err = run(env, "import", "roster", str(bad))
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 50 + 2  # 50 problems, how many more, the one-line verdict
+    assert "150 more problems not shown" in lines[-2] and "Nothing was imported" in lines[-1]
