@@ -314,11 +314,12 @@ def _send_digests(coach: Coach, day: date, rep_id: int | None) -> None:
 def scheduler(once: bool) -> None:
     """Send the daily digests, reminders and weekly digests on time (runs until stopped)."""
     import asyncio
-    import logging
     import signal
 
+    from bot import logs
+
     coach = _coach()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     runner = _scheduler(coach)
     if once:
         report = runner.run_once()
@@ -423,10 +424,9 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
 def serve(host: str, port: int, chat_as: str | None) -> None:
     """Run the coach's HTTP server (Slack at /slack/events, Teams at /api/messages, /healthz), Socket
     Mode if configured, and the scheduler (unless COACH_SCHEDULER=false)."""
-    import logging
-
     from aiohttp import web
 
+    from bot import logs
     from bot.server import create_web_app
 
     coach = _coach()
@@ -435,7 +435,7 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
 
     if settings.teams_enabled and not credentials_configured() and not _loopback(host):
         raise Fail(msg("cli.teams_anonymous_not_loopback", host=host))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     click.echo(_say(coach, msg("cli.serving", url=f"http://{host}:{port}")))
     if not settings.slack_enabled:
         click.echo(_say(coach, msg("cli.slack_not_configured")))
@@ -455,7 +455,7 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
 
         app.on_startup.append(start_scheduler)
         app.on_cleanup.append(stop_scheduler)
-    web.run_app(app, host=host, port=port, print=None)
+    web.run_app(app, host=host, port=port, print=None, access_log_class=logs.AccessLogger)
 
 
 @main.command("teams-package")

@@ -30,6 +30,9 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     (a second writer waits instead of failing at once).
     """
     url = make_url(url)
+    # a database error's message never carries the statement's values (a note, a promise), so
+    # logging the error cannot leak them
+    kwargs.setdefault("hide_parameters", True)
     if url.get_backend_name() != "sqlite":
         # a connection the server dropped (a restart, a network cut) is noticed at checkout and
         # replaced, so the first request after an outage works instead of failing once more

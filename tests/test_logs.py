@@ -317,3 +317,36 @@ def test_a_full_session_logs_no_secret_token_or_note(database_url, logs, tmp_pat
 def _ours(record: logging.LogRecord) -> bool:
     path = Path(record.pathname).resolve()
     return PROJECT in path.parents and ".venv" not in path.parts
+
+
+def test_the_server_logs_paths_without_query_strings_and_keeps_chatty_libraries_at_info(caplog):
+    """An OAuth redirect carries its one-time code in the query string; slack_sdk and the other
+    HTTP clients print whole bodies at DEBUG."""
+    import asyncio
+    import logging
+    import urllib.request
+
+    from aiohttp import web
+
+    from bot import logs
+
+    logs.configure(logging.DEBUG)
+    assert all(logging.getLogger(name).getEffectiveLevel() == logging.INFO for name in logs.CHATTY)
+
+    async def serve_once() -> None:
+        app = web.Application()
+        app.router.add_get("/slack/oauth_redirect", lambda request: web.Response(text="ok"))
+        runner = web.AppRunner(app, access_log_class=logs.AccessLogger)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        url = f"http://127.0.0.1:{port}/slack/oauth_redirect?code=one-time-secret&state=xyz"
+        await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
+        await runner.cleanup()
+
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        asyncio.run(serve_once())
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert lines and "/slack/oauth_redirect" in lines[0]
+    assert not any("one-time-secret" in line or "code=" in line for line in lines)

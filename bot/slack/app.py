@@ -77,6 +77,8 @@ class SlackAdapter:
         self.replay_after = timedelta(seconds=settings.inbox_replay_after_seconds)
         self._tasks: set[asyncio.Task] = set()
         self.app = self._bolt_app(oauth_settings)
+        if oauth_settings is None:
+            self.app.use(self._one_team_only)
         self.app.use(self._keep_request)
         # the replayer: the same listeners, run to the end, for requests verified on arrival
         self.replayer = self._bolt_app(oauth_settings, request_verification_enabled=False,
@@ -91,6 +93,17 @@ class SlackAdapter:
                             client=web_client(settings), **options)
         return AsyncApp(signing_secret=settings.slack_signing_secret,
                         client=web_client(settings, settings.slack_bot_token), **options)
+
+    async def _one_team_only(self, req: AsyncBoltRequest, context, next) -> BoltResponse:
+        """With one bot token the coach serves the token's Slack team only. The same app installed
+        elsewhere signs its requests with the same secret; they must not land in this workspace."""
+        team = context.team_id
+        installed = context.authorize_result.team_id if context.authorize_result else None
+        if team and installed and team != installed and not context.is_enterprise_install:
+            log.warning("refused a request from a Slack team this token is not installed in")
+            text = self.coach.catalog.render(msg("slack.other_workspace"), None)
+            return BoltResponse(status=200, body=text if req.body.get("command") else "")
+        return await next()
 
     # --- the request inbox -------------------------------------------------------------
 

@@ -17,7 +17,9 @@ from tests.slack.harness import SECRET, SlackHarness, choice_elements, text_of
 from tests.support import client_state
 from tests.slack.signing import (
     block_suggestion_body,
+    event_body,
     signed_headers,
+    slash_command_body,
     view_submission_body,
 )
 
@@ -55,6 +57,21 @@ def test_bad_signature_and_stale_timestamp_are_refused_without_effect(slack):
     assert slack.post(body, {"Content-Type": "application/x-www-form-urlencoded"})[0] == 401
     time.sleep(0.3)
     assert slack.api.calls_to("chat.postMessage") == [] and slack.api.calls_to("conversations.open") == []
+    with slack.coach.uow_factory() as uow:
+        assert uow.conversations.get("acme", "DUALICE", "UALICE") is None
+
+
+def test_a_request_from_another_slack_team_is_turned_away_with_one_token(slack):
+    """The same app installed in a second workspace signs with the same secret: with a single
+    bot token (team T0TEST) its requests must not reach this workspace's data."""
+    body = slash_command_body("/ledger", "Acme", "UALICE", team_id="T0OTHER", response_url=slack.api.response_url())
+    status, text = slack.post(body)
+    assert status == 200 and "isn't set up for the coach" in text
+    event = event_body({"type": "message", "channel_type": "im", "channel": "DUALICE", "user": "UALICE",
+                        "text": "/logmeeting", "ts": "1.0"}, event_id="EvOTHER", team_id="T0OTHER")
+    assert slack.post(event)[0] == 200
+    time.sleep(0.5)
+    assert [c.method for c in slack.api.calls if c.method not in ("auth.test",)] == []
     with slack.coach.uow_factory() as uow:
         assert uow.conversations.get("acme", "DUALICE", "UALICE") is None
 
