@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,12 +16,14 @@ import click
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import OperationalError
 
 from coaching import health, services, views
 from coaching.dates import parse_date
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role
+from coaching.replies import printable
 from coaching.services import CoachError
 from bot.bootstrap import Coach, SchemaOutOfDate, bootstrap
 from bot.settings import Settings
@@ -236,7 +241,12 @@ def import_interactions(file: Path, skip_invalid: bool) -> None:
     _run_import("interactions", file, skip_invalid)
 
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+                      show_default=True)
+NUDGE_FIELDS = ("rep", "client", "kind", "reason", "next_step", "stake", "subject")
+DELIVERY_FIELDS = ("job", "to", "status", "channel", "reason", "attempts", "items")
+LEDGER_FIELDS = ("client", "date", "amount", "reason", "reason_code", "balance")
+HEALTH_FIELDS = ("section", "subject", "name", "metric", "value")
 
 
 @main.command()
@@ -266,24 +276,104 @@ def nudges(as_of: str | None, rep_email: str | None, send: bool, fmt: str) -> No
         })
     _rows_out(coach, fmt, rows, msg("cli.nudges_none", on=day), msg("cli.nudges_title", on=day, count=len(rows)),
               ("rep", "client", "kind", "reason", "next"),
-              lambda r: [r[k] for k in ("rep", "client", "kind", "reason", "next_step")], show_lines=True)
+              lambda r: [r[k] for k in ("rep", "client", "kind", "reason", "next_step")], show_lines=True,
+              fields=NUDGE_FIELDS)
 
 
 def _rows_out(coach: Coach, fmt: str, rows: list[dict[str, Any]], none: Msg, title: Msg,
-              columns: tuple[str, ...], cells, show_lines: bool = False) -> None:
-    """Rows as JSON, or as a table with the catalogue's column headers (``cli.col.*``)."""
+              columns: tuple[str, ...], cells, show_lines: bool = False, fields: tuple[str, ...] = ()) -> None:
+    """Rows as JSON, as CSV (``fields``, a header row even with no rows), or as a table with the
+    catalogue's column headers (``cli.col.*``)."""
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        click.echo(json_text(rows))
+        return
+    if fmt == "csv":
+        click.echo(csv_text(rows, fields or tuple(rows[0] if rows else ())), nl=False)
         return
     if not rows:
         click.echo(_say(coach, none))
         return
-    table = Table(title=_say(coach, title), show_lines=show_lines)
+    # Text, not str: rich reads "[link=…]" or ":emoji:" in a str as markup, and user text is no markup.
+    table = Table(title=Text(_say(coach, title)), show_lines=show_lines)
     for col in columns:
-        table.add_column(_say(coach, msg(f"cli.col.{col}")))
+        table.add_column(Text(_say(coach, msg(f"cli.col.{col}"))))
     for r in rows:
-        table.add_row(*(escape(str(v if v is not None else "")) for v in cells(r)))
+        table.add_row(*(Text(escape(str(v if v is not None else ""))) for v in cells(r)))
     Console(soft_wrap=False).print(table)
+
+
+# C1 controls, bidi overrides and lone surrogates go out as \u escapes: the same JSON data, but
+# nothing a terminal would obey (json.dumps already escapes C0 controls).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def json_text(data: Any) -> str:
+    """JSON as the CLI prints it: readable Japanese, nothing for the terminal to obey."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP's CSV injection;
+# also the full-width forms, should a spreadsheet fold them to ASCII): such a cell gets a "'" first.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: a number stays a number (a balance of -3 is -3), text never starts a formula
+    and has no control characters but tab and newline; a list is joined with "; "."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(str(v) for v in value)
+    text = printable(str(value))
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_text(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> str:
+    """RFC 4180 CSV with a header row; every text cell quoted, numbers bare (so they stay numbers)."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerow(fields)
+    writer.writerows([csv_cell(row.get(field)) for field in fields] for row in rows)
+    return out.getvalue()
+
+
+def health_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """``coach teamhealth`` as CSV rows, one figure per row (section, subject, name, metric,
+    value): the team now and before, each rep, logging, the clients at risk, the trend."""
+    rows: list[dict[str, Any]] = []
+    teams = ", ".join(data["teams"])
+
+    def add(section: str, subject: str, name: str | None, metric: str, value: Any) -> None:
+        rows.append({"section": section, "subject": subject, "name": name, "metric": metric, "value": value})
+
+    def figures(section: str, subject: str, name: str | None, values: dict[str, Any]) -> None:
+        for metric, value in values.items():
+            if isinstance(value, dict):
+                for key, count in value.items():
+                    add(section, subject, name, f"{metric}.{key}", count)
+            else:
+                add(section, subject, name, metric, value)
+
+    figures("team", "now", teams, data["now"])
+    figures("team", "before", teams, data["before"])
+    for rep in data["reps"]:
+        figures("rep", rep["rep"], rep["name"], {k: v for k, v in rep.items() if k not in ("rep", "name")})
+    if logging := data.get("logging"):
+        figures("logging", "", teams, {k: v for k, v in logging.items() if k != "days_logged"})
+        for email, days in logging["days_logged"].items():
+            add("logging", email, None, "days_logged", days)
+    for risk in data["at_risk"]:
+        add("at_risk", risk["client"], risk["owner"], "score", risk["score"])
+        add("at_risk", risk["client"], risk["owner"], "reasons", risk["reasons"])
+    if trend := data.get("trend"):
+        for series in trend["reps"]:
+            for day, balance in zip(trend["dates"], series["balances"]):
+                add("trend", series["rep"], series["name"], day, balance)
+    return rows
 
 
 def _scheduler(coach: Coach, write=None):
@@ -373,7 +463,7 @@ def deliveries(on: str | None, fmt: str) -> None:
     _rows_out(coach, fmt, rows, msg("cli.deliveries_none", on=day),
               msg("cli.deliveries_title", on=day, count=len(rows)), ("job", "to", "status", "channel", "items"),
               lambda r: [r["job"], r["to"], r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
-                         r["channel"], len(r["items"])])
+                         r["channel"], len(r["items"])], fields=DELIVERY_FIELDS)
 
 
 @main.command()
@@ -385,13 +475,15 @@ def ledger(client_name: str, fmt: str) -> None:
     lang = coach.settings.language
     with coach.uow_factory() as uow:
         view = services.passbook(uow, _admin(coach), client_name)
-    if fmt == "json":
+    if fmt in ("json", "csv"):
         entries = [{"date": line.entry.occurred_on.isoformat(), "amount": line.entry.amount,
                     "reason": coach.catalog.render(views.reason(line.entry), lang),
                     "reason_code": line.entry.reason.value, "balance": line.balance_after}
                    for line in view.lines]
-        click.echo(json.dumps({"client": view.client.name, "balance": view.balance, "entries": entries},
-                              ensure_ascii=False, indent=2))
+        if fmt == "csv":
+            click.echo(csv_text([{"client": view.client.name, **e} for e in entries], LEDGER_FIELDS), nl=False)
+            return
+        click.echo(json_text({"client": view.client.name, "balance": view.balance, "entries": entries}))
         return
     click.echo(render(views.passbook(view, page=1), coach.catalog, lang))
 
@@ -408,11 +500,14 @@ def teamhealth(team_name: str, as_of: str | None, fmt: str) -> None:
         teams = services.teams_for_health(uow, _admin(coach), team_name)
         report = health.report(uow, coach.workspace, teams, day, coach.rules, coach.engine.working_days)
     reply, lang, charts = health.reply(report), coach.settings.language, coach.settings.data_dir / "charts"
+    if fmt == "csv":
+        click.echo(csv_text(health_rows(health.as_dict(report)), HEALTH_FIELDS), nl=False)
+        return
     if fmt == "json":
         data = health.as_dict(report)
         if path := save_chart(reply, coach.catalog, lang, charts):
             data["chart"] = str(path)
-        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        click.echo(json_text(data))
         return
     click.echo(render_with_chart(reply, coach.catalog, lang, charts))
 

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from coaching.messages import Catalog, Msg, msg
-from coaching.replies import Reply
+from coaching.replies import Reply, printable
 
 log = logging.getLogger(__name__)
 
-# C0/C1 controls (ANSI escapes included) in user text must not drive the terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
 
 def escape(text: str) -> str:
-    return _CONTROL.sub("", text)
+    """User text for the terminal: no control characters (an ANSI escape, a hyperlink, a carriage
+    return that overwrites the line) and no bidi overrides reach it raw."""
+    return printable(text)
 
 
 def render(reply: Reply, catalog: Catalog, locale: str | None) -> str:

@@ -3,10 +3,23 @@ console as text; all of them get the same lines and the same choices."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from coaching.messages import Msg
+
+# What no channel shows raw from user text: C0 and C1 controls but tab and newline (ANSI escapes,
+# NUL, a carriage return that overwrites the line), the bidi embeddings, overrides and isolates
+# that would reorder the words around a name (marks such as U+200F stay), and lone surrogates,
+# which cannot be encoded for sending.
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """User text with nothing that could drive a terminal or reorder a line. A carriage return
+    becomes a line break (and CR LF one line break), so no word is lost."""
+    return _UNSHOWABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 @dataclass(frozen=True)

@@ -55,29 +55,47 @@ def modal(catalog: Catalog, locale: str | None, channel: str) -> dict[str, Any]:
     }
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _value(view: dict[str, Any], block_id: str) -> str | None:
-    elements = view.get("state", {}).get("values", {}).get(block_id, {})
-    element = next(iter(elements.values()), {})
+    """What one field holds, as text (None if empty), whatever shape the state arrives in."""
+    elements = _dict(_dict(_dict(view.get("state")).get("values")).get(block_id))
+    element = _dict(next(iter(elements.values()), {}))
     if "selected_option" in element:
-        return (element.get("selected_option") or {}).get("value")
-    if "selected_date" in element:
-        return element.get("selected_date")
-    return (element.get("value") or "").strip() or None
+        value = _dict(element.get("selected_option")).get("value")
+    elif "selected_date" in element:
+        value = element.get("selected_date")
+    else:
+        value = element.get("value")
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _day(value: str | None) -> date | None:
+    """A datepicker's ``YYYY-MM-DD``; None for anything else (a forged or garbled submission)."""
+    try:
+        return date.fromisoformat(value) if value and len(value) == 10 else None
+    except ValueError:
+        return None
 
 
 def parse(view: dict[str, Any], today: date, rules: Conversations) -> tuple[LogRequest | None, dict[str, Msg]]:
-    """The submitted form as a LogRequest, or Slack's per-field errors (block id -> message)."""
+    """The submitted form as a LogRequest, or Slack's per-field errors (block id -> message).
+    Whatever the submission holds, the answer is one of the two, never an exception."""
     errors: dict[str, Msg] = {}
     client = _value(view, "client") or ""
     client_id, client_name = None, ""
-    if client.startswith("client:") and client[7:].isdigit():
+    if client.startswith("client:") and client[7:].isascii() and client[7:].isdigit() and len(client) < 20:
         client_id = int(client[7:])
     elif client.startswith("new:") and client[4:].strip():
         client_name = client[4:].strip()[:MAX_NAME]
     else:
         errors["client"] = msg("log.retry.client")
-    on = date.fromisoformat(_value(view, "date") or today.isoformat())
-    if on > today:
+    on = _day(_value(view, "date") or today.isoformat())
+    if on is None:
+        errors["date"], on = msg("log.retry.date"), today
+    elif on > today:
         errors["date"] = msg("log.retry.date_past")
     kind, purpose = _value(view, "kind"), _value(view, "purpose")
     if kind not in {k.value for k in Kind}:
@@ -85,17 +103,20 @@ def parse(view: dict[str, Any], today: date, rules: Conversations) -> tuple[LogR
     if purpose not in {p.value for p in Purpose.stated()}:
         errors["purpose"] = msg("log.retry.purpose")
     promises: tuple[PromiseDraft, ...] = ()
-    promise, due = _value(view, "promise"), _value(view, "promise_due")
-    if promise and not due:
+    promise, due_text = _value(view, "promise"), _value(view, "promise_due")
+    due = _day(due_text)
+    if (promise and not due_text) or (due_text and due is None):
         errors["promise_due"] = msg("log.retry.date")
     elif promise and due:
-        if date.fromisoformat(due) < on:
-            errors["promise_due"] = msg("log.retry.due_past", due=date.fromisoformat(due))
-        promises = (PromiseDraft(promise, date.fromisoformat(due)),)
+        if due < on:
+            errors["promise_due"] = msg("log.retry.due_past", due=due)
+        promises = (PromiseDraft(promise, due),)
+    asked = _value(view, "asked_for")
+    if asked is not None and asked not in {str(level.value) for level in TrustLevel}:
+        errors["asked_for"] = msg("log.retry.asked_for")
     if errors:
         return None, errors
     justification = _value(view, "justification")
-    asked = _value(view, "asked_for")
     return LogRequest(
         client_id=client_id, client_name=client_name, occurred_on=on, kind=Kind(kind), purpose=Purpose(purpose),
         note=(_value(view, "note") or "")[: rules.max_note_chars], proof_shown=_value(view, "proof") == "yes",

@@ -1,8 +1,12 @@
 """Neutral replies as Adaptive Cards (version 1.5, the most Teams renders).
 
 Lines become wrapped TextBlocks; choices become ``Action.Submit`` buttons carrying
-``{"choice": value}`` (at most 5, else a compact ChoiceSet with one submit button). User text is
-escaped for the card's markdown, so a note cannot render a link or emphasis it didn't ask for.
+``{"choice": value}`` (at most 5, else a ChoiceSet with one submit button; ``filtered``, so the
+rep can type to narrow it, at most 100 choices). User text is escaped for the card's markdown
+(a backslash before every mark, ``&`` and ``<`` included, and before the dot of any line's
+leading ``1.``), so a note cannot render a link, emphasis, a list or a ``{{DATE()}}`` it didn't
+ask for; control characters and bidi overrides are dropped, and each line is its own TextBlock
+with no leading spaces (which would make it code).
 A reply's chart comes after the lines as an ``Image`` whose url is the PNG itself (a ``data:``
 URI: the coach has no public URL to serve files from, and the message stays self-contained),
 as long as the card stays within Teams' message size.
@@ -17,7 +21,7 @@ import re
 from typing import Any
 
 from coaching.messages import Catalog, Msg, language_of, msg
-from coaching.replies import Chart, Choice, Reply
+from coaching.replies import Chart, Choice, Reply, printable
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +34,33 @@ TEAMS_MESSAGE_MAX = 28_000
 ENVELOPE_BYTES = 2_000  # the activity's other fields: ids, from, recipient, conversation, service URL
 MESSAGE_ROOM = TEAMS_MESSAGE_MAX - ENVELOPE_BYTES
 IMAGE_BYTES_MIN = 4_000  # below this no chart is legible: not worth drawing
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#+\-!>~|])")
+CHOICES_MAX = 100
+TITLE_MAX = 80
+_MARKDOWN = re.compile(r"([\\`*_\[\]()#+\-!>~|&<{}])")
+# "1. x" or "1) x" would start a numbered list: checked on each whole line, since the digits may
+# be a name's and the dot the catalogue's
+_ORDERED = re.compile(r"^(\d{1,9})([.)])")
 
 
 def escape(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", text)
+    return _MARKDOWN.sub(r"\\\1", printable(text))
 
 
 def _label(label: Msg | str, catalog: Catalog, locale: str | None) -> str:
-    return catalog.render(label, locale) if isinstance(label, Msg) else label
+    """A button or choice title: plain text (not markdown), nothing unshowable, never empty."""
+    text = catalog.render(label, locale, printable) if isinstance(label, Msg) else printable(label)
+    return " ".join(text.split())[:TITLE_MAX] or "-"
 
 
 def _actions(choices: tuple[Choice, ...], catalog: Catalog, locale: str | None, group: int) -> tuple[list, list]:
     """(body elements, actions) for one group of choices."""
     if len(choices) <= BUTTONS_MAX:
-        return [], [{"type": "Action.Submit", "title": _label(c.label, catalog, locale)[:80],
+        return [], [{"type": "Action.Submit", "title": _label(c.label, catalog, locale),
                      "data": {"choice": c.value}} for c in choices]
     input_id = f"choice{group}"
-    chooser = {"type": "Input.ChoiceSet", "id": input_id, "style": "compact", "value": choices[0].value,
-               "choices": [{"title": _label(c.label, catalog, locale)[:80], "value": c.value} for c in choices[:100]]}
+    chooser = {"type": "Input.ChoiceSet", "id": input_id, "style": "filtered", "value": choices[0].value,
+               "choices": [{"title": _label(c.label, catalog, locale), "value": c.value}
+                           for c in choices[:CHOICES_MAX]]}
     submit = {"type": "Action.Submit", "title": catalog.render(msg("teams.pick"), locale), "data": {"pick": input_id}}
     return [chooser], [submit]
 
@@ -59,13 +71,15 @@ def json_size(value: Any) -> int:
 
 
 def card(reply: Reply, catalog: Catalog, locale: str | None, room: int = MESSAGE_ROOM) -> dict[str, Any]:
-    """The reply as a card of at most about ``room`` bytes when it has a chart (the chart is
-    drawn smaller, or left out, to fit); text alone is never cut."""
+    """The reply as a card of at most about ``room`` bytes: a chart is drawn smaller, or left
+    out, to fit; text that alone would not fit (fifty long Japanese names, a page of long
+    promises) loses its last lines, and an ellipsis says so, rather than Teams refusing it all."""
     body: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     for group, (line, choices) in enumerate(reply.groups()):
         # One TextBlock per line of text: Teams does not break a TextBlock's text at a single "\n".
-        parts = [part for part in catalog.render(line, locale, escape).split("\n") if part.strip()] or [""]
+        parts = [_ORDERED.sub(r"\1\\\2", part.strip())
+                 for part in catalog.render(line, locale, escape).split("\n") if part.strip()] or [""]
         for n, part in enumerate(parts):
             spacing = {"spacing": "None"} if n else ({"spacing": "Small"} if body else {})
             body.append({"type": "TextBlock", "text": part, "wrap": True, **spacing,
@@ -82,9 +96,35 @@ def card(reply: Reply, catalog: Catalog, locale: str | None, room: int = MESSAGE
                               "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "body": body}
     if actions:
         result["actions"] = actions
+    _fit(result, room)
     if reply.chart is not None and (image := chart_image(reply.chart, catalog, locale, room - json_size(result) - 2)):
         body.append(image)  # after the lines (and their buttons); the card's actions stay last
     return result
+
+
+ELLIPSIS = "…"
+
+
+def _fit(result: dict[str, Any], room: int) -> None:
+    """Within ``room`` bytes: drop the trailing lines (never an input or a button), else shorten
+    the longest line, until the card fits with an ellipsis where the text stops."""
+    if json_size(result) <= room:
+        return
+    body, room = result["body"], room - json_size({"type": "TextBlock", "text": ELLIPSIS, "wrap": True}) - 2
+    dropped = False
+    while (excess := json_size(result) - room) > 0:
+        if len(body) > 1 and body[-1]["type"] == "TextBlock":
+            body.pop()
+            dropped = True
+            continue
+        longest = max((e for e in body if e["type"] == "TextBlock"), key=lambda e: len(e["text"]), default=None)
+        if longest is None or not longest["text"]:
+            return  # nothing left to cut: the inputs and buttons alone are this big
+        # a character takes 1 to 12 bytes as sent: cut one per 7 bytes too many, again if need be
+        text = longest["text"].removesuffix(ELLIPSIS)
+        longest["text"] = text[: max(0, len(text) - max(1, excess // 7))].rstrip("\\") + ELLIPSIS
+    if dropped:
+        body.append({"type": "TextBlock", "text": ELLIPSIS, "wrap": True, "spacing": "None"})
 
 
 def chart_image(chart: Chart, catalog: Catalog, locale: str | None, room: int = MESSAGE_ROOM) -> dict[str, Any] | None:
@@ -106,17 +146,26 @@ def chart_image(chart: Chart, catalog: Catalog, locale: str | None, room: int = 
     return image
 
 
+SUMMARY_BYTES = 2_000  # as sent; the card gets the rest of the message
+
+
 def summary(reply: Reply, catalog: Catalog, locale: str | None) -> str:
-    """The activity's summary (notifications, the chat list): all the text; with a chart, only the
-    first line, so the room goes to the picture (the card has every line anyway)."""
+    """The activity's summary (notifications, the chat list): the text, as much as fits in
+    about 2 KB as sent; with a chart, only the first line, so the room goes to the picture (the
+    card has every line anyway)."""
     if reply.chart is not None and reply.lines:
-        return catalog.render(reply.lines[0], locale)
-    return plain_text(reply, catalog, locale)
+        text = catalog.render(reply.lines[0], locale, printable)
+    else:
+        text = plain_text(reply, catalog, locale)
+    while json_size(text) > SUMMARY_BYTES:
+        text = text.removesuffix(ELLIPSIS)
+        text = text[: len(text) - max(1, (json_size(text) - SUMMARY_BYTES) // 6)] + ELLIPSIS
+    return text
 
 
 def plain_text(reply: Reply, catalog: Catalog, locale: str | None) -> str:
     """The text a notification or a screen reader shows."""
-    return "\n".join(catalog.render(line, locale) for line in reply.lines)
+    return "\n".join(catalog.render(line, locale, printable) for line in reply.lines)
 
 
 def chosen(value: dict[str, Any] | None) -> str | None:
