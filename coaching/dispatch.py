@@ -12,11 +12,15 @@ anything twice:
 3. send outside any transaction, then record ``sent`` (with the channel) or ``failed`` (with
    the reason).
 
-A run that stops between 2 and 3 leaves the message ``sending``; after ``lease_minutes`` the
-next run marks it failed with reason ``interrupted`` and does not send it again (the platform
-may have received it: at most once). Failed messages are retried the same local day, up to
-``max_attempts``. Missed days are never replayed: only each person's current local date is
-planned, so a service back after a weekend sends today's digest once.
+A send whose outcome is unknown (the platform answered 5xx, the connection dropped, or the run
+stopped between 2 and 3 and its lease ran out) is recorded ``failed`` with reason
+``interrupted`` (and the platform it may have reached, when known), and is never simply sent
+again. When the notifier can look a message up (``Traceable``: every message carries its
+delivery's key), a later run asks: found, it is recorded ``sent``; certainly absent, it is
+recorded ``not_received`` and sent again that day (late rather than twice); when the platform
+cannot tell, it stays interrupted (at most once). Failed messages are retried the same local
+day, up to ``max_attempts``. Missed days are never replayed: only each person's current local
+date is planned, so a service back after a weekend sends today's digest once.
 """
 
 from __future__ import annotations
@@ -38,8 +42,11 @@ from coaching.ports import (
     SKIPPED,
     Delivery,
     DeliveryItem,
+    NOT_RECEIVED,
     MaybeDelivered,
+    MaybeDeliveredOn,
     Notifier,
+    Traceable,
     person_recipient,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -54,6 +61,12 @@ DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP = "digest", "reminder", "weekly", "team",
 CHECKIN = checkin.JOB
 JOBS = (DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP, CHECKIN)
 UNREACHABLE = "unreachable"
+LOOK_UP_DAYS = timedelta(days=2)  # how long an interrupted message is still looked up
+
+
+def delivery_key(workspace_id: str, delivery: Delivery) -> str:
+    """What a platform's copy of a message is known by: the same for every attempt."""
+    return f"{workspace_id}:{delivery.id}"
 
 
 @dataclass
@@ -64,6 +77,7 @@ class JobReport:
     retried: int = 0
     interrupted: int = 0
     already: int = 0  # due, but recorded by an earlier run (or another replica)
+    confirmed: int = 0  # interrupted earlier, found on the platform now (counted in ``sent`` too)
 
 
 @dataclass
@@ -113,6 +127,7 @@ class Dispatcher:
         wanted = set(jobs)
         started = self.clock()
         self.recover(workspace_id, report)
+        self.resolve(workspace_id, report, wanted, claimed_before=started)
         if UPKEEP in wanted:
             self.upkeep(workspace_id, now.date(), report)
         if DIGEST in wanted:
@@ -134,8 +149,67 @@ class Dispatcher:
             count = uow.deliveries.interrupt_stale(workspace_id, cutoff, self.clock())
             uow.commit()
         if count:
-            log.warning("%d message(s) were interrupted mid-send and will not be resent", count)
+            log.warning("%d message(s) were interrupted mid-send; none is sent again unless the platform "
+                        "says it never got it", count)
             report.job("all").interrupted += count
+
+    def resolve(self, workspace_id: str, report: RunReport, jobs: Iterable[str] = JOBS,
+                claimed_before: datetime | None = None) -> None:
+        """Interrupted messages of the last two days, claimed before ``claimed_before`` (an
+        earlier run: a platform still taking a message has had a tick), looked up on the
+        platform that may have them. Found: ``sent``. Certainly absent: ``failed`` with reason
+        ``not_received``, which :meth:`retry` sends again at once if it is still that person's
+        day. Otherwise left as they are. Only with a ``Traceable`` notifier."""
+        if not isinstance(self.notifier, Traceable):
+            return
+        wanted = set(jobs)
+        before = claimed_before or self.clock()
+        with self.uow_factory() as uow:
+            found = [d for d in uow.deliveries.interrupted(workspace_id, before - LOOK_UP_DAYS, before)
+                     if d.job in wanted]
+            if not found:
+                return
+            people = {p.id: p for p in uow.people.list(workspace_id)}
+            teams = {t.id: t for t in uow.teams.list(workspace_id)}
+        for delivery in found:
+            key = delivery_key(workspace_id, delivery)
+            since = delivery.claimed_at or before
+            person = people.get(delivery.person_id) if delivery.person_id is not None else None
+            kind, _, number = delivery.recipient.partition(":")
+            team = teams.get(int(number)) if kind == "team" and number.isdigit() else None
+            try:
+                if person is not None:
+                    where = self.notifier.find(person, key, since, delivery.channel)
+                elif team is not None and team.digest_channel:
+                    where = self.notifier.find_channel(team.digest_channel, key, since, delivery.channel)
+                else:  # nobody to ask about any more
+                    continue
+            except MaybeDelivered as error:
+                log.info("an interrupted %s message could not be looked up (%s); it stays interrupted",
+                         delivery.job, error)
+                continue
+            except Exception as error:  # a platform's failure: asked again at the next run
+                log.warning("an interrupted %s message could not be looked up: %s", delivery.job,
+                            type(error).__name__)
+                continue
+            self._settle(workspace_id, delivery, where, report.job(delivery.job))
+
+    def _settle(self, workspace_id: str, delivery: Delivery, where: str | None, report: JobReport) -> None:
+        """Record what the platform said, unless another run settled the message meanwhile."""
+        with self.uow_factory() as uow:
+            uow.lock(f"{workspace_id}:{delivery.recipient}:{delivery.local_date.isoformat()}")
+            current = uow.deliveries.get(workspace_id, delivery.id)
+            if current is None or (current.status, current.reason, current.attempts) != (
+                    FAILED, INTERRUPTED, delivery.attempts):
+                return
+            if where:
+                uow.deliveries.finish(workspace_id, delivery.id, SENT, self.clock(), channel=where)
+                report.sent += 1
+                report.confirmed += 1
+            else:
+                uow.deliveries.finish(workspace_id, delivery.id, FAILED, self.clock(), reason=NOT_RECEIVED)
+            uow.commit()
+        log.info("an interrupted %s message was %s", delivery.job, f"found in {where}" if where else "never received")
 
     # --- daily upkeep: what time alone earns ----------------------------------------------------
 
@@ -291,11 +365,11 @@ class Dispatcher:
     def _one_weekly(self, workspace_id: str, person: Person, day: date, report: JobReport) -> None:
         self._send_reply(workspace_id, WEEKLY, person_recipient(person.id), person.id, day, report,
                          build=lambda uow: self._weekly_reply(uow, person, day),
-                         send=lambda reply: self.notifier.send(person, reply))
+                         send=lambda reply: self._to_person(person, reply))
 
     def _send_reply(self, workspace_id: str, job: str, recipient: str, person_id: int | None, day: date,
                     report: JobReport, build: Callable[[UnitOfWork], Reply | None],
-                    send: Callable[[Reply], str | None]) -> None:
+                    send: Callable[[Reply], Callable[[str | None], str | None]]) -> None:
         """A message that is one reply (the weekly view, a team's count): built only when not
         recorded yet, recorded and claimed under the recipient's lock, then sent."""
         with self.uow_factory() as uow:
@@ -313,7 +387,7 @@ class Dispatcher:
             report.skipped += 1
             return
         if claimed is not None:
-            self._finish(workspace_id, claimed, lambda: send(reply), report)
+            self._finish(workspace_id, claimed, send(reply), report)
 
     # --- the team channel digest --------------------------------------------------------------------
 
@@ -346,7 +420,7 @@ class Dispatcher:
         locale = self._team_person(team, members).locale
         self._send_reply(workspace_id, TEAM, f"team:{team.id}", None, day, report,
                          build=lambda uow: self._team_reply(uow, team, members, day),
-                         send=lambda reply: self.notifier.send_channel(team.digest_channel or "", reply, locale))
+                         send=lambda reply: self._to_channel(team.digest_channel or "", reply, locale))
 
     # --- the end-of-day check-in ---------------------------------------------------------------
 
@@ -365,7 +439,7 @@ class Dispatcher:
                 continue
             self._send_reply(workspace_id, CHECKIN, person_recipient(pid), pid, day, report.job(CHECKIN),
                              build=lambda uow: checkin.reply(person, checkin.gather(uow, person, day)),
-                             send=lambda reply: self.notifier.send(person, reply))
+                             send=lambda reply: self._to_person(person, reply))
 
     # --- retries ------------------------------------------------------------------------------------
 
@@ -373,7 +447,8 @@ class Dispatcher:
               failed_before: datetime | None = None) -> None:
         """Failed messages of today's local dates, once more (up to ``max_attempts``), rebuilt
         from what is true now: an item resolved since is left out. Only what failed before
-        ``failed_before`` (the start of this run): a message that just failed waits a tick."""
+        ``failed_before`` (the start of this run): a message that just failed waits a tick, but
+        one its platform has just said it never got (``not_received``) goes now."""
         with self.uow_factory() as uow:
             people = {p.id: p for p in uow.people.list(workspace_id)}
             teams = {t.id: t for t in uow.teams.list(workspace_id)}
@@ -381,7 +456,7 @@ class Dispatcher:
         with self.uow_factory() as uow:
             waiting = [d for d in uow.deliveries.retryable(workspace_id, days, self.plan.max_attempts)
                        if d.job in jobs and (failed_before is None or d.finished_at is None
-                                             or d.finished_at < failed_before)]
+                                             or d.finished_at < failed_before or d.reason == NOT_RECEIVED)]
         for delivery in waiting:
             person = people.get(delivery.person_id) if delivery.person_id is not None else None
             if delivery.job == TEAM:
@@ -400,8 +475,7 @@ class Dispatcher:
                 if claimed is not None:
                     report.job(TEAM).retried += 1
                     tp = self._team_person(team, members)
-                    self._finish(workspace_id, claimed,
-                                 lambda: self.notifier.send_channel(team.digest_channel or "", reply, tp.locale),
+                    self._finish(workspace_id, claimed, self._to_channel(team.digest_channel or "", reply, tp.locale),
                                  report.job(TEAM))
                 continue
             window = {REMINDER: schedule.reminder_due, CHECKIN: schedule.checkin_due}.get(delivery.job,
@@ -453,15 +527,30 @@ class Dispatcher:
 
     # --- sending ------------------------------------------------------------------------------------
 
-    def _deliver(self, workspace_id: str, claimed: Delivery, person: Person, reply: Reply, report: JobReport) -> None:
-        self._finish(workspace_id, claimed, lambda: self.notifier.send(person, reply), report)
+    def _to_person(self, person: Person, reply: Reply) -> Callable[[str | None], str | None]:
+        """The send of ``reply`` to ``person``, given the delivery's key (passed on only to a
+        notifier that tags its messages)."""
+        if isinstance(self.notifier, Traceable):
+            return lambda key: self.notifier.send(person, reply, key=key)
+        return lambda key: self.notifier.send(person, reply)
 
-    def _finish(self, workspace_id: str, claimed: Delivery, send: Callable[[], str | None], report: JobReport) -> None:
-        reason = None
+    def _to_channel(self, channel: str, reply: Reply, locale: str | None) -> Callable[[str | None], str | None]:
+        if isinstance(self.notifier, Traceable):
+            return lambda key: self.notifier.send_channel(channel, reply, locale, key=key)
+        return lambda key: self.notifier.send_channel(channel, reply, locale)
+
+    def _deliver(self, workspace_id: str, claimed: Delivery, person: Person, reply: Reply, report: JobReport) -> None:
+        self._finish(workspace_id, claimed, self._to_person(person, reply), report)
+
+    def _finish(self, workspace_id: str, claimed: Delivery, send: Callable[[str | None], str | None],
+                report: JobReport) -> None:
+        reason = platform = None
         try:
-            channel = send()
-        except MaybeDelivered:  # it may have arrived: recorded like a send cut short, never resent
-            log.warning("a %s message may or may not have been delivered; it will not be resent", claimed.job)
+            channel = send(delivery_key(workspace_id, claimed))
+        except MaybeDelivered as error:  # it may have arrived: never resent unless the platform says it did not
+            platform = getattr(error, "platform", None)
+            log.warning("a %s message may or may not have been delivered (%s); it is not sent again unless "
+                        "%s says it never got it", claimed.job, error, platform or "the platform")
             channel, reason = None, INTERRUPTED
         except Exception as error:  # a platform's failure is recorded; the run goes on
             log.warning("a %s message could not be delivered: %s", claimed.job, type(error).__name__)
@@ -471,6 +560,7 @@ class Dispatcher:
                 uow.deliveries.finish(workspace_id, claimed.id, SENT, self.clock(), channel=channel)
                 report.sent += 1
             else:
-                uow.deliveries.finish(workspace_id, claimed.id, FAILED, self.clock(), reason=reason or UNREACHABLE)
+                uow.deliveries.finish(workspace_id, claimed.id, FAILED, self.clock(), reason=reason or UNREACHABLE,
+                                      channel=platform)
                 report.failed += 1
             uow.commit()

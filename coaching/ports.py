@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from coaching.model import (
     Client,
@@ -267,6 +267,7 @@ class ConversationReferenceRepository(Protocol):
 
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
 INTERRUPTED = "interrupted"  # the reason of a delivery whose sender stopped mid-send
+NOT_RECEIVED = "not_received"  # an interrupted message the platform was asked about: it never got it
 
 
 def person_recipient(person_id: int) -> str:
@@ -346,6 +347,9 @@ class DeliveryRepository(Protocol):
                channel: str | None = None, reason: str | None = None) -> None: ...
     def retryable(self, workspace_id: str, local_dates: Sequence[date], max_attempts: int) -> list[Delivery]:
         """Pending messages, and failed ones with attempts left, of these local dates."""
+    def interrupted(self, workspace_id: str, claimed_after: datetime, claimed_before: datetime) -> list[Delivery]:
+        """Failed with reason ``interrupted`` (the platform may have them), last claimed in
+        [``claimed_after``, ``claimed_before``); oldest first."""
     def interrupt_stale(self, workspace_id: str, claimed_before: datetime, now: datetime) -> int:
         """Messages left ``sending`` since before ``claimed_before`` become failed (reason
         ``interrupted``) and are not sent again: the platform may have received them."""
@@ -355,6 +359,28 @@ class DeliveryRepository(Protocol):
 class MaybeDelivered(Exception):
     """A platform failed in a way that leaves open whether the message arrived (the connection
     dropped after the request was sent, a 5xx). Never sent again, nor elsewhere: at most once."""
+
+
+class MaybeDeliveredOn(MaybeDelivered):
+    """``MaybeDelivered``, naming the platform that may have the message: where to look."""
+
+    def __init__(self, platform: str, detail: str) -> None:
+        super().__init__(detail)
+        self.platform = platform
+
+
+@runtime_checkable
+class Traceable(Protocol):
+    """A notifier that tags each message with its delivery's ``key`` and can look a message up
+    by it afterwards. ``find`` and ``find_channel`` answer the platform that has it, ``None``
+    when no platform that could have taken it has it (only ``platform``, when given), and raise
+    ``MaybeDelivered`` when that cannot be told (a platform that cannot be read back, or an
+    answer that did not come). ``since``: when the send that may have arrived began."""
+
+    def send(self, person: Person, reply: Any, key: str | None = None) -> str | None: ...
+    def send_channel(self, channel: str, reply: Any, locale: str | None, key: str | None = None) -> str | None: ...
+    def find(self, person: Person, key: str, since: datetime, platform: str | None = None) -> str | None: ...
+    def find_channel(self, channel: str, key: str, since: datetime, platform: str | None = None) -> str | None: ...
 
 
 class Notifier(Protocol):

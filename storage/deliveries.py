@@ -11,6 +11,10 @@ Sending is taken with ``claim``, one conditional ``UPDATE ... WHERE status = 'pe
 PostgreSQL a concurrent claim of the same row waits for the first transaction, re-checks the
 ``WHERE`` against the committed row and matches nothing, so exactly one sender wins.
 
+A message whose send was cut short (its sender died, or the platform's answer did not come) is
+``failed`` with reason ``interrupted``: never claimed again. ``interrupted`` lists them for the
+dispatcher to look up on the platform; it records what it learns with ``finish``.
+
 Every statement is Core (no ORM objects), so nothing stale lingers in the session's identity
 map between a write and a read. Nothing here commits: all of it belongs to the caller's unit of
 work. Times are stored as UTC (SQLite keeps no offset) and read back aware.
@@ -254,6 +258,15 @@ class SqlDeliveryRepository:
                 d.local_date.in_(dates[start:start + IN_CHUNK]), _claimable(max_attempts))
             found.extend(self._with_items(workspace_id, stmt))
         return found  # one chunk in practice; several keep each chunk's order
+
+    def interrupted(self, workspace_id: str, claimed_after: datetime, claimed_before: datetime) -> list[Delivery]:
+        """Failed with reason ``interrupted`` (the platform may have them), last claimed in
+        [``claimed_after``, ``claimed_before``); oldest first. What the dispatcher looks up."""
+        d = DELIVERIES.c
+        stmt = self._select(workspace_id).where(
+            d.status == FAILED, d.claimed_at >= as_utc(claimed_after), d.claimed_at < as_utc(claimed_before),
+            d.reason == INTERRUPTED)
+        return self._with_items(workspace_id, stmt)
 
     def interrupt_stale(self, workspace_id: str, claimed_before: datetime, now: datetime) -> int:
         d = DELIVERIES.c

@@ -471,6 +471,12 @@ class FakeDeliveryRepository(_Repo, table="deliveries"):
         return [r.delivery for r in rows
                 if r.delivery.local_date in local_dates and self._claimable(r.delivery, max_attempts)]
 
+    def interrupted(self, workspace_id: str, claimed_after: datetime, claimed_before: datetime) -> list[Delivery]:
+        return sorted((d for d in self._mine(workspace_id)
+                       if d.status == FAILED and d.reason == INTERRUPTED and d.claimed_at is not None
+                       and _utc(claimed_after) <= d.claimed_at < _utc(claimed_before)),
+                      key=lambda d: (d.claimed_at, d.id))
+
     def interrupt_stale(self, workspace_id: str, claimed_before: datetime, now: datetime) -> int:
         stale = [d for d in self._mine(workspace_id)
                  if d.status == SENDING and d.claimed_at is not None and d.claimed_at < _utc(claimed_before)]

@@ -1,38 +1,67 @@
 """Digests into a rep's personal chat with the coach in Teams (proactive messages).
 
 Teams' limits for a bot: about 7 messages a second per conversation and 1,800 an hour; one
-digest per rep per day stays far below them, and answers of 429, 412, 502 and 504 are retried
-with backoff (honouring ``Retry-After``). A 403 means the rep blocked or removed the app: the
-saved conversation reference is marked inactive and the run goes on.
+digest per rep per day stays far below them. A 403 means the rep blocked or removed the app:
+the saved conversation reference is marked inactive and the run goes on.
+
+The Bot Connector cannot be asked afterwards whether an activity arrived, so each failure is
+sorted by what it says about the activity:
+
+* not taken, retried here with backoff (honouring ``Retry-After``): 429 and 412, which
+  Microsoft asks bots to retry; 502 (the gateway got no proper answer from the service; Microsoft
+  asks for a retry too); any 5xx that carries ``Retry-After`` (the service asks to come back);
+  a connection that could not be made (nothing was sent);
+* refused, not retried: any other 4xx (the run records it failed; a later tick tries again);
+* unknown, never sent again (``MaybeDeliveredOn("teams")``): 500, 503 or 504 without
+  ``Retry-After``, a timeout (``timeout`` seconds) or a connection dropped once the request
+  was out. The digest may be lost: at most once wins over at least once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from bot.bootstrap import Coach
 from bot.teams.app import CHANNEL_PREFIX, TeamsEndpoint, reply_activity
+from coaching.ports import MaybeDeliveredOn
 from coaching.model import Person
 from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
-RETRIED = {412, 429, 502, 504}
+RETRIED = {412, 429, 502}  # the connector did not take the activity
 
 
-def _retryable(error: BaseException) -> bool:
+class _NotTaken(Exception):
+    """A failure after which the activity is known not to have been taken: safe to send again."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _classify(error: Exception) -> Exception:
+    """``_NotTaken`` (retry), the error itself (a refusal: 4xx) or ``MaybeDeliveredOn`` (anything
+    else, an error of the SDK's included: the request may have left)."""
     if isinstance(error, aiohttp.ClientResponseError):
-        return error.status in RETRIED
-    return isinstance(error, (aiohttp.ClientConnectionError, asyncio.TimeoutError))
+        headers = error.headers or {}
+        if error.status in RETRIED or (error.status >= 500 and "Retry-After" in headers):
+            return _NotTaken(error)
+        if error.status < 500:
+            return error
+    elif isinstance(error, aiohttp.ClientConnectorError):  # no connection: nothing went out
+        return _NotTaken(error)
+    return MaybeDeliveredOn("teams", _detail(error))
 
 
 def _wait(state) -> float:
     """Retry-After when Teams gives one, else exponential backoff (0.5 s, 1 s, 2 s…)."""
     error = state.outcome.exception() if state.outcome else None
-    headers = getattr(error, "headers", None) or {}
+    headers = getattr(getattr(error, "error", None), "headers", None) or {}
     try:
         return min(float(headers.get("Retry-After", "")), 30.0)
     except ValueError:
@@ -42,41 +71,73 @@ def _wait(state) -> float:
 class TeamsNotifier:
     name = "teams"
 
-    def __init__(self, coach: Coach, endpoint: TeamsEndpoint, attempts: int = 5) -> None:
-        self.coach, self.endpoint, self.attempts = coach, endpoint, attempts
+    def __init__(self, coach: Coach, endpoint: TeamsEndpoint, attempts: int = 5, timeout: float = 30) -> None:
+        self.coach, self.endpoint, self.attempts, self.timeout = coach, endpoint, attempts, timeout
 
-    def send(self, person: Person, reply: Reply) -> str | None:
+    def send(self, person: Person, reply: Reply, key: str | None = None) -> str | None:
+        """``key`` is not sent: nothing could read it back."""
         return asyncio.run(self.send_async(person, reply))
 
-    def send_channel(self, channel: str, reply: Reply, locale: str | None) -> str | None:
+    def send_channel(self, channel: str, reply: Reply, locale: str | None, key: str | None = None) -> str | None:
         """A team channel where a manager said "teamhealth channel here" (its saved reference)."""
         return asyncio.run(self._send(CHANNEL_PREFIX + channel, None, reply, locale))
 
     async def send_async(self, person: Person, reply: Reply) -> str | None:
         return await self._send(None, person.id, reply, person.locale)
 
-    async def _send(self, user_id: str | None, person_id: int | None, reply: Reply, locale: str | None) -> str | None:
+    def find(self, person: Person, key: str, since: datetime, platform: str | None = None) -> str | None:
+        """Teams cannot be read back: unknown, unless no message could have gone (no active chat)."""
+        return self._unknown(None, person.id, platform)
+
+    def find_channel(self, channel: str, key: str, since: datetime, platform: str | None = None) -> str | None:
+        return self._unknown(CHANNEL_PREFIX + channel, None, platform)
+
+    def _unknown(self, user_id: str | None, person_id: int | None, platform: str | None) -> None:
+        if platform not in (None, self.name) or self._reference(user_id, person_id) is None:
+            return None
+        raise MaybeDeliveredOn(self.name, "Teams cannot be asked what a chat received")
+
+    def _reference(self, user_id: str | None, person_id: int | None):
         workspace = self.coach.workspace
         with self.coach.uow_factory() as uow:
             ref = (uow.references.for_person(workspace, "teams", person_id) if person_id is not None
                    else uow.references.for_user(workspace, "teams", user_id or ""))
-        if ref is None or not ref.active:
+        return ref if ref is not None and ref.active else None
+
+    async def _send(self, user_id: str | None, person_id: int | None, reply: Reply, locale: str | None) -> str | None:
+        ref = self._reference(user_id, person_id)
+        if ref is None:
             log.info("no Teams conversation saved for this recipient yet")
             return None
         activity = reply_activity(reply, self.coach, locale)
+
+        async def once() -> None:
+            try:
+                await asyncio.wait_for(self.endpoint.send_to(ref.reference, activity), self.timeout)
+            except Exception as error:
+                classified = _classify(error)
+                if classified is error:
+                    raise
+                raise classified from error
+
         try:
-            async for attempt in AsyncRetrying(retry=retry_if_exception(_retryable), wait=_wait,
-                                               stop=stop_after_attempt(self.attempts), reraise=True):
+            async for attempt in AsyncRetrying(retry=retry_if_exception(lambda e: isinstance(e, _NotTaken)),
+                                               wait=_wait, stop=stop_after_attempt(self.attempts), reraise=True):
                 with attempt:
-                    await self.endpoint.send_to(ref.reference, activity)
+                    await once()
+        except _NotTaken as failure:
+            log.warning("a Teams message could not be delivered: %s", _detail(failure.error))
+            return None
         except aiohttp.ClientResponseError as error:
             if error.status == 403:
                 with self.coach.uow_factory() as uow:
-                    uow.references.deactivate(workspace, "teams", ref.user_id)
+                    uow.references.deactivate(self.coach.workspace, "teams", ref.user_id)
                     uow.commit()
             log.warning("a Teams message could not be delivered: HTTP %s", error.status)
             return None
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as error:
-            log.warning("a Teams message could not be delivered: %s", type(error).__name__)
-            return None
         return self.name
+
+
+def _detail(error: BaseException) -> str:
+    status = getattr(error, "status", None)
+    return f"HTTP {status}" if status is not None else type(error).__name__

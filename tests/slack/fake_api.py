@@ -25,9 +25,24 @@ method ``"socket_ack"``.
 
 Holding an answer: ``held = api.hold("chat.postMessage", 3)`` keeps the answer to the third call
 to that method (counted over every call the fake received) until ``held.release()`` (or the fake
-stops). The call is recorded when it arrives, as any other, and ``held.arrived`` (a
-``threading.Event``) is set then, ``held.call`` holding it: the moment to kill a client with a
-request in flight. ``with api.hold(...) as held:`` releases it on leaving the block.
+stops). The call is recorded when it arrives, as any other (a post is in its conversation from
+then on: only the answer is late), and ``held.arrived`` (a ``threading.Event``) is set then,
+``held.call`` holding it: the moment to kill a client with a request in flight.
+``with api.hold(...) as held:`` releases it on leaving the block.
+
+Failing: ``api.fail_next(method, status, ...)`` answers the next call(s) to ``method`` with an
+error (429 with Retry-After); ``where={"channel": "D1"}`` limits it to calls with those
+parameters, ``hang=SECONDS`` keeps the answer that long first (a client with a shorter timeout
+gives up: ``status=None`` then answers normally, too late), and ``after=True`` fails only once
+the call has taken effect (the message is in the conversation), as a Slack that stored a post
+and then failed to answer would. ``api.hang_next(...)`` is the same for a hang alone.
+
+Conversations: every message ``chat.postMessage`` took is kept with its ``metadata`` (see
+``api.messages(channel)``), and ``conversations.history`` answers from them as Slack does:
+newest first, ``oldest``/``latest`` exclusive unless ``inclusive``, ``limit`` with a cursor,
+and each message's metadata only with ``include_all_metadata``. A message's ``ts`` comes from
+``clock`` (seconds since the epoch, e.g. ``time.time`` or the test's clock), or without one
+from a counter starting at 1700000000.
 
 OAuth: ``oauth.v2.access`` answers with ``api.oauth_install`` (a bot token for team T9 unless
 changed), and ``auth.test`` then knows that token's team. The client id and secret, which
@@ -44,7 +59,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from aiohttp import web
 
@@ -59,6 +74,7 @@ class Call:
     params: dict[str, Any]
     token: str | None = None  # from the Authorization header (or a ``token`` parameter)
     path: str = ""
+    number: int = 0  # the how-manyth call to its method this fake received (1 = the first)
 
 
 class Hold:
@@ -111,14 +127,25 @@ class Hold:
 
 @dataclass
 class _Failure:
-    status: int
+    status: int | None  # None: a hang alone, then the normal answer
     retry_after: int | None
     times: int = field(default=1)
+    after: bool = False  # fail once the call has taken effect
+    hang: float = 0.0  # seconds before answering
+    where: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, call: Call) -> bool:
+        return all(call.params.get(key) == value for key, value in self.where.items())
 
 
 class FakeSlackApi:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
         self.calls: list[Call] = []
+        self.clock = clock
+        self.conversations: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, oldest first
+        self._counts: dict[str, int] = {}  # calls per method, for holds
+        self._last_ts = 0  # microseconds: each message's ts is later than the last
+        self._stopping: asyncio.Event | None = None
         self.users: dict[str, dict[str, Any]] = {}
         self.uploads: dict[str, bytes] = {}
         self.url = ""
@@ -148,11 +175,21 @@ class FakeSlackApi:
                                "profile": {"email": email, "real_name": real_name}}
         return self.users[user_id]
 
-    def fail_next(self, method: str, status: int = 429, retry_after: int | None = 1,
-                  times: int = 1) -> None:
-        """Answer the next ``times`` calls to ``method`` with ``status`` (429 adds Retry-After)."""
+    def fail_next(self, method: str, status: int | None = 429, retry_after: int | None = 1,
+                  times: int = 1, *, after: bool = False, hang: float = 0.0,
+                  where: dict[str, Any] | None = None) -> None:
+        """Answer the next ``times`` calls to ``method`` (those with the parameters in ``where``)
+        with ``status`` (429 adds Retry-After), after ``hang`` seconds; ``after``: once the call
+        has taken effect. Failures queue per method, first come first served."""
         with self._changed:
-            self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+            self._failures.setdefault(method, []).append(
+                _Failure(status, retry_after, times, after, hang, dict(where or {})))
+
+    def hang_next(self, method: str, seconds: float, times: int = 1, *, after: bool = False,
+                  where: dict[str, Any] | None = None) -> None:
+        """Keep the answer to the next ``times`` calls for ``seconds``: a client that gives up
+        sooner sees a timeout. ``after``: the call has taken effect by then."""
+        self.fail_next(method, None, None, times, after=after, hang=seconds, where=where)
 
     def hold(self, method: str, nth: int = 1) -> Hold:
         """Keep the answer to the ``nth`` call to ``method`` (1 = the first call this fake ever
@@ -187,6 +224,20 @@ class FakeSlackApi:
         asyncio.run_coroutine_threadsafe(self.socket_send(envelope), self._loop).result(timeout)
 
     # ---- inspection ----------------------------------------------------------------------
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The messages conversations hold (posts that took effect), oldest first; each has
+        ``channel``, ``ts``, ``text``, ``blocks`` and ``metadata`` (None when posted without)."""
+        with self._changed:
+            if channel is not None:
+                return list(self.conversations.get(channel, []))
+            return sorted((m for ms in self.conversations.values() for m in ms), key=lambda m: m["ts"])
+
+    def unmet(self) -> list[tuple[str, int | None, bool]]:
+        """Failures set up that no call has met yet: (method, status, after), one per time left."""
+        with self._changed:
+            return [(method, f.status, f.after) for method, failures in self._failures.items()
+                    for f in failures for _ in range(f.times)]
+
     def calls_to(self, method: str) -> list[Call]:
         with self._changed:
             return [call for call in self.calls if call.method == method]
@@ -218,6 +269,7 @@ class FakeSlackApi:
         app.router.add_get("/socket", self._socket)
         app.on_shutdown.append(self._close_sockets)
         self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -229,6 +281,8 @@ class FakeSlackApi:
     async def stop(self) -> None:
         for held in self._holds:  # a held answer must not keep the server from stopping
             held.release()
+        if self._stopping is not None:  # nor a hanging one
+            self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -246,23 +300,33 @@ class FakeSlackApi:
 
     # ---- HTTP handlers -------------------------------------------------------------------
     def _record(self, call: Call) -> _Failure | None:
+        """Record ``call``; the failure it is to meet, if any."""
         with self._changed:
             self.calls.append(call)
+            self._counts[call.method] = self._counts.get(call.method, 0) + 1
+            call.number = self._counts[call.method]
             self._changed.notify_all()
-            pending = self._failures.get(call.method)
-            if not pending:
+            pending = self._failures.get(call.method, [])
+            failure = next((f for f in pending if f.matches(call)), None)
+            if failure is None:
                 return None
-            failure = pending[0]
             failure.times -= 1
             if failure.times <= 0:
-                pending.pop(0)
+                pending.remove(failure)
             return failure
 
     def _held(self, call: Call) -> Hold | None:
         """The hold waiting for ``call`` (just recorded), if any."""
         with self._changed:
-            number = sum(c.method == call.method for c in self.calls)
-            return next((h for h in self._holds if h.method == call.method and h.nth == number), None)
+            return next((h for h in self._holds if h.method == call.method and h.nth == call.number), None)
+
+    async def _fail(self, failure: _Failure, answer: dict[str, Any] | None = None) -> web.Response:
+        if failure.hang and self._stopping is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), failure.hang)
+        if failure.status is None:
+            return web.json_response(answer if answer is not None else {"ok": True})
+        return self._failure_response(failure)
 
     @staticmethod
     def _failure_response(failure: _Failure) -> web.Response:
@@ -296,11 +360,15 @@ class FakeSlackApi:
             auth = ""
         token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
         call = Call(method, params, token, request.path)
-        if failure := self._record(call):
-            return self._failure_response(failure)
+        failure = self._record(call)
+        if failure is not None and not failure.after:
+            return await self._fail(failure)
+        answer = self._answer(method, params, token)  # takes effect (a post is in the conversation)
+        if failure is not None:
+            return await self._fail(failure, answer)
         if held := self._held(call):
             await held._wait(call)
-        return web.json_response(self._answer(method, params, token))
+        return web.json_response(answer)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -329,19 +397,56 @@ class FakeSlackApi:
         content = await request.read()
         if failure := self._record(Call("upload", {"file_id": file_id, "content": content},
                                         path=request.path)):
-            return self._failure_response(failure)
+            return await self._fail(failure)
         self.uploads[file_id] = content
         return web.Response(text=f"OK - {len(content)}")
 
     async def _response_url(self, request: web.Request) -> web.Response:
         params = await self._params(request)
         if failure := self._record(Call("response_url", params, path=request.path)):
-            return self._failure_response(failure)
+            return await self._fail(failure)
         return web.json_response({"ok": True})
 
     # ---- canned answers ------------------------------------------------------------------
     def _next_ts(self) -> str:
-        return f"1700000000.{next(self._ts) * 100:06d}"
+        if self.clock is None:
+            return f"1700000000.{next(self._ts) * 100:06d}"
+        with self._changed:  # unique and increasing, as Slack's are within a conversation
+            self._last_ts = max(self._last_ts + 1, int(self.clock() * 1_000_000))
+            seconds, micros = divmod(self._last_ts, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+    def _keep(self, channel: str, message: dict[str, Any], metadata: Any) -> None:
+        with self._changed:
+            self.conversations.setdefault(channel, []).append(
+                {**message, "channel": channel, "metadata": metadata if isinstance(metadata, dict) else None})
+            self._changed.notify_all()
+
+    def _history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.history``: newest first, within ``oldest``/``latest``, by pages."""
+        truthy = lambda value: str(value).lower() in {"1", "true"}  # noqa: E731
+        inclusive, with_metadata = truthy(p.get("inclusive")), truthy(p.get("include_all_metadata"))
+        oldest, latest = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        with self._changed:
+            found = [m for m in reversed(self.conversations.get(str(p.get("channel")), [])) if within(float(m["ts"]))]
+        start = int(p.get("cursor") or 0)
+        limit = min(int(p.get("limit") or 100), 999)
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        messages = []
+        for m in page:
+            shown = {k: v for k, v in m.items() if k not in ("channel", "metadata")}
+            if with_metadata and m["metadata"] is not None:
+                shown["metadata"] = m["metadata"]
+            messages.append(shown)
+        return {"ok": True, "messages": messages, "has_more": more, "pin_count": 0,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _user_by_email(self, email: str) -> dict[str, Any] | None:
         return next((u for u in self.users.values() if u.get("profile", {}).get("email") == email),
@@ -374,7 +479,11 @@ class FakeSlackApi:
             ts = p.get("ts") if method == "chat.update" else self._next_ts()
             message = {"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": ts,
                        "text": p.get("text", ""), "blocks": p.get("blocks", [])}
+            if method == "chat.postMessage":
+                self._keep(str(p.get("channel")), message, p.get("metadata"))
             return ok | {"channel": p.get("channel"), "ts": ts, "message": message}
+        if method == "conversations.history":
+            return self._history(p)
         if method == "chat.postEphemeral":
             return ok | {"channel": p.get("channel"), "message_ts": self._next_ts()}
         if method == "conversations.open":
