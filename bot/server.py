@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.signature import SignatureVerifier
 
 from bot.bootstrap import Coach
 from bot.settings import Settings
@@ -41,6 +45,50 @@ def _slack_oauth_settings(settings: Settings):
 
 
 TEAMS_KEY = web.AppKey("teams", object)
+# Where Bolt reads into a request without checking what it holds (an error there is a 500): the
+# shapes Slack's own requests always have. Nothing else is checked; a field may be absent.
+_SLACK_OBJECTS = ("event", "view")
+_SLACK_OBJECT_LISTS = ("actions", "authorizations")
+_SLACK_IDS = ("team", "enterprise", "user", "channel", "container", "message")  # an object, an id or null
+_SLACK_NAMES = ("type", "action_id", "block_id", "callback_id")  # strings, in the body, its view and its actions
+
+
+def slack_shape_problem(body: Any) -> str | None:
+    """What, if anything, makes a parsed Slack request body unlike anything Slack sends."""
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    for name in _SLACK_OBJECTS:
+        if name in body and not isinstance(body[name], dict):
+            return f"{name} is not an object"
+    for name in _SLACK_OBJECT_LISTS:
+        if name in body and not (isinstance(body[name], list) and body[name]
+                                 and all(isinstance(item, dict) for item in body[name])):
+            return f"{name} is not a list of objects"
+    for name in _SLACK_IDS:
+        if name in body and not isinstance(body[name], (dict, str, type(None))):
+            return f"{name} is neither an object nor an id"
+    if "view" in body and not isinstance(body["view"].get("type"), str):
+        return "the view has no type"
+    for part in (body, body.get("view") or {}, *body.get("actions", ())):
+        if any(name in part and not isinstance(part[name], str) for name in _SLACK_NAMES):
+            return "a type or an id is not a string"
+    return None
+
+
+def _slack_signed(verifier: SignatureVerifier, raw: bytes, headers) -> bool:
+    """Signed with the app's secret, less than five minutes ago (slack_sdk's check). Slack's
+    bodies are UTF-8; any other is checked over its bytes, so that a signed one can be told
+    apart (400) from an unsigned one (401)."""
+    timestamp, signature = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    try:
+        return verifier.is_valid(raw.decode("utf-8"), timestamp, signature)
+    except UnicodeDecodeError:
+        base = f"v0:{timestamp}:".encode() + raw
+        expected = "v0=" + hmac.new(verifier.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        fresh = abs(verifier.clock.now() - int(timestamp)) <= 60 * 5
+        return fresh and hmac.compare_digest(expected, signature)
 
 
 def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Application:
@@ -61,8 +109,21 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
         slack = SlackAdapter(coach, settings, oauth)
         app[SLACK_KEY] = slack
 
+        verifier = SignatureVerifier(settings.slack_signing_secret or "")
+
         async def events(request: web.Request) -> web.Response:
-            return await to_aiohttp_response(await slack.app.async_dispatch(await to_bolt_request(request)))
+            # the signature first: whatever is wrong with an unsigned request, the answer is 401
+            if not _slack_signed(verifier, await request.read(), request.headers):
+                return web.json_response({"error": "invalid request"}, status=401)
+            try:  # Bolt parses a body before it looks at it, and raises on what it cannot read
+                bolt_request = await to_bolt_request(request)
+            except Exception as error:  # not UTF-8, a payload that is not a JSON object, ...: the sender's mistake
+                log.info("refused a Slack request whose body cannot be read: %s", type(error).__name__)
+                return web.json_response({"error": "unreadable request body"}, status=400)
+            if problem := slack_shape_problem(bolt_request.body):
+                log.info("refused a Slack request not shaped as Slack sends them: %s", problem)
+                return web.json_response({"error": f"not a Slack request: {problem}"}, status=400)
+            return await to_aiohttp_response(await slack.app.async_dispatch(bolt_request))
 
         app.router.add_post("/slack/events", events)
         app.cleanup_ctx.append(_replaying(slack))

@@ -238,8 +238,8 @@ class SlackAdapter:
         otherwise not into a channel (or a DM with someone else) that only saw the ephemeral text."""
         catalog = self.coach.catalog
         for reply in outcome.replies:
-            await respond(text=render.fallback_text(reply, catalog, outcome.locale),
-                          blocks=render.blocks(reply, catalog, outcome.locale), response_type="ephemeral")
+            await _ephemeral(respond, text=render.fallback_text(reply, catalog, outcome.locale),
+                             blocks=render.blocks(reply, catalog, outcome.locale), response_type="ephemeral")
             if reply.chart is not None:
                 try:
                     dm = (await client.conversations_open(users=user))["channel"]["id"]
@@ -248,7 +248,7 @@ class SlackAdapter:
                     continue
                 if await self.upload_chart(client, dm, reply, outcome.locale) and dm != channel:
                     note = catalog.render(msg("slack.chart_in_dm"), outcome.locale, render.escape)
-                    await respond(text=note, response_type="ephemeral")
+                    await _ephemeral(respond, text=note, response_type="ephemeral")
 
     async def upload_chart(self, client: AsyncWebClient, channel: str, reply: Reply, locale: str | None) -> bool:
         """The reply's chart as a PNG file in ``channel`` (drawn in a worker thread). A failure is
@@ -302,7 +302,7 @@ class SlackAdapter:
 
     async def on_command(self, ack, command: dict, client: AsyncWebClient, respond, context) -> None:
         await ack()
-        name, text = COMMANDS[command["command"]], command.get("text", "").strip()
+        name, text = COMMANDS[command["command"]], render.plain(command.get("text") or "")
         team, user = command["team_id"], command["user_id"]
         key = f"command:{command.get('trigger_id')}"
         if name == "logmeeting":  # a conversation: it runs in the rep's DM with the bot
@@ -310,8 +310,8 @@ class SlackAdapter:
             outcome = await self.run(client, self.inbound(team, user, dm, f"/logmeeting {text}", key))
             await self.post(client, dm, outcome)
             if command.get("channel_id") != dm and outcome.person is not None:
-                await respond(text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
-                              response_type="ephemeral")
+                await _ephemeral(respond, text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
+                                 response_type="ephemeral")
             return
         typed = f"/{name} {text}" if name else text or "help"
         outcome = await self.run(client, self.inbound(team, user, command["channel_id"], typed, key))
@@ -323,10 +323,12 @@ class SlackAdapter:
         if event.get("channel_type") in CAPTURED_CHANNELS:
             await self.on_channel_message(event, body, client)
             return
-        if event.get("channel_type") != "im":
+        if event.get("channel_type") != "im" or not event.get("user") or not event.get("channel"):
             return
-        inbound = self.inbound(body.get("team_id", ""), event["user"], event["channel"], event.get("text", ""),
-                               f"event:{body.get('event_id')}")
+        # Slack sends &, < and > as entities, and links and mentions in angle brackets: the
+        # engine reads what the rep typed
+        inbound = self.inbound(body.get("team_id", ""), event["user"], event["channel"],
+                               render.plain(event.get("text") or ""), f"event:{body.get('event_id')}")
         await self.post(client, event["channel"], await self.run(client, inbound))
 
     async def on_channel_message(self, event: dict, body: dict, client: AsyncWebClient) -> None:
@@ -345,7 +347,9 @@ class SlackAdapter:
         with the message as the note, its day as the date, and the channel's client if the
         channel is mapped to one."""
         await ack()
-        team, user = shortcut["team"]["id"], shortcut["user"]["id"]
+        team, user = _ids(shortcut)
+        if not user:
+            return
         message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
         dm = (await client.conversations_open(users=user))["channel"]["id"]
         key = f"shortcut:{shortcut.get('trigger_id')}"
@@ -354,8 +358,8 @@ class SlackAdapter:
                                  lambda i: self.coach.engine.log_message(i, message_text(message), at, channel))
         await self.post(client, dm, outcome)
         if channel != dm and outcome.person is not None and shortcut.get("response_url"):
-            await respond(text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
-                          response_type="ephemeral")
+            await _ephemeral(respond, text=self.coach.catalog.render(msg("slack.dm_sent"), outcome.locale),
+                             response_type="ephemeral")
 
     async def on_choice(self, ack, body: dict, action: dict, client: AsyncWebClient, respond, context) -> None:
         await ack()
@@ -363,14 +367,20 @@ class SlackAdapter:
         container = body.get("container", {})
         channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
         key = f"action:{channel}:{container.get('message_ts')}:{action['action_id']}:{value}"
-        outcome = await self.run(client, self.inbound(body["team"]["id"], body["user"]["id"], channel, value, key))
+        team, user = _ids(body)
+        if not user:
+            return
+        outcome = await self.run(client, self.inbound(team, user, channel, value, key))
         if container.get("is_ephemeral"):
-            await self.respond(respond, outcome, client, body["user"]["id"], channel)
+            await self.respond(respond, outcome, client, user, channel)
         else:
             await self.post(client, channel, outcome)
 
     async def on_client_search(self, ack, body: dict, client: AsyncWebClient) -> None:
-        team, user = body["team"]["id"], body["user"]["id"]
+        team, user = _ids(body)
+        if not user:
+            await ack(options=[])
+            return
         email, locale, zone = await self.profile(client, team, user)
         inbound = replace(self.inbound(team, user, "search", "", None), email=email, locale=locale, timezone=zone)
         query = body.get("value", "")
@@ -379,10 +389,7 @@ class SlackAdapter:
         except OperationalError:  # no suggestions while the database is away; the rep can type again
             log.warning("database unavailable while searching clients")
             found = []
-        new_label = self.coach.catalog.render(msg("log.choice.new_client", name=query.strip()), None)
-        options = [{"text": {"type": "plain_text", "text": render._cut(label or new_label, render.LABEL_LIMIT)},
-                    "value": value[:150]} for value, label in found]
-        await ack(options=options[: render.OPTIONS_MAX])
+        await ack(options=render.search_options(found, query, self.coach.catalog, locale))
 
     async def locale(self, client: AsyncWebClient, team: str, user: str) -> str | None:
         email, slack_locale, zone = await self.profile(client, team, user)
@@ -395,25 +402,32 @@ class SlackAdapter:
     async def on_open_form(self, ack, body: dict, client: AsyncWebClient, context) -> None:
         await ack()
         channel = body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id", "")
-        locale = await self.locale(client, body["team"]["id"], body["user"]["id"])
+        team, user = _ids(body)
+        if not user:
+            return
+        locale = await self.locale(client, team, user)
         await client.views_open(trigger_id=body["trigger_id"], view=form.modal(self.coach.catalog, locale, channel))
 
     async def on_form_submitted(self, ack, body: dict, view: dict, client: AsyncWebClient, context) -> None:
+        team, user = _ids(body)
+        if not user:
+            await ack()
+            return
         today = self.coach.clock().date()
         request, errors = form.parse(view, today, self.coach.rules.conversations)
         if errors:
-            locale = await self.locale(client, body["team"]["id"], body["user"]["id"])
+            locale = await self.locale(client, team, user)
             catalog = self.coach.catalog
             await ack(response_action="errors", errors={k: catalog.render(m, locale) for k, m in errors.items()})
             return
         await ack()
-        channel = view.get("private_metadata") or (await client.conversations_open(users=body["user"]["id"]))["channel"]["id"]
-        inbound = self.inbound(body["team"]["id"], body["user"]["id"], channel, "", f"view:{view['id']}")
+        channel = view.get("private_metadata") or (await client.conversations_open(users=user))["channel"]["id"]
+        inbound = self.inbound(team, user, channel, "", f"view:{view.get('id')}")
         outcome = await self.run(client, inbound, lambda i: self.coach.engine.log_form(i, request))
         await self.post(client, channel, outcome)
 
     async def on_home(self, event: dict, body: dict, client: AsyncWebClient) -> None:
-        if event.get("tab") != "home":
+        if event.get("tab") != "home" or not event.get("user"):
             return
         inbound = self.inbound(body.get("team_id", ""), event["user"], "home", "", None)
         outcome = await self.run(client, inbound, self.coach.engine.home)
@@ -444,3 +458,21 @@ def _read_only(body: dict[str, Any]) -> bool:
     if body.get("type") == "block_suggestion":
         return True
     return body.get("type") == "event_callback" and (body.get("event") or {}).get("type") == "app_home_opened"
+
+
+def _ids(body: dict[str, Any]) -> tuple[str, str]:
+    """(team id, user id) of an interactive payload; empty when Slack left them out."""
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    team = body.get("team") if isinstance(body.get("team"), dict) else {}
+    return str(team.get("id") or user.get("team_id") or ""), str(user.get("id") or "")
+
+
+async def _ephemeral(respond: Callable[..., Awaitable[Any]], **message: Any) -> bool:
+    """An answer through the request's response_url; one that has expired or cannot be reached
+    is logged, not raised (the work behind it is done either way)."""
+    try:
+        await respond(**message)
+    except Exception as error:  # aiohttp's client errors, an invalid URL
+        log.warning("an ephemeral answer could not be delivered: %s", type(error).__name__)
+        return False
+    return True

@@ -3,7 +3,9 @@ activities to the shared engine and replies as Adaptive Cards.
 
 With credentials (the SDK's own settings, ``CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID``,
 ``…__CLIENTSECRET``, ``…__TENANTID``) every request must carry a valid token (401 otherwise). With
-none it runs in anonymous local mode, which ``coach serve`` allows on a loopback address only.
+none it runs in anonymous local mode, which ``coach serve`` allows on a loopback address only; the
+endpoint itself also answers 401 to any peer that is not this machine (or that came through a
+proxy), so a server bound to every interface by some other route still serves nobody else.
 
 In a channel or group chat a message that @mentions the coach is a command. Any other message
 there (Teams sends them because of the manifest's ``ChannelMessage.Read.Group`` permission) is
@@ -18,12 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import logging
 import os
 import re
+import warnings
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Mapping
+from urllib.parse import urlsplit
 
 import jwt
 from aiohttp import web
@@ -50,6 +56,8 @@ CHANNEL_PREFIX = "conversation:"  # a channel's saved reference: "conversation:"
 ACTION_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")  # the message action
 _THREAD_SUFFIX = re.compile(r";messageid=.*$", re.IGNORECASE | re.DOTALL)
 Sender = Callable[[dict[str, Any], Activity], Awaitable[None]]  # (saved reference, activity): proactive
+REFUSED = {"error": "Invalid token or authentication failed."}  # the SDK's own 401 body
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
 def credentials_configured(env: Mapping[str, str] = os.environ) -> bool:
@@ -260,6 +268,8 @@ class CoachAgent(ActivityHandler):
     async def on_invoke_activity(self, context: TurnContext) -> InvokeResponse | None:
         if context.activity.name in ACTION_INVOKES:
             return await self.on_message_action(context)
+        if context.activity.name == "adaptiveCard/action":  # the coach's cards submit, never Execute (and the
+            return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))  # SDK's own check is a 500 on a bad value)
         return await super().on_invoke_activity(context)
 
     async def on_message_action(self, context: TurnContext) -> InvokeResponse:
@@ -332,6 +342,39 @@ def reply_activity(reply: Reply, coach: Coach, locale: str | None) -> Activity:
                     attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=card)])
 
 
+def loopback_peer(remote: str | None) -> bool:
+    """Whether a request's peer address is this machine (``::ffff:127.0.0.1`` too)."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:  # no address at all (a Unix socket) or not an IP: not known to be local
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+@web.middleware
+async def _local_callers_only(request: web.Request, handler):
+    """Anonymous local mode checks no token, so only this machine may call it: another peer, or
+    one relaying for someone else through a proxy, gets the 401 a missing token would get."""
+    if loopback_peer(request.remote) and not any(name in request.headers for name in PROXY_HEADERS):
+        return await handler(request)
+    log.info("refused a Teams request from %s: anonymous local mode serves this machine only", request.remote)
+    return web.json_response(REFUSED, status=401)
+
+
+class _AnonymousAppIdNotice(logging.Filter):
+    """The SDK warns on every anonymous turn that no app id is known; in anonymous mode that is
+    the design, said once when the server starts."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("App ID is not provided")
+
+
+_APP_ID_NOTICE = _AnonymousAppIdNotice()
+_SDK_TOKEN_CLIENT_LOG = "microsoft_agents.hosting.core.connector.client.user_token_client"
+
+
 @web.middleware
 async def _refuse_tokens_without_key_id(request: web.Request, handler):
     """The SDK (1.9) answers 500 to a well-formed JWT with no ``kid`` header (a KeyError while it
@@ -343,8 +386,31 @@ async def _refuse_tokens_without_key_id(request: web.Request, handler):
         except jwt.PyJWTError:
             header = None  # not a JWT at all: the SDK's own check answers 401
         if header is not None and not header.get("kid"):
-            return web.json_response({"error": "Invalid token or authentication failed."}, status=401)
+            return web.json_response(REFUSED, status=401)
     return await handler(request)
+
+
+async def _not_an_activity(request: web.Request) -> dict[str, Any] | None:
+    """Why a request's JSON is not an activity, checked before the SDK sees it: its own check raises
+    more than ``ValidationError`` (an empty ``channelId`` is a ``TypeError``, and worse), and it
+    fails later on a ``serviceUrl`` that is missing or not a URL; each would be a 500. A body that
+    is not JSON at all is left to the SDK, which answers 400."""
+    try:
+        body = await request.json()  # aiohttp keeps the body: the SDK reads it again
+    except Exception:
+        return None
+    try:
+        activity = Activity.model_validate(body)
+    except ValidationError as error:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors()})[:5]
+        return {"error": "not a valid activity", "fields": fields}
+    except Exception as error:  # a TypeError, or a bare Exception for a channel id its productInfo contradicts
+        return {"error": "not a valid activity", "detail": str(error).splitlines()[0][:200]}
+    # every activity names the connector to answer through; the SDK fails on one that is not a URL
+    url = urlsplit(activity.service_url or "")
+    if url.scheme.lower() not in ("http", "https") or not url.hostname:
+        return {"error": "not a valid activity", "fields": ["serviceUrl"]}
+    return None
 
 
 class TeamsEndpoint:
@@ -357,6 +423,10 @@ class TeamsEndpoint:
         self.adapter = CloudAdapter(connection_manager=self.connections)
         self.adapter.on_turn_error = self.on_turn_error
         self.agent = CoachAgent(coach, sender=self.send_to)
+        if self.anonymous:
+            sdk_log = logging.getLogger(_SDK_TOKEN_CLIENT_LOG)
+            if _APP_ID_NOTICE not in sdk_log.filters:
+                sdk_log.addFilter(_APP_ID_NOTICE)
 
     async def on_turn_error(self, context: TurnContext, error: Exception) -> None:
         """Log the failure for the operator; tell the user, in their language, to try again (an
@@ -369,19 +439,30 @@ class TeamsEndpoint:
             await context.send_activity(Activity(type=ActivityTypes.invoke_response,
                                                  value=answer.model_dump(by_alias=True, exclude_none=True)))
             return
-        await context.send_activity(reply_activity(reply, self.coach, context.activity.locale))
+        try:
+            await context.send_activity(reply_activity(reply, self.coach, context.activity.locale))
+        except Exception as failure:  # the connector is unreachable (often why the turn failed): nobody to tell
+            log.warning("the failure could not be reported in Teams either: %s", type(failure).__name__)
 
     def sub_app(self) -> web.Application:
-        api = web.Application(middlewares=[_refuse_tokens_without_key_id, jwt_authorization_middleware],
+        checks = [_local_callers_only] if self.anonymous else []
+        api = web.Application(middlewares=[*checks, _refuse_tokens_without_key_id, jwt_authorization_middleware],
                               client_max_size=1024 * 1024)
-        api["agent_configuration"] = self.auth_config
+        with warnings.catch_warnings():  # the SDK's middleware reads this plain string key
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            api["agent_configuration"] = self.auth_config
+        if self.anonymous:
+            async def warn(_: web.Application) -> None:
+                log.warning("Teams runs in anonymous local mode (no credentials): /api/messages answers "
+                            "this machine only; set the CONNECTIONS__SERVICE_CONNECTION__SETTINGS__* "
+                            "credentials to connect Teams")
+
+            api.on_startup.append(warn)
 
         async def messages(request: web.Request) -> web.StreamResponse:
-            try:
-                return await self.adapter.process(request, self.agent)
-            except ValidationError as error:  # JSON that is not an activity: the sender's mistake
-                fields = sorted({".".join(str(p) for p in e["loc"]) for e in error.errors()})[:5]
-                return web.json_response({"error": "not a valid activity", "fields": fields}, status=400)
+            if problem := await _not_an_activity(request):
+                return web.json_response(problem, status=400)
+            return await self.adapter.process(request, self.agent)
 
         api.router.add_post("/messages", messages)
         return api

@@ -46,7 +46,7 @@ class SlackHarness:
         for user, (email, locale) in USERS.items():
             api.add_user(user, email, locale=locale, tz="Europe/London")
         self._events = itertools.count(1)
-        self._stamps = itertools.count()
+        self._stamps: dict[str, set[int]] = {}  # the timestamps each body was signed with
         self.url = ""
 
     @contextlib.contextmanager
@@ -72,7 +72,12 @@ class SlackHarness:
 
     def post(self, body: str, headers: dict[str, str] | None = None, path: str = "/slack/events") -> tuple[int, str]:
         if headers is None:  # Slack signs each delivery, a retry too: a timestamp of its own
-            headers = signed_headers(SECRET, body, timestamp=int(time.time()) - next(self._stamps) % 200)
+            used = self._stamps.setdefault(body, set())
+            stamp = int(time.time())
+            while stamp in used:
+                stamp -= 1
+            used.add(stamp)
+            headers = signed_headers(SECRET, body, timestamp=stamp)
         request = urllib.request.Request(self.url + path, data=body.encode(), method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -119,7 +119,8 @@ def test_user_text_is_escaped_in_mrkdwn(slack):
     [post] = slack.posts_after(0)
     mrkdwn = json.dumps([b["text"] for b in post.params["blocks"] if b["type"] == "section"])
     assert "<!channel>" not in mrkdwn and "<https://" not in mrkdwn
-    assert "&lt;!channel&gt; &amp; Co" in mrkdwn  # buttons are plain_text: Slack never parses them
+    # Slack sends a typed @channel as <!channel>: the coach reads it as the words, and never says it back
+    assert "@channel &amp; Co" in mrkdwn
 
 
 def test_teamhealth_refuses_reps_and_answers_managers(slack):

@@ -442,7 +442,7 @@ def _is_bot_message(exchange: Exchange) -> bool:
 
 # --- reading cards -------------------------------------------------------------------------------
 
-_UNESCAPE = re.compile(r"\\([\\`*_\[\]()#+\-!>~|])")
+_UNESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # any ASCII punctuation the cards escaped
 
 
 def unescape(text: str) -> str:

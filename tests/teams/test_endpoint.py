@@ -121,6 +121,11 @@ def _tokens() -> dict[str, str]:
         "signed, no key id": jwt.encode(claims, key, algorithm="RS256"),
         "expired": jwt.encode({**claims, "nbf": now - 7200, "exp": now - 3600}, key, algorithm="RS256", headers=kid),
         "wrong audience": jwt.encode({**claims, "aud": "someone-else"}, key, algorithm="RS256", headers=kid),
+        "right audience, wrong issuer": jwt.encode({**claims, "iss": "https://sts.attacker.example/"}, key,
+                                                   algorithm="RS256", headers=kid),
+        "right audience, Entra issuer of another tenant": jwt.encode(
+            {**claims, "iss": "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0",
+             "tid": "11111111-2222-3333-4444-555555555555"}, key, algorithm="RS256", headers=kid),
         "HS256 with the client secret": jwt.encode(
             claims, CREDENTIALS["CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTSECRET"], algorithm="HS256",
             headers=kid),
@@ -144,6 +149,21 @@ def test_with_credentials_every_request_without_a_valid_token_is_refused(databas
     assert answers == {name: 401 for name in headers}
     assert connector.calls == []
     assert stored(server) == (None, None)
+
+
+def test_with_credentials_a_malformed_body_without_a_token_is_refused_not_parsed(database_url, connector):
+    """The token is checked before the body is read: 401, not the 400 (or 500) a bad body would get."""
+    bodies = {"malformed JSON": (b"{not json", "application/json"), "empty": (b"", "application/json"),
+              "a list": (b"[]", "application/json"), "not UTF-8": (b"\xff\xfe\x00garbage", "application/json"),
+              "a form": (b"type=message", "application/x-www-form-urlencoded"),
+              "text/plain": (b'{"type": "message"}', "text/plain"), "empty object": (b"{}", "application/json")}
+    server = CoachServer(database_url, env=CREDENTIALS)
+    with server.running():
+        answers = {name: http("POST", server.messages_url, body, headers={"Content-Type": content_type})[0]
+                   for name, (body, content_type) in bodies.items()}
+        assert http("GET", f"{server.url}/healthz")[0] == 200
+    assert answers == {name: 401 for name in bodies}
+    assert connector.calls == []
 
 
 # --- the cards, checked by Microsoft's adaptivecards package ------------------------------------
@@ -289,6 +309,52 @@ def test_json_that_is_not_an_activity_gets_400_and_changes_nothing(database_url,
     assert status == 400, answer
     assert connector.calls == []
     assert stored(server) == (None, None)
+
+
+def test_an_activity_the_sdk_would_fail_on_gets_400_and_changes_nothing(database_url, connector):
+    """Each of these was a 500: the SDK raises a TypeError on an empty channelId and a bare Exception
+    on a sub-channel its productInfo entity contradicts, and fails on a serviceUrl it cannot post to
+    before the turn starts."""
+    changes = {"no serviceUrl": {"serviceUrl": None}, "serviceUrl not a URL": {"serviceUrl": "not a url"},
+               "serviceUrl not HTTP": {"serviceUrl": "ftp://127.0.0.1/"}, "empty channelId": {"channelId": ""},
+               "sub-channel unlike its productInfo": {"channelId": "msteams:copilot",
+                                                      "entities": [{"type": "ProductInfo", "id": "outlook"}]},
+               "install, no serviceUrl": {"type": "installationUpdate", "action": "add", "serviceUrl": None}}
+    server = CoachServer(database_url)
+    server.seed()
+    with server.running():
+        answers = {name: http("POST", server.messages_url, {key: value for key, value in {
+            **activity(connector.url), **change}.items() if value is not None})[0] for name, change in changes.items()}
+    assert answers == {name: 400 for name in changes}
+    assert connector.calls == [] and stored(server) == (None, None)
+
+
+def test_a_turn_whose_connector_cannot_be_reached_is_still_answered(database_url, caplog):
+    """The reply cannot be posted, nor the apology for that: both are logged, and Teams gets its 202
+    (a 500 here used to come from the turn-error handler's own failed post)."""
+    server = CoachServer(database_url)
+    server.seed()
+    nowhere = "http://127.0.0.1:9/"  # nothing listens on the discard port
+    with server.running():
+        answers = [http("POST", server.messages_url, activity(nowhere, "help"))[0],
+                   http("POST", server.messages_url, activity(nowhere, type="installationUpdate", action="add"))[0]]
+    assert answers == [202, 202]
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.teams.app" and r.levelname == "WARNING"
+            and "could not be reported" in r.getMessage()] == ["the failure could not be reported in Teams either: "
+                                                               "ClientConnectorError"] * 2
+
+
+def test_an_adaptive_card_execute_invoke_is_not_implemented_whatever_its_value(database_url, connector):
+    """The coach's cards submit (Action.Submit); an Action.Execute invoke gets the Bot Framework's 501
+    for an invoke an agent does not implement. (The SDK's own check answered 500 to a malformed value.)"""
+    server = CoachServer(database_url)
+    server.seed()
+    values = [None, {}, {"action": 5}, {"action": {"type": "Action.Execute", "verb": "x"}}]
+    with server.running():
+        answers = [http("POST", server.messages_url, activity(connector.url, type="invoke", name="adaptiveCard/action",
+                                                              value=value))[0] for value in values]
+    assert answers == [501] * len(values)
+    assert connector.calls == []
 
 
 def test_a_manager_sets_the_team_channel_in_teams_and_the_channel_digest_arrives_there(database_url, connector):
