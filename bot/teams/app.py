@@ -52,6 +52,7 @@ from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
 CLIENT_ID_SETTING = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
+TENANT_ID_SETTING = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID"
 CHANNEL_PREFIX = "conversation:"  # a channel's saved reference: "conversation:" + its channel id
 ACTION_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")  # the message action
 _THREAD_SUFFIX = re.compile(r";messageid=.*$", re.IGNORECASE | re.DOTALL)
@@ -413,6 +414,15 @@ async def _not_an_activity(request: web.Request) -> dict[str, Any] | None:
     return None
 
 
+def _tenant_of(body: dict[str, Any]) -> str | None:
+    """The tenant an activity comes from, as Teams states it (channel data, else the conversation)."""
+    channel_data = body.get("channelData") if isinstance(body.get("channelData"), dict) else {}
+    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
+    conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else {}
+    found = tenant.get("id") or conversation.get("tenantId")
+    return str(found).strip().lower() if found else None
+
+
 class TeamsEndpoint:
     """``/api/messages``: the JWT check, the SDK's adapter, and the coach's agent."""
 
@@ -420,6 +430,9 @@ class TeamsEndpoint:
         self.coach = coach
         self.connections, self.auth_config = _connections(env)
         self.anonymous = not credentials_configured(env)
+        # the one Microsoft 365 tenant served: another tenant's member could otherwise claim a
+        # roster e-mail in their own directory
+        self.tenant = (env.get(TENANT_ID_SETTING) or "").strip().lower() or None
         self.adapter = CloudAdapter(connection_manager=self.connections)
         self.adapter.on_turn_error = self.on_turn_error
         self.agent = CoachAgent(coach, sender=self.send_to)
@@ -462,6 +475,10 @@ class TeamsEndpoint:
         async def messages(request: web.Request) -> web.StreamResponse:
             if problem := await _not_an_activity(request):
                 return web.json_response(problem, status=400)
+            if self.tenant and (tenant := _tenant_of(await request.json())) != self.tenant:
+                log.warning("refused a Teams activity from another tenant")
+                return web.json_response({"error": "this Microsoft 365 tenant is not served here",
+                                          "tenant": tenant}, status=403)
             return await self.adapter.process(request, self.agent)
 
         api.router.add_post("/messages", messages)
