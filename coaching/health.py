@@ -112,9 +112,13 @@ def _chart(uow: UnitOfWork, workspace_id: str, teams: list[Team], rows: tuple[Re
                   row.figures.gives, row.figures.asks, row.figures.services, key=row.rep.email)
         for row in rows
     )
-    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", t.name.lower()).strip("-") or str(t.id) for t in teams)
+    def slug(text: str, fallback: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or fallback
+
+    teams_slug = "-".join(slug(t.name, str(t.id)) for t in teams)
     title = msg("chart.title", teams=[t.name for t in teams], start=dates[0], end=as_of)
-    return Chart(title, dates, series, name=f"teamhealth-{slug}-{as_of.isoformat()}")
+    # the workspace is in the name: two workspaces' charts never share a file (or an upload's name)
+    return Chart(title, dates, series, name=f"teamhealth-{slug(workspace_id, 'ws')}-{teams_slug}-{as_of.isoformat()}")
 
 
 def _pct(value: float | None) -> Msg:

@@ -151,7 +151,7 @@ def test_teamhealth_saves_its_chart_and_says_where(env, seeded, tmp_path):
     code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
     assert code == 0 and out.rstrip().splitlines()[-1].startswith("Chart: ")  # after the reply's text
     path = chart_path(out)
-    assert path == tmp_path / "charts" / "teamhealth-east-2026-11-20-en.png"
+    assert path == tmp_path / "charts" / "teamhealth-acme-east-2026-11-20-en.png"
     assert png_info(path.read_bytes())[1]["Title"] == "East: credit and give:ask, Fri 25 Sep 2026 – Fri 20 Nov 2026"
     code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20", "--format", "json")
     data = json.loads(out)
@@ -161,7 +161,7 @@ def test_teamhealth_saves_its_chart_and_says_where(env, seeded, tmp_path):
 def test_teamhealth_chart_in_japanese(env, seeded, tmp_path):
     code, out, _ = run({**env, "COACH_LANGUAGE": "ja"}, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
     path = chart_path(out, "グラフ:")
-    assert code == 0 and path.name == "teamhealth-east-2026-11-20-ja.png"
+    assert code == 0 and path.name == "teamhealth-acme-east-2026-11-20-ja.png"
     assert png_info(path.read_bytes())[1]["Title"].startswith("East:信用残高とギブ:依頼")
 
 
@@ -209,7 +209,7 @@ def test_the_scheduler_logs_the_weekly_team_health_with_its_chart(env, seeded, t
     assert f"weekly: {2 if wills_too else 1} sent" in out
     [weekly] = [m for m in caplog.messages if m.startswith("--- mia@acme.example\nTeam health: East")]
     path = chart_path(weekly)
-    assert path.parent == tmp_path / "charts" and path.name.startswith("teamhealth-east-")
+    assert path.parent == tmp_path / "charts" and path.name.startswith("teamhealth-acme-east-")
 
 
 def test_chat_in_the_terminal(env, seeded):

@@ -31,7 +31,7 @@ def test_the_chart_has_weekly_balances_and_the_mix_per_rep(database_url):
         uow.commit()
         report = health.report(uow, WORKSPACE, [east], AS_OF, coach.rules)
     chart = report.chart
-    assert chart is not None and chart.name == "teamhealth-east-2026-11-23"
+    assert chart is not None and chart.name == "teamhealth-acme-east-2026-11-23"
     assert chart.dates == tuple(AS_OF - timedelta(days=7 * k) for k in range(8, -1, -1))
     series = {s.name: s for s in chart.reps}
     assert set(series) == {"Alice Smith", "田中 健"}  # the reps; Mia manages and owns no client

@@ -227,8 +227,6 @@ def test_team_health_and_its_chart_are_the_workspaces_own(both, workspace):
     assert png.startswith(b"\x89PNG") and not leaks(png.decode("latin-1"), workspace)
 
 
-@pytest.mark.xfail(strict=True, reason="chart files are named by team and date only: two workspaces "
-                                       "sharing a data directory write the same path")
 def test_two_workspaces_charts_never_share_a_file(both, tmp_path):
     coach, clock = both
     paths = {}

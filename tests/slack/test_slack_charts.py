@@ -45,7 +45,7 @@ def assert_chart_upload(api: FakeSlackApi, channel: str, lang: str, catalog: Cat
     ask, content, complete = uploaded(api)
     assert content.startswith(PNG_MAGIC) and 5_000 <= len(content) <= 28_000
     assert int(ask.params["length"]) == len(content)
-    assert ask.params["filename"] == f"teamhealth-east-2026-11-20-{lang}.png"
+    assert ask.params["filename"] == f"{chart.name}-{lang}.png" and "teamhealth-" in chart.name
     assert ask.params["alt_txt"] == catalog.render(msg("chart.alt"), lang)
     title = catalog.render(chart.title, lang)
     assert complete.params["channel_id"] == channel and complete.params["files"][0]["title"] == title
