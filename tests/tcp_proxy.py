@@ -7,8 +7,13 @@ only, so it serves any client (a connection pool, another process).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
+from typing import Iterator
+
+import pytest
+from sqlalchemy.engine import make_url
 
 
 class TcpProxy:
@@ -79,3 +84,16 @@ def _close(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
+
+
+@contextlib.contextmanager
+def proxied_database(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """The proxy in front of the test's PostgreSQL schema, and the URL that goes through it."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "postgresql":
+        pytest.skip("a database server to cut off is PostgreSQL's case; SQLite is a file in the process")
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    finally:
+        proxy.close()

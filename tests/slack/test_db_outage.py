@@ -11,7 +11,6 @@ import urllib.request
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from storage.models import InboundRequestRow, InteractionRow, LedgerEntryRow
 from storage.requests import PENDING
@@ -19,7 +18,7 @@ from tests.dialogs import LOG_EN, Say
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SlackHarness, text_of
 from tests.support import client_state
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import proxied_database
 
 OUTAGE_S = 30  # what the reliability figures promise; every 5 s in it, both reps write
 TRY_AGAIN = {"en": "Please try again in a moment; nothing was lost.",
@@ -29,14 +28,8 @@ CUT_AT = 7  # LOG_EN's steps before the cut: the rep has just described what hap
 
 @pytest.fixture
 def proxied(database_url):
-    url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        pytest.skip("a database server to cut off is PostgreSQL's case; SQLite is a file in the process")
-    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    try:
-        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    finally:
-        proxy.close()
+    with proxied_database(database_url) as found:
+        yield found
 
 
 def counts(slack: SlackHarness) -> tuple[int, int, int]:
