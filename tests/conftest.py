@@ -20,6 +20,7 @@ Any test using one of these runs once per database: the ids end in ``[sqlite]`` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -47,11 +48,10 @@ def _postgres_schema_url(base_url: str, schema: str) -> str:
         hide_password=False)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield _sqlite_url(tmp_path)
-        return
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema on ``TEST_DATABASE_URL`` (the test is skipped without one), dropped after,
+    with every connection left open on it closed first."""
     base_url = os.environ.get(POSTGRES_ENV)
     if not base_url:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
@@ -71,6 +71,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
                                {"schema": schema})
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield _sqlite_url(tmp_path)
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def connector():
+    """The fake Bot Connector the coach's Teams side replies to (the activities' serviceUrl)."""
+    from tests.teams.connector import FakeConnector
+    from tests.teams.playground import serving
+
+    fake = FakeConnector()
+    with serving(fake.app()) as url:
+        fake.url = url
+        yield fake
 
 
 @pytest.fixture

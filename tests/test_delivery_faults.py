@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -301,16 +301,6 @@ TEAMS = [
     Answer("timeout before the activity was taken", 3, (dict(status=None, hang=HANG),), received=0, status=FAILED),
     Answer("timeout after the activity was taken", 3, (dict(status=None, hang=HANG, after=True),), status=FAILED),
 ]
-
-
-@pytest.fixture
-def connector() -> Iterator[FakeConnector]:
-    from tests.teams.playground import serving
-
-    fake = FakeConnector()
-    with serving(fake.app()) as url:
-        fake.url = url
-        yield fake
 
 
 def save_references(coach, people: list[Person], service_url: str) -> None:

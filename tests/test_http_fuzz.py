@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -22,12 +21,11 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
 
 from bot.slack.app import COMMANDS, SHORTCUT
 from bot.slack.form import CALLBACK_ID
 from bot.teams.app import ACTION_INVOKES
-from tests.conftest import POSTGRES_ENV, _postgres_schema_url
+from tests.conftest import postgres_schema
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SECRET, SlackHarness, text_of
 from tests.slack.signing import APP_ID, TEAM_ID
@@ -49,22 +47,8 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'coach.sqlite3'}"
         return
-    base_url = os.environ.get(POSTGRES_ENV)
-    if not base_url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    schema = f"t_{uuid.uuid4().hex}"
-    admin = create_engine(base_url)
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield _postgres_schema_url(base_url, schema)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE application_name = :schema AND pid <> pg_backend_pid()"),
-                               {"schema": schema})
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:

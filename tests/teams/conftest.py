@@ -6,12 +6,10 @@ missing."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tests.teams.connector import FakeConnector
-from tests.teams.playground import install_node_packages, serving
+from tests.teams.playground import install_node_packages
 
 
 @pytest.fixture(scope="session")
@@ -20,12 +18,3 @@ def node_tools() -> Path:
         return install_node_packages()
     except RuntimeError as error:
         pytest.skip(str(error))
-
-
-@pytest.fixture
-def connector() -> Iterator[FakeConnector]:
-    """The fake Bot Connector the coach replies to (the activities' serviceUrl)."""
-    fake = FakeConnector()
-    with serving(fake.app()) as url:
-        fake.url = url
-        yield fake
