@@ -135,6 +135,10 @@ class LogNotifier:
         raise MaybeDelivered("what was written to the log cannot be read back")
 
 
+# Slack answers these with HTTP 200 and ok:false, and the post may have been made all the same
+SLACK_MAY_HAVE_POSTED = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
 class SlackNotifier:
     """A rep's DM with the coach, found from their Slack user id or their e-mail.
 
@@ -180,21 +184,23 @@ class SlackNotifier:
         if not channel.startswith(("C", "G", "D")):  # not a Slack conversation id (a Teams one)
             return None
         metadata = {"event_type": EVENT_TYPE, "event_payload": {"delivery": key}} if key else None
+        text, blocks = render.fallback_text(reply, self.catalog, locale), render.blocks(reply, self.catalog, locale)
         began = self.clock()
         try:
-            self.poster.chat_postMessage(channel=channel, text=render.fallback_text(reply, self.catalog, locale),
-                                         blocks=render.blocks(reply, self.catalog, locale), metadata=metadata)
+            self.poster.chat_postMessage(channel=channel, text=text, blocks=blocks, metadata=metadata)
         except SlackApiError as error:
-            if error.response.status_code < 500:
-                log.warning("a message could not be delivered: %s", error.response.get("error"))
+            code = error.response.get("error")
+            if error.response.status_code < 500 and code not in SLACK_MAY_HAVE_POSTED:
+                log.warning("a message could not be delivered: %s", code)
                 return None
-            self._look_up_or_raise(channel, key, began, f"Slack answered {error.response.status_code}", error)
-        except SlackClientError as error:
-            self._look_up_or_raise(channel, key, began, type(error).__name__, error)
+            self._look_up_or_raise(channel, key, began, f"Slack answered {error.response.status_code} {code}", error)
         except OSError as error:
             if _never_connected(error):  # nothing went out: as safe to retry as a rate limit
                 log.warning("a message could not be delivered: Slack could not be reached")
                 return None
+            self._look_up_or_raise(channel, key, began, type(error).__name__, error)
+        except Exception as error:  # the request went out and no answer came back (an incomplete
+            # read, a bad status line, any client error): it may have been posted
             self._look_up_or_raise(channel, key, began, type(error).__name__, error)
         if reply.chart is not None:
             self.upload_chart(channel, reply, locale)

@@ -80,7 +80,7 @@ def _slack_signed(verifier: SignatureVerifier, raw: bytes, headers) -> bool:
     bodies are UTF-8; any other is checked over its bytes, so that a signed one can be told
     apart (400) from an unsigned one (401)."""
     timestamp, signature = headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
-    if not timestamp.isascii() or not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature.isascii()):
         return False
     try:
         return verifier.is_valid(raw.decode("utf-8"), timestamp, signature)
@@ -89,6 +89,8 @@ def _slack_signed(verifier: SignatureVerifier, raw: bytes, headers) -> bool:
         expected = "v0=" + hmac.new(verifier.signing_secret.encode(), base, hashlib.sha256).hexdigest()
         fresh = abs(verifier.clock.now() - int(timestamp)) <= 60 * 5
         return fresh and hmac.compare_digest(expected, signature)
+    except (ValueError, TypeError):  # nothing a signed request carries
+        return False
 
 
 def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Application:

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
     # a Slack request still pending this long after it arrived was lost by a process that died: replay it
-    inbox_replay_after_seconds: int = Field(default=60, ge=1, validation_alias="COACH_INBOX_REPLAY_AFTER_SECONDS")
+    inbox_replay_after_seconds: int = Field(default=300, ge=1, validation_alias="COACH_INBOX_REPLAY_AFTER_SECONDS")
 
     # The LLM that reads free-text notes and phrases tips (bot/llm.py); optional: without it the
     # rule-based reader and the template tips do the work. OPENAI_BASE_URL points at Azure OpenAI

@@ -62,6 +62,7 @@ CHECKIN = checkin.JOB
 JOBS = (DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP, CHECKIN)
 UNREACHABLE = "unreachable"
 LOOK_UP_DAYS = timedelta(days=2)  # how long an interrupted message is still looked up
+LOOK_UP_GRACE = timedelta(minutes=2)  # a message is looked up only once its send is this old
 
 
 def delivery_key(workspace_id: str, delivery: Delivery) -> str:
@@ -127,7 +128,10 @@ class Dispatcher:
         wanted = set(jobs)
         started = self.clock()
         self.recover(workspace_id, report)
-        self.resolve(workspace_id, report, wanted, claimed_before=started)
+        # a message whose send ended less than a grace ago may still be landing on the platform
+        # (another replica's timeout, a crash just now): looking now could miss it and send twice
+        grace = min(LOOK_UP_GRACE, timedelta(minutes=self.plan.lease_minutes))  # a lease of 0: at once
+        self.resolve(workspace_id, report, wanted, claimed_before=started - grace)
         if UPKEEP in wanted:
             self.upkeep(workspace_id, now.date(), report)
         if DIGEST in wanted:

@@ -53,23 +53,34 @@ class RequestInbox:
                                .values(status=DONE, body=None, content_type=None))
 
     def take_stale(self, platform: str, received_before: datetime, exclude: Collection[str] = (),
-                   limit: int = 100) -> list[StoredRequest]:
+                   limit: int = 100, abandoned_before: datetime | None = None) -> list[StoredRequest]:
         """Requests still pending since before ``received_before``, each taken for replay by one
-        caller only (the status moves to ``replaying`` under a guard on the old status)."""
+        caller only (the status moves to ``replaying`` under a guard on the old status). A replay
+        itself cut short (``replaying`` since before ``abandoned_before``) is taken again: the
+        requests' own idempotency keys make a second run change nothing twice."""
+        waiting = InboundRequestRow.status == PENDING
+        if abandoned_before is not None:
+            waiting = waiting | ((InboundRequestRow.status == REPLAYING)
+                                 & (InboundRequestRow.received_at < abandoned_before))
         with self.engine.begin() as connection:
             rows = connection.execute(
                 select(InboundRequestRow.key, InboundRequestRow.received_at, InboundRequestRow.content_type,
-                       InboundRequestRow.body)
-                .where(InboundRequestRow.platform == platform, InboundRequestRow.status == PENDING,
+                       InboundRequestRow.body, InboundRequestRow.status)
+                .where(InboundRequestRow.platform == platform, waiting,
                        InboundRequestRow.received_at < received_before)
                 .order_by(InboundRequestRow.received_at).limit(limit + len(exclude))).all()
         taken: list[StoredRequest] = []
-        for key, received_at, content_type, body in rows:
+        for key, received_at, content_type, body, status in rows:
             if key in exclude or len(taken) >= limit:
                 continue
+            row = InboundRequestRow
+            if status == PENDING:
+                guard, values = [row.status == PENDING], {"status": REPLAYING}
+            else:  # an abandoned replay: its clock restarts, so a second taker's guard fails
+                guard = [row.status == REPLAYING, row.received_at < abandoned_before]
+                values = {"received_at": received_before}
             with self.engine.begin() as connection:
-                won = connection.execute(update(InboundRequestRow).where(
-                    InboundRequestRow.key == key, InboundRequestRow.status == PENDING).values(status=REPLAYING))
+                won = connection.execute(update(row).where(row.key == key, *guard).values(**values))
             if won.rowcount == 1:
                 taken.append(StoredRequest(key, platform, received_at, content_type, body or ""))
         return taken
@@ -78,7 +89,7 @@ class RequestInbox:
         """Forget settled requests received before ``done_before`` (their signatures have expired)."""
         with self.engine.begin() as connection:
             result = connection.execute(delete(InboundRequestRow).where(
-                InboundRequestRow.status.in_((DONE, REPLAYING)), InboundRequestRow.received_at < done_before))
+                InboundRequestRow.status == DONE, InboundRequestRow.received_at < done_before))
         return result.rowcount or 0
 
     def status(self, key: str) -> str | None:

@@ -338,3 +338,17 @@ def test_teams_endpoint_answers_any_request_without_a_server_error(teams: tuple[
     status, body = http("POST", server.messages_url, normal, timeout=30)
     assert status == 200
     assert "Here's what I can do" in "\n".join(card_text(r) for r in body["activities"])
+
+
+@pytest.mark.parametrize("timestamp, signature", [
+    ("9" * 5000, "v0=" + "0" * 64),  # too many digits for int()
+    (str(int(time.time())), "v0=\u00e9" + "0" * 63),  # not ASCII: hmac refuses to compare it
+    (str(int(time.time())), ""),
+    ("-1", "v0=" + "0" * 64),
+], ids=["huge timestamp", "non-ASCII signature", "empty signature", "negative timestamp"])
+def test_odd_signature_headers_get_401_not_500(slack: SlackHarness, timestamp: str, signature: str):
+    headers = {"X-Slack-Request-Timestamp": timestamp, "Content-Type": "application/json"}
+    body = b'{"type": "event_callback", "event": {"type": "message"}}'
+    # urllib sends header values as Latin-1: the non-ASCII byte arrives as it would from anyone
+    assert post(slack.url + "/slack/events", body, {**headers, "X-Slack-Signature": signature}) == 401
+    assert post(slack.url + "/slack/events", b"\xff\xfe not utf-8", {**headers, "X-Slack-Signature": signature}) == 401

@@ -35,7 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from bot.bootstrap import Coach
 from bot.settings import Settings
@@ -55,7 +55,7 @@ CAPTURED_CHANNELS = ("channel", "group")  # public and private channels (Slack C
 INBOX_KEY = "coach_inbox_key"  # the request's key in the inbox, in Bolt's context
 REPLAY_EVERY_S = 30
 KEEP_SIGNATURES = timedelta(minutes=10)  # Bolt accepts a request's timestamp for five minutes
-SETTLE_EVERY_S, SETTLE_FOR_S = 2, 300  # marking a request done waits out a database outage this long
+SETTLE_EVERY_S, SETTLE_WARN_S = 2, 300  # marking a request done is retried until it works
 
 
 def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -75,7 +75,7 @@ class SlackAdapter:
         self.inbox = coach.requests
         self.unsettled: dict[str, float] = {}  # this process's requests not yet done: key -> since
         self.replay_after = timedelta(seconds=settings.inbox_replay_after_seconds)
-        self._tasks: set[asyncio.Task] = set()
+        self._settle_tasks: dict[str, asyncio.Task] = {}  # requests whose settle waits out an outage
         self.app = self._bolt_app(oauth_settings)
         if oauth_settings is None:
             self.app.use(self._one_team_only)
@@ -113,11 +113,12 @@ class SlackAdapter:
         if req.mode != "http" or not signature or _read_only(req.body):
             return await next()
         key = hashlib.sha256(signature.encode()).hexdigest()
-        content_type = (req.headers.get("content-type") or [None])[0]
+        # the media type only (the header is not signed, and its length is the sender's to choose)
+        content_type = ((req.headers.get("content-type") or [""])[0].split(";")[0].strip()[:100]) or None
         try:
             fresh = await asyncio.to_thread(self.inbox.store, key, "slack", req.raw_body, content_type,
                                             datetime.now(UTC))
-        except SQLAlchemyError:  # the listener will meet the outage too, and say so
+        except (OperationalError, InterfaceError):  # the listener will meet the outage too, and say so
             log.warning("the request inbox is unavailable; a Slack request goes through without it")
             return await next()
         if not fresh:
@@ -138,8 +139,8 @@ class SlackAdapter:
         if await self._try_settle(key):
             return
         task = asyncio.create_task(self._settle_later(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._settle_tasks[key] = task
+        task.add_done_callback(lambda _: self._settle_tasks.pop(key, None))
 
     async def _try_settle(self, key: str) -> bool:
         try:
@@ -150,11 +151,14 @@ class SlackAdapter:
         return True
 
     async def _settle_later(self, key: str) -> None:
-        for _ in range(SETTLE_FOR_S // SETTLE_EVERY_S):
+        """Until it works: while the key is unsettled no process of this one replays it, and a
+        replica replays it only once it is ``replay_after`` old."""
+        waited = 0
+        while not await self._try_settle(key):
             await asyncio.sleep(SETTLE_EVERY_S)
-            if await self._try_settle(key):
-                return
-        log.warning("a handled Slack request could not be marked done; it stays pending")
+            waited += SETTLE_EVERY_S
+            if waited % SETTLE_WARN_S == 0:
+                log.warning("a handled Slack request still cannot be marked done (database unavailable)")
 
     async def replay_stale(self) -> int:
         """Run each request another process acknowledged but never finished, once."""
@@ -162,10 +166,10 @@ class SlackAdapter:
         # this process's own requests are its listeners' to settle, unless none ever will (no
         # listener took them): after ten minutes they are anybody's
         forgotten = time.monotonic() - KEEP_SIGNATURES.total_seconds()
-        for key in [k for k, since in self.unsettled.items() if since < forgotten]:
+        for key in [k for k, since in self.unsettled.items() if since < forgotten and k not in self._settle_tasks]:
             del self.unsettled[key]
         taken = await asyncio.to_thread(self.inbox.take_stale, "slack", now - self.replay_after,
-                                        frozenset(self.unsettled))
+                                        frozenset(self.unsettled), abandoned_before=now - KEEP_SIGNATURES)
         for request in taken:
             headers = {"content-type": [request.content_type]} if request.content_type else {}
             try:
@@ -185,6 +189,8 @@ class SlackAdapter:
                 await self.replay_stale()
             except SQLAlchemyError:
                 log.warning("the request inbox is unavailable; replaying later")
+            except Exception:  # replaying must outlive any one failure
+                log.exception("replaying pending Slack requests failed; trying again later")
             await asyncio.sleep(min(REPLAY_EVERY_S, self.replay_after.total_seconds()))
 
     # --- translation -------------------------------------------------------------------

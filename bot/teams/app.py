@@ -414,8 +414,17 @@ async def _not_an_activity(request: web.Request) -> dict[str, Any] | None:
     return None
 
 
-def _tenant_of(body: dict[str, Any]) -> str | None:
+async def _json_or_none(request: web.Request) -> Any:
+    try:
+        return await request.json()
+    except Exception:  # not JSON: no tenant to name
+        return None
+
+
+def _tenant_of(body: Any) -> str | None:
     """The tenant an activity comes from, as Teams states it (channel data, else the conversation)."""
+    if not isinstance(body, dict):
+        return None
     channel_data = body.get("channelData") if isinstance(body.get("channelData"), dict) else {}
     tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
     conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else {}
@@ -475,7 +484,7 @@ class TeamsEndpoint:
         async def messages(request: web.Request) -> web.StreamResponse:
             if problem := await _not_an_activity(request):
                 return web.json_response(problem, status=400)
-            if self.tenant and (tenant := _tenant_of(await request.json())) != self.tenant:
+            if self.tenant and (tenant := _tenant_of(await _json_or_none(request))) != self.tenant:
                 log.warning("refused a Teams activity from another tenant")
                 return web.json_response({"error": "this Microsoft 365 tenant is not served here",
                                           "tenant": tenant}, status=403)

@@ -71,7 +71,7 @@ def test_a_request_left_pending_is_replayed_once_when_the_server_starts(database
     with FakeSlackApi().started_in_thread() as api:
         harness = SlackHarness(database_url, api)
         body = form("VLEFT", metadata="DUALICE")
-        arrived = datetime.now(UTC) - timedelta(minutes=2)
+        arrived = datetime.now(UTC) - timedelta(minutes=6)  # older than the default 5 minutes
         assert harness.coach.requests.store("k" * 64, "slack", body, "application/x-www-form-urlencoded", arrived)
         with harness.running():
             [saved] = api.wait_for_sync("chat.postMessage", timeout=15)
