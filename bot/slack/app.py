@@ -121,6 +121,9 @@ class SlackAdapter:
         except (OperationalError, InterfaceError):  # the listener will meet the outage too, and say so
             log.warning("the request inbox is unavailable; a Slack request goes through without it")
             return await next()
+        except SQLAlchemyError as error:  # a body no database takes (a raw NUL): not one Slack sends
+            log.info("refused a Slack request that cannot be stored: %s", type(error).__name__)
+            return BoltResponse(status=400, body="")
         if not fresh:
             log.warning("refused a replayed Slack request")
             return BoltResponse(status=401, body="")

@@ -153,3 +153,11 @@ def test_a_process_killed_after_acknowledging_loses_nothing(database_url, tmp_pa
         with coach.requests.engine.connect() as connection:
             statuses = [row[0] for row in connection.exec_driver_sql("SELECT status FROM inbound_requests")]
         assert statuses == [DONE] and PENDING not in statuses
+
+
+def test_a_signed_body_no_database_takes_is_refused_not_a_server_error(slack):
+    """A raw NUL in a form value: Slack percent-encodes it, so only a hand-made request has one."""
+    body = "command=/ledger&text=a\x00b&team_id=T0TEST&user_id=UALICE&channel_id=C1&trigger_id=t-nul"
+    status, _ = slack.post(body)
+    assert status in (200, 400)  # SQLite stores it; PostgreSQL's text cannot
+    assert len(slack.api.calls_to("chat.postMessage")) == 0
