@@ -72,6 +72,14 @@ def in_channel(service_url: str, text: str, who: str = "alice", mention: bool = 
         "entities": [MENTION] if mention else [], **extra})
 
 
+def capture_acme(server: CoachServer) -> None:
+    """CHANNEL captured for Acme, as Ada (the admin) would have opted it in."""
+    with server.coach.uow_factory() as uow:
+        uow.captures.save(WORKSPACE, ChannelCapture("teams", CHANNEL, server.acme, server.ids["ada"],
+                                                    date(2026, 11, 1)))
+        uow.commit()
+
+
 def touches(server: CoachServer, client_id: int) -> list:
     with server.coach.uow_factory() as uow:
         return uow.interactions.for_client(WORKSPACE, client_id, limit=100)
@@ -147,10 +155,7 @@ def test_capture_outside_a_channel_is_refused(server, connector, conversation, m
 
 
 def test_the_next_day_counts_again(server, connector):
-    with server.coach.uow_factory() as uow:
-        uow.captures.save(WORKSPACE, ChannelCapture("teams", CHANNEL, server.acme, server.ids["ada"],
-                                                    date(2026, 11, 1)))
-        uow.commit()
+    capture_acme(server)
     with server.running():
         for timestamp in ("2026-11-19T15:00:00.000Z", "2026-11-19T16:00:00.000Z", "2026-11-20T09:00:00.000Z"):
             assert http("POST", server.messages_url,
@@ -165,10 +170,7 @@ def test_the_next_day_counts_again(server, connector):
 ], ids=["channel", "group-chat"])
 def test_an_unmentioned_message_where_nobody_opted_in_changes_nothing_and_gets_no_answer(
         server, connector, database_url, conversation_type, channel):
-    with server.coach.uow_factory() as uow:  # another channel is captured: this one is not
-        uow.captures.save(WORKSPACE, ChannelCapture("teams", CHANNEL, server.acme, server.ids["ada"],
-                                                    date(2026, 11, 1)))
-        uow.commit()
+    capture_acme(server)  # another channel is captured: this one is not
     before = row_counts(database_url)
     with server.running():
         for text in ("capture Acme", "logmeeting Acme", "help", "Lunch at noon?"):  # words, not commands
@@ -181,10 +183,7 @@ def test_an_unmentioned_message_where_nobody_opted_in_changes_nothing_and_gets_n
 
 
 def test_a_non_roster_author_in_a_captured_channel_records_nothing_and_hears_nothing(server, connector):
-    with server.coach.uow_factory() as uow:
-        uow.captures.save(WORKSPACE, ChannelCapture("teams", CHANNEL, server.acme, server.ids["ada"],
-                                                    date(2026, 11, 1)))
-        uow.commit()
+    capture_acme(server)
     stranger = {"id": "29:1client", "name": "Carol at Acme", "aadObjectId": "00000000-0000-0000-0000-0000000c1e47"}
     with server.running():
         assert http("POST", server.messages_url,
@@ -238,10 +237,7 @@ def state_of(server: CoachServer) -> dict[str, Any] | None:
 @pytest.mark.parametrize("captured", [False, True], ids=["any-channel", "captured-channel"])
 def test_the_message_action_starts_the_logging_conversation_in_the_personal_chat(server, connector, captured):
     if captured:  # the channel is Acme's: the client is known already
-        with server.coach.uow_factory() as uow:
-            uow.captures.save(WORKSPACE, ChannelCapture("teams", CHANNEL, server.acme, server.ids["ada"],
-                                                        date(2026, 11, 1)))
-            uow.commit()
+        capture_acme(server)
     with server.running():
         assert http("POST", server.messages_url, activity(connector.url, "help"))[0] == 202  # her chat, saved
         connector.wait_for(1)
@@ -273,10 +269,7 @@ def test_the_message_action_starts_the_logging_conversation_in_the_personal_chat
 
 
 def test_the_rep_answers_in_the_personal_chat_and_the_touch_is_logged(server, connector):
-    with server.coach.uow_factory() as uow:
-        uow.captures.save(WORKSPACE, ChannelCapture("teams", CHANNEL, server.acme, server.ids["ada"],
-                                                    date(2026, 11, 1)))
-        uow.commit()
+    capture_acme(server)
     with server.running():
         http("POST", server.messages_url, activity(connector.url, "help"))
         connector.wait_for(1)
