@@ -21,7 +21,9 @@ run: $(STAMP)
 	$(BIN)/coach db upgrade
 	$(BIN)/coach demo
 	$(BIN)/coach nudges --rep $(REP) --as-of tomorrow
-	$(BIN)/coach serve --chat-hint $(REP)
+	@# the demo asks for Teams' anonymous local mode (the Agents Playground) unless Teams credentials are set
+	TEAMS_ANONYMOUS=$${TEAMS_ANONYMOUS:-$$([ -n "$$CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID" ] && echo false || echo true)} \
+		$(BIN)/coach serve --chat-hint $(REP)
 
 chat: $(STAMP)
 	$(BIN)/coach db upgrade

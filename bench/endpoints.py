@@ -308,7 +308,7 @@ class _Server:
         env.update({
             "DATABASE_URL": database_url, "COACH_WORKSPACE": workspace, "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": f"{slack_api_url}/api/", "COACH_SCHEDULER": "false",
-            "COACH_LLM": "off", "TEAMS_ENABLED": "true", "COACH_DATA_DIR": self.data_dir,
+            "COACH_LLM": "off", "TEAMS_ENABLED": "true", "TEAMS_ANONYMOUS": "true", "COACH_DATA_DIR": self.data_dir,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         })
         self.process = subprocess.Popen(

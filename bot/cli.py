@@ -526,19 +526,24 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
 
     coach = _coach()
     settings = coach.settings
-    from bot.teams.app import credentials_configured
+    from bot.teams.auth import NotConfigured, access_from
 
-    if settings.teams_enabled and not credentials_configured() and not _loopback(host):
+    try:
+        teams = access_from(os.environ) if settings.teams_enabled else None
+    except NotConfigured as error:
+        raise Fail(msg("cli.teams_misconfigured", detail=str(error))) from None
+    anonymous = teams is not None and teams.anonymous
+    if anonymous and not _loopback(host):
         raise Fail(msg("cli.teams_anonymous_not_loopback", host=host))
+    app = create_web_app(coach, settings)  # a setting it refuses stops here, before anything is said
     logs.configure()
     click.echo(_say(coach, msg("cli.serving", url=f"http://{host}:{port}")))
     if not settings.slack_enabled:
         click.echo(_say(coach, msg("cli.slack_not_configured")))
-    if settings.teams_enabled and not credentials_configured():
+    if anonymous:
         click.echo(_say(coach, msg("cli.teams_playground_hint", url=f"http://{host}:{port}/api/messages")))
     if chat_as:
         click.echo(_say(coach, msg("cli.chat_hint", email=chat_as)))
-    app = create_web_app(coach, settings)
     if settings.scheduler_enabled:  # the daily digests, in the same process (COACH_SCHEDULER=false: apart)
         runner = _scheduler(coach)
 
@@ -608,3 +613,26 @@ def notes_accuracy(cases: Path | None, use_llm: bool, misses: bool) -> None:
 
         reader = build_reader(settings, fallback=RuleReader())
     reading_eval.main([str(path)] + (["--misses"] if misses else []), reader=reader, out=click.echo)
+
+
+@main.command("secret-key")
+def secret_key() -> None:
+    """Print a new key for COACH_SECRET_KEYS (it encrypts the Slack tokens of OAuth installs)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@main.command("rotate-secrets")
+def rotate_secrets() -> None:
+    """Re-encrypt every stored Slack token under the first key of COACH_SECRET_KEYS."""
+    from bot.slack.installations import Secrets, rotate
+
+    settings = _settings()
+    secrets = Secrets.from_settings(settings)
+    engine = db.make_engine(settings.url)
+    try:
+        count = rotate(engine, secrets)
+    finally:
+        engine.dispose()
+    click.echo(_say(settings, msg("cli.secrets_rotated", count=count)))

@@ -13,10 +13,14 @@ OpenAI-compatible server via ``OPENAI_BASE_URL``) and both are optional:
 * :class:`LlmTips` phrases one short tip grounded only in the facts given; ``None`` on any
   failure, and the caller uses the template tip (``coaching.tips.choose``).
 
-Nothing leaves the service unmasked: e-mail addresses and phone numbers are replaced by
-placeholders (``[EMAIL_1]``, ``[PHONE_1]``) first, and restored locally in the texts that come
-back (the summary, promises, problem), so the stored note keeps what the rep typed. Failures are
-logged by kind only, never with the note's text.
+Before anything leaves the service, :mod:`bot.masking` replaces e-mail addresses (any script,
+IDN and punycode domains included), payment card numbers (13-19 digits passing Luhn, and any
+4-4-4-4 group), 12-digit My Numbers and phone numbers with placeholders (``[EMAIL_1]``,
+``[CARD_1]``, ``[MYNUMBER_1]``, ``[PHONE_1]``), full-width digits and hyphens included; its
+docstring lists exactly what is and is not masked (names, client names and postal addresses are
+not). The placeholders are restored locally in the texts that come back (the summary, promises,
+problem), so the stored note keeps what the rep typed. Failures are logged by kind only, never
+with the note's text.
 
 Time is bounded: the client gets ``timeout`` per attempt and ``max_retries=1`` (it honours a
 429's Retry-After itself), and the caller waits for the whole exchange at most ``timeout``
@@ -43,6 +47,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import openai
 
+from bot.masking import mask, masking, unmask
 from coaching.reading import NoteReader, Proposal, ProposedPromise
 
 if typing.TYPE_CHECKING:
@@ -50,68 +55,7 @@ if typing.TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# ---- masking -------------------------------------------------------------------------------
-
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+[@＠]"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:[.．][A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-)
-_DASH = r"\-‐‑‒–—−－ー"  # hyphens as typed, including full-width ones and the long-vowel mark
-_SEP = rf"[ \t.．{_DASH}]"
-_PHONE = re.compile(
-    rf"(?<![\d+＋])(?:"  # a letter may come first: "TEL03-1234-5678"
-    # international: +81 90 1234 5678, +1 (555) 123-4567, +44 20 7946 0958, +819012345678
-    rf"[+＋]\d{{1,3}}(?:{_SEP}?(?:[(（]\d{{1,4}}[)）]|\d{{1,4}})){{1,5}}"
-    # Japanese and other trunk-prefixed numbers: 03-1234-5678, 090-1234-5678, 03(1234)5678
-    rf"|[(（]?[0０]\d{{1,4}}(?:{_SEP}|[)）]{_SEP}?|{_SEP}?[(（])?\d{{1,4}}(?:{_SEP}|[)）]{_SEP}?)?\d{{3,4}}"
-    # North American: (555) 123-4567, 555-123-4567, 555.123.4567
-    rf"|(?:[(（]\d{{3}}[)）]{_SEP}?|\d{{3}}{_SEP})\d{{3}}{_SEP}\d{{4}}"
-    rf")(?![\dA-Za-z])"
-)
-_PLACEHOLDER = re.compile(r"\[(?:EMAIL|PHONE)_\d+\]")
-
-
-def _digits(text: str) -> int:
-    return sum(ch.isdigit() for ch in text)
-
-
-def _masking(text: str) -> tuple[str, dict[str, str]]:
-    """``text`` with e-mail addresses and phone numbers replaced by numbered placeholders, and
-    the placeholders' originals (the same original always gets the same placeholder). The text
-    is NFKC-normalised first, so full-width addresses and numbers (ｔａｎａｋａ＠…, ０３‐…) are
-    caught too."""
-    text = unicodedata.normalize("NFKC", text)
-    originals: dict[str, str] = {}
-    by_original: dict[tuple[str, str], str] = {}
-
-    def placeholder(kind: str, original: str) -> str:
-        key = (kind, original)
-        if key not in by_original:
-            count = sum(k == kind for k, _ in by_original) + 1
-            by_original[key] = f"[{kind}_{count}]"
-            originals[by_original[key]] = original
-        return by_original[key]
-
-    def phone(match: re.Match[str]) -> str:
-        found = match.group(0)
-        wanted = (8, 15) if found[0] in "+＋" else (10, 15)
-        if not wanted[0] <= _digits(found) <= wanted[1]:
-            return found  # a date, an amount, an order number: not a phone number
-        return placeholder("PHONE", found)
-
-    masked = _EMAIL.sub(lambda m: placeholder("EMAIL", m.group(0)), text)
-    masked = _PHONE.sub(phone, masked)
-    return masked, originals
-
-
-def mask(text: str) -> str:
-    """``text`` with e-mail addresses and phone numbers replaced by placeholders
-    (``[EMAIL_1]``, ``[PHONE_1]``...): what may leave the service."""
-    return _masking(text)[0]
-
-
-def _unmask(text: str, originals: Mapping[str, str]) -> str:
-    return _PLACEHOLDER.sub(lambda m: originals.get(m.group(0), m.group(0)), text) if originals else text
+# ---- masking (bot/masking.py) ------------------------------------------------------------
 
 
 def _mask_facts(value: Any) -> Any:
@@ -327,7 +271,7 @@ def _promises(value: Any, today: date, originals: Mapping[str, str], notes: list
         except _Invalid as why:
             notes.append(f"promises[{index}].due_on: {why}")
             due_on = None
-        found.append(ProposedPromise(text=_unmask(text, originals), due_on=due_on))
+        found.append(ProposedPromise(text=unmask(text, originals), due_on=due_on))
     return tuple(found)
 
 
@@ -356,7 +300,7 @@ def parse_proposal(content: str, *, note: str, today: date, clients: Sequence[st
             if name == "client_name" and value is not None:
                 value = _client_name(value, note, clients)
             if name in ("summary", "problem") and value is not None:
-                value = _unmask(value, originals)
+                value = unmask(value, originals)
             fields[name] = value
         except _Invalid as why:
             notes.append(f"{name}: {why}")
@@ -493,7 +437,7 @@ class LlmReader:
     def _read(self, text: str, today: date, clients: Sequence[str], language: str) -> Proposal:
         if len(text) > MAX_NOTE_CHARS:
             raise _Failure("note_too_long")
-        masked, originals = _masking(text)
+        masked, originals = masking(text)
         data = {"today": today.isoformat(), "weekday": today.strftime("%A"), "language": language,
                 "known_clients": [mask(name) for name in list(clients)[:MAX_CLIENTS_SENT]],
                 "note": masked}

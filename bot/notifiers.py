@@ -6,6 +6,7 @@ key, and a send whose outcome is unknown can be looked up afterwards where the p
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.slack import render
+from bot.teams.auth import access_from as teams_access
 from bot.terminal import render_with_chart
 from coaching.ports import MaybeDeliveredOn
 from coaching.messages import Catalog
@@ -303,7 +305,7 @@ def build_notifier(coach, write=None) -> FirstThatDelivers:
     if settings.slack_bot_token:
         platforms.append(SlackNotifier(coach.catalog, settings.slack_bot_token, settings.slack_api_url,
                                        clock=coach.clock))
-    if settings.teams_enabled:
+    if settings.teams_enabled and teams_access(os.environ) is not None:
         from bot.teams.app import TeamsEndpoint
         from bot.teams.notifier import TeamsNotifier
 

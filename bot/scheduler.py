@@ -7,11 +7,16 @@ decides who is due in their own time zone and records every message before sendi
 ticks, restarts and replicas never send anything twice. One worker thread runs the jobs one
 after another, so jobs of one process never race each other; replicas are kept apart by
 PostgreSQL advisory locks and the unique delivery records.
+
+With OAuth installs (``SLACK_CLIENT_ID``), every job also runs for each installed Slack team, whose
+workspace id is its team id, sending with that team's own bot token (refreshed first when
+Slack's token rotation is about to expire it): see :mod:`bot.slack.installations`.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
@@ -38,29 +43,67 @@ JOBS = {
 
 
 class CoachScheduler:
-    def __init__(self, coach: Coach, notifier: Any = None) -> None:
+    """``installations`` (OAuth mode; built from the settings when not given) names each installed
+    Slack team's bot token: ``tokens() -> {team id: token}``."""
+
+    def __init__(self, coach: Coach, notifier: Any = None, installations: Any = None) -> None:
         from bot.notifiers import build_notifier
 
         self.coach = coach
-        self.dispatcher = Dispatcher(coach.uow_factory, notifier or build_notifier(coach), coach.rules,
-                                     coach.settings.schedule(), coach.clock)
+        self.dispatcher = self._dispatcher(notifier or build_notifier(coach))
+        if installations is None and coach.settings.slack_multi_workspace:
+            from bot.slack.installations import InstalledWorkspaces
+
+            installations = InstalledWorkspaces.from_settings(coach.settings)  # no keys: SecretsError
+        self.installations = installations
         self.scheduler: AsyncIOScheduler | None = None
 
+    def _dispatcher(self, notifier: Any) -> Dispatcher:
+        coach = self.coach
+        return Dispatcher(coach.uow_factory, notifier, coach.rules, coach.settings.schedule(), coach.clock)
+
+    def workspaces(self) -> dict[str, Dispatcher]:
+        """The configured workspace with the configured notifier, then each installed Slack team
+        with a notifier of its own token (a team that is also the configured workspace: its token).
+        With OAuth installs the configured workspace (Teams, the console) runs only once it exists."""
+        coach = self.coach
+        if self.installations is None:
+            return {coach.workspace: self.dispatcher}
+        from bot.notifiers import FirstThatDelivers, SlackNotifier
+
+        with coach.uow_factory() as uow:
+            configured = uow.workspaces.get(coach.workspace) is not None
+        runs = {coach.workspace: self.dispatcher} if configured else {}
+        for team, token in self.installations.tokens().items():
+            slack = SlackNotifier(coach.catalog, token, coach.settings.slack_api_url, clock=coach.clock)
+            runs[team] = self._dispatcher(FirstThatDelivers([slack]))
+        return runs
+
     def run_once(self) -> RunReport:
-        """One cycle of every job, now (``coach scheduler --once``)."""
-        return self.dispatcher.run(self.coach.workspace, self.coach.clock())
+        """One cycle of every job, now (``coach scheduler --once``), for every workspace."""
+        now = self.coach.clock()
+        return _combined([dispatcher.run(workspace, now) for workspace, dispatcher in self.workspaces().items()])
 
     def run_job(self, name: str) -> RunReport | None:
-        """One job, as APScheduler calls it: a failure is logged, and the next tick tries again."""
+        """One job, as APScheduler calls it: a failure is logged, and the next tick tries again.
+        One workspace's failure does not keep the others from their run."""
+        reports, failed = [], False
         try:
-            report = self.dispatcher.run(self.coach.workspace, self.coach.clock(), jobs=JOBS[name])
+            runs = self.workspaces()
         except Exception:
             log.exception("scheduled job %s failed; it runs again at the next tick", name)
             return None
+        for workspace, dispatcher in runs.items():
+            try:
+                reports.append(dispatcher.run(workspace, self.coach.clock(), jobs=JOBS[name]))
+            except Exception:
+                log.exception("scheduled job %s failed; it runs again at the next tick", name)
+                failed = True
+        report = _combined(reports)
         for job, figures in report.jobs.items():
             if figures.sent or figures.failed or figures.interrupted:
                 log.info("%s: %s", job, figures)
-        return report
+        return None if failed else report
 
     def start(self) -> AsyncIOScheduler:
         """Start in the running event loop (``coach serve``, ``coach scheduler``)."""
@@ -83,3 +126,14 @@ class CoachScheduler:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
+
+
+def _combined(reports: list[RunReport]) -> RunReport:
+    """The figures of several workspaces' runs, added up job by job."""
+    total = RunReport()
+    for report in reports:
+        for job, figures in report.jobs.items():
+            into = total.job(job)
+            for field in fields(figures):
+                setattr(into, field.name, getattr(into, field.name) + getattr(figures, field.name))
+    return total

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.bootstrap import Coach
 from bot.settings import Settings
+from bot.teams.auth import access_from as teams_access
 
 log = logging.getLogger(__name__)
 SLACK_KEY = web.AppKey("slack", object)
@@ -27,15 +29,18 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def _slack_oauth_settings(settings: Settings):
-    """OAuth installs stored with slack_sdk's SQLAlchemy stores, in the coach's own database."""
+    """OAuth installs stored with slack_sdk's SQLAlchemy stores, in the coach's own database, their
+    tokens encrypted with ``COACH_SECRET_KEYS`` (without them: ``SecretsError``, nothing starts)."""
     from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-    from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
     from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from bot.slack.installations import AsyncEncryptedInstallationStore, Secrets
+
+    secrets = Secrets.from_settings(settings)
     url = settings.url.replace("sqlite:///", "sqlite+aiosqlite:///", 1)
-    engine = create_async_engine(url)
-    installations = AsyncSQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine)
+    engine = create_async_engine(url, hide_parameters=True)  # a failed statement's error carries no token
+    installations = AsyncEncryptedInstallationStore(settings.slack_client_id, engine, secrets)
     states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
     scopes = ["commands", "chat:write", "im:history", "im:write", "users:read", "users:read.email", "files:write"]
     oauth = AsyncOAuthSettings(client_id=settings.slack_client_id, client_secret=settings.slack_client_secret,
@@ -93,15 +98,20 @@ def _slack_signed(verifier: SignatureVerifier, raw: bytes, headers) -> bool:
         return False
 
 
+async def _without_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No ``Server: Python/… aiohttp/…`` on any response: it tells a scanner which versions to try."""
+    response.headers.popall("Server", None)
+
+
 def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)  # Slack payloads are small; refuse floods
+    app.on_response_prepare.append(_without_server_header)  # sub-apps' responses (Teams) too
     app.router.add_get("/healthz", healthz)
-    if settings.teams_enabled:
-        import os
-
+    teams_env = os.environ if env is None else env
+    if settings.teams_enabled and teams_access(teams_env) is not None:  # else /api/messages is not served
         from bot.teams.app import TeamsEndpoint
 
-        teams = TeamsEndpoint(coach, os.environ if env is None else env)
+        teams = TeamsEndpoint(coach, teams_env)
         app[TEAMS_KEY] = teams
         app.add_subapp("/api", teams.sub_app())  # the JWT check never touches Slack's routes
     if settings.slack_enabled:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
     slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
     slack_client_secret: str | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
+    # Fernet keys, comma-separated: the first encrypts the OAuth installs' tokens, each decrypts
+    # (bot/slack/installations.py); required with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET
+    secret_keys: SecretStr | None = Field(default=None, validation_alias="COACH_SECRET_KEYS")
     # a Slack request still pending this long after it arrived was lost by a process that died: replay it
     inbox_replay_after_seconds: int = Field(default=300, ge=1, validation_alias="COACH_INBOX_REPLAY_AFTER_SECONDS")
 

@@ -231,8 +231,16 @@ def test_nudges_for_tomorrow(env, seeded):
 
 def test_serve_refuses_anonymous_teams_off_loopback(env):
     run(env, "db", "upgrade")
-    assert_one_line_error(*run({**env, "TEAMS_ENABLED": "true"}, "serve", "--host", "0.0.0.0")[::2],
-                          "only allowed on a loopback address (not 0.0.0.0)")
+    assert_one_line_error(*run({**env, "TEAMS_ENABLED": "true", "TEAMS_ANONYMOUS": "true"}, "serve", "--host",
+                               "0.0.0.0")[::2], "only a loopback address may serve (not 0.0.0.0)")
+
+
+def test_serve_refuses_anonymous_teams_together_with_credentials(env):
+    """Both modes at once is a mistake to say out loud, not to settle silently."""
+    run(env, "db", "upgrade")
+    both = {**env, "TEAMS_ENABLED": "true", "TEAMS_ANONYMOUS": "true",
+            "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID": "5f0c3a3e-8d1b-4c55-9a43-0c9b2f7e1d11"}
+    assert_one_line_error(*run(both, "serve")[::2], "TEAMS_ANONYMOUS is set together with Teams credentials")
 
 
 ALWAYS_DUE = {"COACH_WORKING_DAYS": "mon-sun", "COACH_QUIET_HOURS": "none", "COACH_DIGEST_TIME": "00:00",

@@ -33,6 +33,7 @@ from coaching.schedule import Schedule
 from tests.slack.fake_api import FakeSlackApi
 from tests.support import WORKSPACE, MovableClock, make_coach
 from tests.teams.connector import FakeConnector
+from tests.teams.playground import LOCAL
 
 UTC = timezone.utc
 FRIDAY = date(2026, 11, 20)
@@ -335,7 +336,7 @@ def test_teams_failures_on_200_digests_never_deliver_one_twice(floor: Floor, con
                                     after=fault.get("after", False), hang=fault.get("hang", 0.0),
                                     conversation=f"a:chat-{person.id}")
                 injected[answer.name] += fault.get("times", 1)
-    teams = TeamsNotifier(coach, TeamsEndpoint(coach, env={}), timeout=TIMEOUT)
+    teams = TeamsNotifier(coach, TeamsEndpoint(coach, env=LOCAL), timeout=TIMEOUT)
     d = Dispatcher(coach.uow_factory, FirstThatDelivers([teams]), coach.rules, Schedule(checkin_time=None), clock)
     runs, figures = run_until_quiet(d, clock)
     records = digests(coach)

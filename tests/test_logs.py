@@ -16,19 +16,25 @@ DEBUG (see docs/security.md).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
+import socket
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 import jwt
 import pytest
+from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot import importer
+from bot import logs as logs_module
 from bot.bootstrap import bootstrap
 from bot.console import ConsoleChannel
 from bot.scheduler import CoachScheduler
@@ -268,7 +274,8 @@ def import_session(slack: CanaryHarness, tmp_path: Path) -> None:
         importer.import_interactions(slack.coach, bad, progress=False)
 
 
-def test_a_full_session_logs_no_secret_token_or_note(database_url, logs, tmp_path):
+def test_a_full_session_logs_no_secret_token_or_note(database_url, logs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEAMS_ANONYMOUS", "true")  # Teams' local mode on the Slack harness's server
     clock = MovableClock(datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     connector = FakeConnector()
     with FakeSlackApi().started_in_thread() as api, FakeOpenAI().started_in_thread() as llm, \
@@ -350,3 +357,92 @@ def test_the_server_logs_paths_without_query_strings_and_keeps_chatty_libraries_
     lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert lines and "/slack/oauth_redirect" in lines[0]
     assert not any("one-time-secret" in line or "code=" in line for line in lines)
+
+
+# ---- one request, one access-log line ------------------------------------------------------
+
+# Request targets as a client may send them: percent-encoded line breaks (request.path decodes
+# them), Unicode line and paragraph separators, bidi overrides, an escape sequence, raw UTF-8
+# bytes (aiohttp's parser refuses those: 400, logged as "UNKNOWN /"); each would let a client
+# write a line of its own into the access log.
+FORGING_TARGETS = (
+    b"/healthz%0A127.0.0.1%20GET%20/admin%20200",
+    b"/healthz%0D%0A127.0.0.1%20GET%20/admin%20200%200.001s",
+    b"/healthz%E2%80%A8127.0.0.1%20GET%20/admin",
+    b"/healthz%E2%80%A9x%E2%80%85y",
+    b"/healthz%E2%80%AEnimda/%E2%81%A6x%E2%81%A9",
+    b"/healthz%1B%5B2K%08%00%7F",
+    b"/nowhere\xe2\x80\xa8127.0.0.1\xe2\x80\xaex",
+    b"/slack/oauth_redirect?code=one-time-secret%0Aforged&state=xyz",
+)
+
+
+@pytest.fixture(scope="module")
+def coach_address(tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """The coach's own app, with the access logger ``coach serve`` gives it, on loopback."""
+    database_url = f"sqlite:///{tmp_path_factory.mktemp('access-log') / 'coach.sqlite3'}"
+    db.upgrade(database_url)
+    settings = Settings(_env_file=None, DATABASE_URL=database_url, COACH_WORKSPACE=WORKSPACE)
+    app = create_web_app(bootstrap(settings), settings, env={})
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log_class=logs_module.AccessLogger)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", port
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def raw_get(address: tuple[str, int], target: bytes) -> bytes:
+    """One GET with ``target`` sent byte for byte (no client library re-encodes it)."""
+    with socket.create_connection(address, timeout=5) as connection:
+        connection.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: coach.example\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def access_records(caplog, at_least: int = 1) -> list[logging.LogRecord]:
+    """The access log's records, once there are ``at_least`` (each is written after its answer)."""
+    deadline = time.monotonic() + 5
+    while True:
+        records = [r for r in caplog.records if r.name == "aiohttp.access"]
+        if len(records) >= at_least or time.monotonic() > deadline:
+            return records
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("target", FORGING_TARGETS, ids=lambda target: target.decode("latin-1")[:40])
+def test_a_request_writes_one_access_log_line_whatever_its_path_holds(coach_address, caplog, target):
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        answer = raw_get(coach_address, target)
+        records = access_records(caplog)
+        time.sleep(0.1)  # anything more would come now
+        records = access_records(caplog)
+    assert answer.startswith(b"HTTP/1.")  # answered (raw non-ASCII bytes get 400 from the parser)
+    [record] = records  # one record for the one request
+    line = logging.Formatter(logs_module.FORMAT).format(record)
+    assert all(ch.isprintable() for ch in line), line  # no \n, \r, U+2028/U+2029, bidi control, ESC, NUL
+    assert "one-time-secret" not in line and "forged" not in line
+
+
+def test_whatever_a_parser_lets_through_is_escaped(caplog):
+    """aiohttp's C parser refuses raw control bytes in a request line; a request it did let
+    through (its pure-Python parser, a proxy's rewrite) still makes one printable line."""
+    from aiohttp.test_utils import make_mocked_request
+
+    request = make_mocked_request("GET", "/healthz\n127.0.0.1 GET /admin\u2028\u202e\x1b[2K\\x?code=secret\n")
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        logs_module.AccessLogger(logging.getLogger("aiohttp.access"), "").log(request, web.Response(), 0.001)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert line.endswith(r"GET /healthz\n127.0.0.1 GET /admin\u2028\u202e\x1b[2K\\x 200 0.001s")
+    assert all(ch.isprintable() for ch in line)

@@ -39,7 +39,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from bot.bootstrap import Coach
 from bot.settings import Settings
-from bot.slack import form, render
+from bot.slack import form, privacy, render
+from bot.slack.privacy import ids as _ids
 from coaching.engine import Inbound, Outcome
 from coaching.messages import msg
 from coaching.replies import Reply
@@ -77,8 +78,7 @@ class SlackAdapter:
         self.replay_after = timedelta(seconds=settings.inbox_replay_after_seconds)
         self._settle_tasks: dict[str, asyncio.Task] = {}  # requests whose settle waits out an outage
         self.app = self._bolt_app(oauth_settings)
-        if oauth_settings is None:
-            self.app.use(self._one_team_only)
+        self.app.use(self._one_team_only if oauth_settings is None else self._team_named)
         self.app.use(self._keep_request)
         # the replayer: the same listeners, run to the end, for requests verified on arrival
         self.replayer = self._bolt_app(oauth_settings, request_verification_enabled=False,
@@ -101,9 +101,21 @@ class SlackAdapter:
         installed = context.authorize_result.team_id if context.authorize_result else None
         if team and installed and team != installed and not context.is_enterprise_install:
             log.warning("refused a request from a Slack team this token is not installed in")
-            text = self.coach.catalog.render(msg("slack.other_workspace"), None)
-            return BoltResponse(status=200, body=text if req.body.get("command") else "")
+            return self._refusal(req)
         return await next()
+
+    async def _team_named(self, req: AsyncBoltRequest, next) -> BoltResponse:
+        """With OAuth installs each Slack team is a workspace of its own: a request that names no
+        team is refused before anything is kept or answered."""
+        if privacy.team_of(req.body):
+            return await next()
+        log.warning("refused a Slack request that names no team (OAuth installs)")
+        return self._refusal(req)
+
+    def _refusal(self, req: AsyncBoltRequest) -> BoltResponse:
+        """Acknowledged, with nothing done; a slash command's user is told the app isn't set up."""
+        text = self.coach.catalog.render(msg("slack.other_workspace"), None)
+        return BoltResponse(status=200, body=text if req.body.get("command") else "")
 
     # --- the request inbox -------------------------------------------------------------
 
@@ -199,8 +211,13 @@ class SlackAdapter:
     # --- translation -------------------------------------------------------------------
 
     def workspace(self, team_id: str | None) -> str:
-        """One workspace per Slack team with OAuth installs; else the configured workspace."""
-        return team_id if self.settings.slack_multi_workspace and team_id else self.coach.workspace
+        """One workspace per Slack team with OAuth installs (never the configured one: a request
+        naming no team is refused by ``_team_named``); else the configured workspace."""
+        if not self.settings.slack_multi_workspace:
+            return self.coach.workspace
+        if not team_id:
+            raise privacy.NoTeam("a Slack request names no team")
+        return team_id
 
     async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> tuple[str | None, str | None, str | None]:
         """The user's e-mail, locale and time zone from Slack (users.info), cached per process."""
@@ -278,7 +295,7 @@ class SlackAdapter:
     def inbound(self, team_id: str, user_id: str, conversation: str, text: str, external_id: str | None) -> Inbound:
         return Inbound(self.workspace(team_id), conversation, text, platform="slack",
                        platform_user_id=user_id, external_id=external_id,
-                       direct=conversation.startswith("D"))  # Slack's DM channel ids start with D
+                       direct=privacy.is_dm(conversation))
 
     # --- listeners ---------------------------------------------------------------------
 
@@ -379,11 +396,17 @@ class SlackAdapter:
         team, user = _ids(body)
         if not user:
             return
-        outcome = await self.run(client, self.inbound(team, user, channel, value, key))
-        if container.get("is_ephemeral"):
+        if container.get("is_ephemeral"):  # a message only the user sees: answered the same way
+            outcome = await self.run(client, self.inbound(team, user, channel, value, key))
             await self.respond(respond, outcome, client, user, channel)
-        else:
-            await self.post(client, channel, outcome)
+            return
+        # a message others may see (a channel's), or a view: the answer goes to the user's DM
+        dm = await privacy.dm_of(client, user, channel)
+        outcome = await self.run(client, self.inbound(team, user, dm, value, key))
+        await self.post(client, dm, outcome)
+        if dm != channel and outcome.replies and body.get("response_url"):
+            await _ephemeral(respond, text=self.coach.catalog.render(msg("slack.answered_in_dm"), outcome.locale),
+                             response_type="ephemeral")
 
     async def on_client_search(self, ack, body: dict, client: AsyncWebClient) -> None:
         team, user = _ids(body)
@@ -430,10 +453,12 @@ class SlackAdapter:
             await ack(response_action="errors", errors={k: catalog.render(m, locale) for k, m in errors.items()})
             return
         await ack()
-        channel = view.get("private_metadata") or (await client.conversations_open(users=user))["channel"]["id"]
-        inbound = self.inbound(team, user, channel, "", f"view:{view.get('id')}")
+        # the form was opened where the rep clicked (a channel, perhaps shared, or a DM with someone
+        # else): the answer is theirs alone, in their own DM with the coach, whatever the view says
+        dm = await privacy.dm_of(client, user)
+        inbound = self.inbound(team, user, dm, "", f"view:{view.get('id')}")
         outcome = await self.run(client, inbound, lambda i: self.coach.engine.log_form(i, request))
-        await self.post(client, channel, outcome)
+        await self.post(client, dm, outcome)
 
     async def on_home(self, event: dict, body: dict, client: AsyncWebClient) -> None:
         if event.get("tab") != "home" or not event.get("user"):
@@ -467,13 +492,6 @@ def _read_only(body: dict[str, Any]) -> bool:
     if body.get("type") == "block_suggestion":
         return True
     return body.get("type") == "event_callback" and (body.get("event") or {}).get("type") == "app_home_opened"
-
-
-def _ids(body: dict[str, Any]) -> tuple[str, str]:
-    """(team id, user id) of an interactive payload; empty when Slack left them out."""
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
-    team = body.get("team") if isinstance(body.get("team"), dict) else {}
-    return str(team.get("id") or user.get("team_id") or ""), str(user.get("id") or "")
 
 
 async def _ephemeral(respond: Callable[..., Awaitable[Any]], **message: Any) -> bool:

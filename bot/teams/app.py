@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import logging
 import os
 import re
@@ -31,19 +30,18 @@ from http import HTTPStatus
 from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
-import jwt
 from aiohttp import web
 from pydantic import ValidationError
 from microsoft_agents.activity import (Activity, ActivityTypes, Attachment, InvokeResponse,
                                       load_configuration_from_env)
-from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
+from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AnonymousTokenProvider
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
 from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import Coach
-from bot.teams import cards
+from bot.teams import auth, cards
 from bot.teams.package import MESSAGE_ACTION
 from coaching.engine import Inbound, Outcome
 from coaching.messages import msg
@@ -51,22 +49,14 @@ from coaching.ports import ConversationReference
 from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
-CLIENT_ID_SETTING = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
-TENANT_ID_SETTING = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__TENANTID"
 CHANNEL_PREFIX = "conversation:"  # a channel's saved reference: "conversation:" + its channel id
 ACTION_INVOKES = ("composeExtension/fetchTask", "composeExtension/submitAction")  # the message action
 _THREAD_SUFFIX = re.compile(r";messageid=.*$", re.IGNORECASE | re.DOTALL)
 Sender = Callable[[dict[str, Any], Activity], Awaitable[None]]  # (saved reference, activity): proactive
-REFUSED = {"error": "Invalid token or authentication failed."}  # the SDK's own 401 body
-PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
-def credentials_configured(env: Mapping[str, str] = os.environ) -> bool:
-    return bool(env.get(CLIENT_ID_SETTING))
-
-
-def _connections(env: Mapping[str, str]) -> tuple[Any, AgentAuthConfiguration]:
-    if credentials_configured(env):
+def _connections(env: Mapping[str, str], access: auth.Access) -> tuple[Any, AgentAuthConfiguration]:
+    if not access.anonymous:
         from microsoft_agents.authentication.msal import MsalConnectionManager
 
         manager = MsalConnectionManager(**load_configuration_from_env(dict(env)))
@@ -171,9 +161,10 @@ def _client_timezone(activity: Activity) -> str | None:
 
 
 class CoachAgent(ActivityHandler):
-    def __init__(self, coach: Coach, sender: Sender | None = None) -> None:
+    def __init__(self, coach: Coach, sender: Sender | None = None, access: auth.Access | None = None) -> None:
         self.coach = coach
         self.sender = sender  # proactive messages (the message action's questions): TeamsEndpoint.send_to
+        self.access = access or auth.Access(anonymous=True)
 
     # --- translation ---------------------------------------------------------------------
 
@@ -185,6 +176,12 @@ class CoachAgent(ActivityHandler):
                        # only a channel's messages reach the coach unmentioned (ChannelMessage.Read.Group):
                        # a personal or group chat is no place to capture
                        direct=activity.conversation.conversation_type != "channel")
+
+    @property
+    def trusts_connector(self) -> bool:
+        """Whether what the connector says of a member (their e-mail) may name them: only with
+        credentials, where the connector is Microsoft's (anonymous mode's is the sender's own)."""
+        return not self.access.anonymous
 
     async def email_of(self, context: TurnContext) -> str | None:
         """The member's e-mail from the Teams connector (the roster match of last resort)."""
@@ -203,7 +200,8 @@ class CoachAgent(ActivityHandler):
         work = work or self.coach.engine.handle
         try:
             outcome = await asyncio.to_thread(work, inbound)
-            if outcome.person is None and inbound.email is None and (email := await self.email_of(context)):
+            if outcome.person is None and inbound.email is None and self.trusts_connector \
+                    and (email := await self.email_of(context)):
                 outcome = await asyncio.to_thread(work, dataclasses.replace(inbound, email=email))
         except OperationalError:
             log.warning("database unavailable while handling a Teams activity")
@@ -222,6 +220,9 @@ class CoachAgent(ActivityHandler):
     def remember(self, activity: Activity) -> None:
         """Save where to reach this person later: their personal chat (digests are private),
         or, for a channel or group chat, the conversation itself (a team's channel digest)."""
+        if not auth.connector_allowed(activity.service_url, self.access):  # checked on arrival too
+            log.warning("a conversation reference with a serviceUrl not served here was not saved")
+            return
         personal = not _shared(activity)
         reference = activity.get_conversation_reference()
         user = _user_id(activity) if personal else CHANNEL_PREFIX + _where(activity)
@@ -343,27 +344,6 @@ def reply_activity(reply: Reply, coach: Coach, locale: str | None) -> Activity:
                     attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=card)])
 
 
-def loopback_peer(remote: str | None) -> bool:
-    """Whether a request's peer address is this machine (``::ffff:127.0.0.1`` too)."""
-    try:
-        address = ipaddress.ip_address(remote or "")
-    except ValueError:  # no address at all (a Unix socket) or not an IP: not known to be local
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
-@web.middleware
-async def _local_callers_only(request: web.Request, handler):
-    """Anonymous local mode checks no token, so only this machine may call it: another peer, or
-    one relaying for someone else through a proxy, gets the 401 a missing token would get."""
-    if loopback_peer(request.remote) and not any(name in request.headers for name in PROXY_HEADERS):
-        return await handler(request)
-    log.info("refused a Teams request from %s: anonymous local mode serves this machine only", request.remote)
-    return web.json_response(REFUSED, status=401)
-
-
 class _AnonymousAppIdNotice(logging.Filter):
     """The SDK warns on every anonymous turn that no app id is known; in anonymous mode that is
     the design, said once when the server starts."""
@@ -376,30 +356,10 @@ _APP_ID_NOTICE = _AnonymousAppIdNotice()
 _SDK_TOKEN_CLIENT_LOG = "microsoft_agents.hosting.core.connector.client.user_token_client"
 
 
-@web.middleware
-async def _refuse_tokens_without_key_id(request: web.Request, handler):
-    """The SDK (1.9) answers 500 to a well-formed JWT with no ``kid`` header (a KeyError while it
-    looks up the signing key); no key id means no key to check it with, so that is a 401."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        try:
-            header = jwt.get_unverified_header(token.strip())
-        except jwt.PyJWTError:
-            header = None  # not a JWT at all: the SDK's own check answers 401
-        if header is not None and not header.get("kid"):
-            return web.json_response(REFUSED, status=401)
-    return await handler(request)
-
-
-async def _not_an_activity(request: web.Request) -> dict[str, Any] | None:
+def _not_an_activity(body: Any) -> dict[str, Any] | None:
     """Why a request's JSON is not an activity, checked before the SDK sees it: its own check raises
     more than ``ValidationError`` (an empty ``channelId`` is a ``TypeError``, and worse), and it
-    fails later on a ``serviceUrl`` that is missing or not a URL; each would be a 500. A body that
-    is not JSON at all is left to the SDK, which answers 400."""
-    try:
-        body = await request.json()  # aiohttp keeps the body: the SDK reads it again
-    except Exception:
-        return None
+    fails later on a ``serviceUrl`` that is missing or not a URL; each would be a 500."""
     try:
         activity = Activity.model_validate(body)
     except ValidationError as error:
@@ -414,41 +374,35 @@ async def _not_an_activity(request: web.Request) -> dict[str, Any] | None:
     return None
 
 
-async def _json_or_none(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except Exception:  # not JSON: no tenant to name
-        return None
-
-
-def _tenant_of(body: Any) -> str | None:
-    """The tenant an activity comes from, as Teams states it (channel data, else the conversation)."""
-    if not isinstance(body, dict):
-        return None
-    channel_data = body.get("channelData") if isinstance(body.get("channelData"), dict) else {}
-    tenant = channel_data.get("tenant") if isinstance(channel_data.get("tenant"), dict) else {}
-    conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else {}
-    found = tenant.get("id") or conversation.get("tenantId")
-    return str(found).strip().lower() if found else None
-
-
 class TeamsEndpoint:
     """``/api/messages``: the JWT check, the SDK's adapter, and the coach's agent."""
 
-    def __init__(self, coach: Coach, env: Mapping[str, str] = os.environ) -> None:
-        self.coach = coach
-        self.connections, self.auth_config = _connections(env)
-        self.anonymous = not credentials_configured(env)
-        # the one Microsoft 365 tenant served: another tenant's member could otherwise claim a
-        # roster e-mail in their own directory
-        self.tenant = (env.get(TENANT_ID_SETTING) or "").strip().lower() or None
+    def __init__(self, coach: Coach, env: Mapping[str, str] = os.environ, connections: Any = None,
+                 keys: Any = None) -> None:
+        """``connections`` (the SDK's connection manager: how the bot gets its own token) and
+        ``keys`` (Bot Framework's key set) default to the real ones; tests hand in local stand-ins."""
+        access = auth.access_from(env)
+        if access is None:
+            raise auth.NotConfigured("Teams is not configured: set its credentials, or TEAMS_ANONYMOUS=true "
+                                     "for local use")
+        self.coach, self.access = coach, access
+        self.connections, self.auth_config = _connections(env, access)
+        if connections is not None:
+            self.connections = connections
+        self.tokens = None if access.anonymous else auth.BotFrameworkTokens(access, keys)
+        if self.tokens is not None:
+            self.tokens.self_test()
         self.adapter = CloudAdapter(connection_manager=self.connections)
         self.adapter.on_turn_error = self.on_turn_error
-        self.agent = CoachAgent(coach, sender=self.send_to)
+        self.agent = CoachAgent(coach, sender=self.send_to, access=access)
         if self.anonymous:
             sdk_log = logging.getLogger(_SDK_TOKEN_CLIENT_LOG)
             if _APP_ID_NOTICE not in sdk_log.filters:
                 sdk_log.addFilter(_APP_ID_NOTICE)
+
+    @property
+    def anonymous(self) -> bool:
+        return self.access.anonymous
 
     async def on_turn_error(self, context: TurnContext, error: Exception) -> None:
         """Log the failure for the operator; tell the user, in their language, to try again (an
@@ -467,36 +421,45 @@ class TeamsEndpoint:
             log.warning("the failure could not be reported in Teams either: %s", type(failure).__name__)
 
     def sub_app(self) -> web.Application:
-        checks = [_local_callers_only] if self.anonymous else []
-        api = web.Application(middlewares=[*checks, _refuse_tokens_without_key_id, jwt_authorization_middleware],
-                              client_max_size=1024 * 1024)
-        with warnings.catch_warnings():  # the SDK's middleware reads this plain string key
+        guard = auth.local_callers_only if self.tokens is None else auth.token_check(self.tokens)
+        api = web.Application(middlewares=[guard], client_max_size=1024 * 1024)
+        with warnings.catch_warnings():  # the SDK reads this plain string key
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             api["agent_configuration"] = self.auth_config
         if self.anonymous:
             async def warn(_: web.Application) -> None:
-                log.warning("Teams runs in anonymous local mode (no credentials): /api/messages answers "
+                log.warning("Teams runs in anonymous local mode (TEAMS_ANONYMOUS): /api/messages answers "
                             "this machine only; set the CONNECTIONS__SERVICE_CONNECTION__SETTINGS__* "
                             "credentials to connect Teams")
 
             api.on_startup.append(warn)
-
-        async def messages(request: web.Request) -> web.StreamResponse:
-            if problem := await _not_an_activity(request):
-                return web.json_response(problem, status=400)
-            if self.tenant and (tenant := _tenant_of(await _json_or_none(request))) != self.tenant:
-                log.warning("refused a Teams activity from another tenant")
-                return web.json_response({"error": "this Microsoft 365 tenant is not served here",
-                                          "tenant": tenant}, status=403)
-            return await self.adapter.process(request, self.agent)
-
-        api.router.add_post("/messages", messages)
+        api.router.add_post("/messages", self.messages)
         return api
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        """An authenticated request (the sub-app's guard ran): a valid activity, from a connector
+        the coach may answer, in the served tenant; then the SDK's adapter and the agent."""
+        try:
+            body = await request.json()  # aiohttp keeps the body: the SDK reads it again
+        except Exception:
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if problem := _not_an_activity(body):
+            return web.json_response(problem, status=400)
+        if not auth.connector_allowed(body.get("serviceUrl"), self.access):
+            log.warning("refused a Teams activity whose serviceUrl is not a Teams connector")
+            return web.json_response({"error": "serviceUrl is not a Teams connector served here"}, status=403)
+        if self.access.tenant and (tenant := auth.tenant_of(body)) != self.access.tenant:
+            log.warning("refused a Teams activity from another tenant")
+            return web.json_response({"error": "this Microsoft 365 tenant is not served here",
+                                      "tenant": tenant}, status=403)
+        return await self.adapter.process(request, self.agent)
 
     async def send_to(self, reference: dict[str, Any], activity: Activity) -> None:
         """Proactive: continue a saved conversation and send ``activity`` into it."""
         from microsoft_agents.activity import ConversationReference as SdkReference
 
+        if not auth.connector_allowed(reference.get("serviceUrl"), self.access):
+            raise PermissionError("the saved conversation's serviceUrl is not a Teams connector served here")
         continuation = SdkReference.model_validate(reference).get_continuation_activity()
 
         failures: list[Exception] = []

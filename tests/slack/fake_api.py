@@ -47,6 +47,9 @@ from a counter starting at 1700000000.
 OAuth: ``oauth.v2.access`` answers with ``api.oauth_install`` (a bot token for team T9 unless
 changed), and ``auth.test`` then knows that token's team. The client id and secret, which
 slack_sdk sends with HTTP basic auth, are recorded as ``client_id`` / ``client_secret``.
+Token rotation: ``oauth.v2.access`` with ``grant_type=refresh_token`` answers with
+``api.refreshes[refresh_token]`` (a new ``access_token``, ``refresh_token`` and ``expires_in``;
+``token_type`` bot unless given), and ``invalid_refresh_token`` for a refresh token not listed.
 """
 
 from __future__ import annotations
@@ -166,6 +169,8 @@ class FakeSlackApi:
         }
         # auth.test's answer per token (tokens not listed get the default test team)
         self.identities: dict[str, dict[str, Any]] = {}
+        # oauth.v2.access's answer per refresh token (grant_type=refresh_token: token rotation)
+        self.refreshes: dict[str, dict[str, Any]] = {}
 
     # ---- configuration -------------------------------------------------------------------
     def add_user(self, user_id: str, email: str, *, tz: str = "Asia/Tokyo", locale: str = "ja-JP",
@@ -448,6 +453,15 @@ class FakeSlackApi:
         return {"ok": True, "messages": messages, "has_more": more, "pin_count": 0,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
+    def _refreshed(self, p: dict[str, Any]) -> dict[str, Any]:
+        """``oauth.v2.access`` for a refresh token: the next token of a rotating installation."""
+        if not p.get("client_id") or not p.get("client_secret"):
+            return {"ok": False, "error": "invalid_client_id"}
+        answer = self.refreshes.get(str(p.get("refresh_token")))
+        if answer is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        return {"ok": True, "token_type": "bot", **answer}
+
     def _user_by_email(self, email: str) -> dict[str, Any] | None:
         return next((u for u in self.users.values() if u.get("profile", {}).get("email") == email),
                     None)
@@ -465,6 +479,8 @@ class FakeSlackApi:
                 return {"ok": False, "error": "not_allowed_token_type"}
             return ok | {"url": self.socket_url}
         if method == "oauth.v2.access":
+            if p.get("grant_type") == "refresh_token":
+                return self._refreshed(p)
             if not p.get("code") or not p.get("client_id") or not p.get("client_secret"):
                 return {"ok": False, "error": "invalid_code" if not p.get("code") else "invalid_client_id"}
             install = self.oauth_install

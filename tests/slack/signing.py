@@ -84,9 +84,10 @@ def event_body(event: dict[str, Any], event_id: str = "Ev0TEST0001", team_id: st
 def block_actions_body(user_id: str, actions: list[dict[str, Any]], channel_id: str | None = "C1",
                        message_ts: str = "1700000000.000100", team_id: str = TEAM_ID,
                        response_url: str | None = None, trigger_id: str = DEFAULT_TRIGGER_ID,
-                       view: dict[str, Any] | None = None) -> str:
-    """A button/select press in a message (``channel_id``) or, with ``channel_id=None``, in a
-    view such as the Home tab (``view`` gives its fields; id, type and state are filled in)."""
+                       view: dict[str, Any] | None = None, ephemeral: bool = False) -> str:
+    """A button/select press in a message (``channel_id``; ``ephemeral``: a message only the
+    user sees, such as a slash command's answer) or, with ``channel_id=None``, in a view such as
+    the Home tab (``view`` gives its fields; id, type and state are filled in)."""
     stamped = [{"block_id": "b1", "action_ts": "1700000001.000001", **action} for action in actions]
     payload: dict[str, Any] = {
         "type": "block_actions", "user": _user(user_id, team_id), "api_app_id": APP_ID,
@@ -95,7 +96,7 @@ def block_actions_body(user_id: str, actions: list[dict[str, Any]], channel_id: 
     }
     if channel_id is not None:
         payload["container"] = {"type": "message", "message_ts": message_ts,
-                                "channel_id": channel_id, "is_ephemeral": False}
+                                "channel_id": channel_id, "is_ephemeral": ephemeral}
         payload["channel"] = {"id": channel_id, "name": "directmessage"}
         payload["message"] = {"type": "message", "ts": message_ts, "user": "UBOT",
                               "bot_id": "BBOT", "text": "", "blocks": []}

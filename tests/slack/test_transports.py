@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.bootstrap import bootstrap
 from bot.settings import Settings
@@ -129,7 +130,7 @@ def oauth(tmp_path: Path):
     with FakeSlackApi().started_in_thread() as api:
         settings = Settings(DATABASE_URL=f"sqlite:///{tmp_path / 'coach.db'}", COACH_WORKSPACE="unused",
                             SLACK_SIGNING_SECRET=SECRET, SLACK_CLIENT_ID="111.222", SLACK_CLIENT_SECRET="shh",
-                            SLACK_API_URL=f"{api.url}/api/")
+                            SLACK_API_URL=f"{api.url}/api/", COACH_SECRET_KEYS=Fernet.generate_key().decode())
         assert settings.slack_bot_token is None and settings.slack_multi_workspace
         harness = TransportHarness(api, settings, roster_workspace="T9")
         with harness.running():

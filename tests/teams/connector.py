@@ -47,6 +47,7 @@ class FakeConnector:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.members: dict[str, dict[str, Any]] = {}  # what a member lookup answers, by member id
         self.received: list[Call] = []  # the activities taken (what a user would see)
         self.script: list[tuple[int, dict[str, str]]] = []
         self.url = ""
@@ -85,8 +86,10 @@ class FakeConnector:
             with self._changed:
                 self.calls.append(call)
                 self._changed.notify_all()
-            if request.method == "GET":  # member lookups: nobody here
-                return web.json_response({"error": {"code": "NotFound"}}, status=404)
+            if request.method == "GET":  # member lookups: those in ``members``, else nobody
+                member = self.members.get(request.match_info.get("member", ""))
+                return web.json_response(member) if member else \
+                    web.json_response({"error": {"code": "NotFound"}}, status=404)
             failure = self._failure_for(call)
             if failure is None or failure.after:
                 with self._changed:

@@ -48,6 +48,8 @@ PACKAGES = {"@microsoft/m365agentsplayground": PLAYGROUND_VERSION, "adaptivecard
 USER_ID = "user-id-0"
 USER_NAME = "Alex Wilber"
 USER_AAD_ID = "00000000-0000-0000-0000-0000000000020"
+LOCAL = {"TEAMS_ANONYMOUS": "true"}  # Teams' anonymous local mode, asked for explicitly
+CREDENTIAL = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 TENANT_ID = "00000000-0000-0000-0000-0000000000001"
 WAIT = 30.0  # the longest any single wait may take, in seconds
 INSTALL_TIMEOUT = 240.0
@@ -112,7 +114,8 @@ class CoachServer:
         db.upgrade(database_url)
         self.settings = Settings(_env_file=None, DATABASE_URL=database_url, COACH_WORKSPACE=WORKSPACE)
         self.coach: Coach = bootstrap(self.settings, clock=clock or MovableClock())
-        self.env = dict(env or {})  # no credentials: anonymous local mode
+        # no credentials: anonymous local mode, asked for as `make run` does
+        self.env = dict(env if env is not None and CREDENTIAL in env else {**LOCAL, **(env or {})})
         self.url = ""
 
     @property
@@ -136,8 +139,8 @@ class CoachServer:
 
 
 @contextlib.contextmanager
-def serving(app: web.Application) -> Iterator[str]:
-    """Run an aiohttp application on 127.0.0.1 (a free port) in a background thread; its URL.
+def serving(app: web.Application, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run an aiohttp application on ``host`` (a free port) in a background thread; its URL.
     (Everything runs on that thread's loop, so it works beside a caller's own event loop.)"""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="aiohttp-server", daemon=True)
@@ -146,13 +149,13 @@ def serving(app: web.Application) -> Iterator[str]:
 
     async def start() -> int:
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, host, 0)
         await site.start()
         return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     try:
         port = asyncio.run_coroutine_threadsafe(start(), loop).result(WAIT)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(WAIT)
         loop.call_soon_threadsafe(loop.stop)
@@ -396,7 +399,8 @@ class Playground:
         deadline = time.monotonic() + timeout
         while True:
             recorded = self.recorded_replies()
-            if len(self.user_turns()) > turns and len(self.shown()) >= len(recorded):
+            # every turn of the scripts is answered: an empty answer is the recording lagging behind
+            if len(self.user_turns()) > turns and len(self.shown()) >= len(recorded) and len(self.shown()) > shown:
                 return self.shown()[shown:]
             if time.monotonic() > deadline:
                 raise AssertionError(f"no complete answer to {what} within {timeout:.0f} s; recording:\n"

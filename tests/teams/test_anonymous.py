@@ -17,8 +17,9 @@ import pytest
 from aiohttp import web
 
 from bot.server import create_web_app
-from bot.teams.app import loopback_peer
-from tests.teams.playground import WAIT, CoachServer, card_text, http
+from bot.teams.auth import loopback_peer
+from tests.support import WORKSPACE
+from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, http
 from tests.teams.test_endpoint import activity, stored
 
 
@@ -86,17 +87,24 @@ def test_anonymous_mode_refuses_every_peer_but_this_machine(database_url, connec
     assert "Which client did you meet?" in card_text(post.body)
 
 
+# What nginx's proxy_pass (Via, X-Forwarded-*), an ssh or HTTP tunnel, a CDN (CF-Connecting-IP,
+# True-Client-IP) or RFC 7239 add. (A bare `proxy_pass` or `ssh -R` adds none: see the next test.)
+RELAYED = (("X-Forwarded-For", "203.0.113.9"), ("Forwarded", "for=203.0.113.9"), ("X-Real-IP", "203.0.113.9"),
+           ("Via", "1.1 proxy.example"), ("X-Forwarded-Host", "coach.example"), ("X-Forwarded-Proto", "https"),
+           ("X-Forwarded-Port", "443"), ("CF-Connecting-IP", "203.0.113.9"), ("True-Client-IP", "203.0.113.9"),
+           ("x-forwarded-server", "edge"))
+
+
 def test_a_request_relayed_by_a_proxy_is_refused_in_anonymous_mode(database_url, connector):
     """A reverse proxy on this machine would make everyone look local: what it relays is refused."""
     server = CoachServer(database_url)
     server.seed()
     with server.running():
         answers = {header: http("POST", server.messages_url, activity(connector.url), headers={header: value})[0]
-                   for header, value in (("X-Forwarded-For", "203.0.113.9"), ("Forwarded", "for=203.0.113.9"),
-                                         ("X-Real-IP", "203.0.113.9"))}
+                   for header, value in RELAYED}
         assert http("POST", server.messages_url, activity(connector.url, "help", deliveryMode="expectReplies"),
                     headers={"X-Forwarded-For": "127.0.0.1"})[0] == 401
-    assert answers == {"X-Forwarded-For": 401, "Forwarded": 401, "X-Real-IP": 401}
+    assert answers == {header: 401 for header, _ in RELAYED}
     assert connector.calls == [] and stored(server) == (None, None)
 
 
@@ -121,3 +129,19 @@ def test_anonymous_mode_warns_once_at_start_not_on_every_turn(database_url, conn
 ])
 def test_what_counts_as_this_machine(remote, local):
     assert loopback_peer(remote) is local
+
+
+def test_anonymous_mode_never_takes_identity_from_the_connectors_email(database_url, connector):
+    """Behind a proxy that adds no header, a stranger's activity looks local. In anonymous mode the
+    serviceUrl is the sender's own server, so what it says of a member (the admin's e-mail) must
+    not name anyone: the stranger is not on the roster, and no link is made."""
+    server = CoachServer(database_url)
+    server.seed(email=None)  # nobody linked to the sender's Teams id
+    connector.members["29:1alice"] = {"id": "29:1alice", "email": "ada@acme.example", "name": "Ada"}
+    with server.running():
+        assert http("POST", server.messages_url, activity(connector.url, "teamhealth"))[0] == 202
+        [reply] = connector.wait_for(1)
+    assert [c for c in connector.calls if c.method == "GET"] == []  # not even asked
+    assert "roster" in card_text(reply.body)
+    with server.coach.uow_factory() as uow:
+        assert uow.people.by_platform_id(WORKSPACE, "teams", USER_AAD_ID) is None

@@ -23,7 +23,7 @@ from coaching.ports import ChannelCapture
 from storage.db import make_engine
 from storage.models import Base
 from tests.support import WORKSPACE
-from tests.teams.playground import USER_AAD_ID, CoachServer, card_text, choices_of, http
+from tests.teams.playground import LOCAL, USER_AAD_ID, CoachServer, card_text, choices_of, http
 from tests.teams.test_endpoint import CLIENT_ID, CONVERSATION, TENANT, activity
 
 CHANNEL = "19:acme-shared@thread.tacv2"  # a team channel shared with the client Acme
@@ -389,7 +389,7 @@ def test_a_turn_that_fails_during_an_invoke_is_answered_200_with_a_message_not_a
 
     from bot.teams.app import TeamsEndpoint
 
-    endpoint = TeamsEndpoint(server.coach, env={})
+    endpoint = TeamsEndpoint(server.coach, env=LOCAL)
     invoke = Activity.model_validate(action("http://127.0.0.1:9", locale="ja-JP"))
     context = TurnContext(endpoint.adapter, invoke)
     asyncio.run(endpoint.on_turn_error(context, RuntimeError("boom")))

@@ -25,7 +25,7 @@ from coaching.nudges import Nudge, NudgeKind
 from coaching.replies import Choice, Reply
 from tests.dialogs import LOG_EN, LOG_JA, Pick
 from tests.support import WORKSPACE, make_coach, seed_roster
-from tests.teams.playground import USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http
+from tests.teams.playground import LOCAL, USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http
 from tests.test_charts import PNG_MAGIC, png_info, team_chart
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
@@ -382,7 +382,7 @@ def test_a_manager_sets_the_team_channel_in_teams_and_the_channel_digest_arrives
         assert http("POST", server.messages_url, mention)[0] == 202
         [answer] = connector.wait_for(1)
         assert "East" in card_text(answer.body)
-        notifier = TeamsNotifier(server.coach, TeamsEndpoint(server.coach, env={}))
+        notifier = TeamsNotifier(server.coach, TeamsEndpoint(server.coach, env=LOCAL))
         Dispatcher(server.coach.uow_factory, notifier, server.coach.rules, Schedule(), clock).run(
             WORKSPACE, clock(), jobs=["team"])
         posts = connector.wait_for(2)

@@ -13,6 +13,7 @@ from coaching.ports import ConversationReference, MaybeDelivered
 from coaching.replies import Reply
 from tests.support import make_coach, seed_roster
 from tests.teams.connector import FakeConnector
+from tests.teams.playground import LOCAL
 
 
 def save_reference(coach, service_url: str) -> int:
@@ -49,7 +50,7 @@ def test_digest_delivery(database_url, script, delivered, sends, active):
             connector.script = list(script)
             person_id = save_reference(coach, connector.url)
             person, reply = digest_for(coach, person_id)
-            notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env={}), attempts=4)
+            notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env=LOCAL), attempts=4)
             try:
                 ok = await notifier.send_async(person, reply)
             except MaybeDelivered as error:
@@ -72,5 +73,5 @@ def test_no_saved_conversation_means_not_delivered(database_url):
     seed_roster(coach)
     with coach.uow_factory() as uow:
         alice = uow.people.by_email("acme", "alice@acme.example")
-    notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env={}))
+    notifier = TeamsNotifier(coach, TeamsEndpoint(coach, env=LOCAL))
     assert notifier.send(alice, Reply.of(Msg("digest.title", {"name": "Alice"}))) is None

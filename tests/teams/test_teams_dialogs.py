@@ -14,6 +14,7 @@ from bot.server import create_web_app
 from tests.dialogs import LOG_EN, LOG_JA, Pick, Script
 from tests.support import make_coach, seed_roster
 from tests.teams.connector import FakeConnector
+from tests.teams.playground import LOCAL
 
 AAD = {"alice@acme.example": "aad-alice", "ken@acme.example": "aad-ken"}
 
@@ -46,7 +47,7 @@ async def run_script(database_url: str, script: Script) -> tuple[int, int]:
         person = uow.people.by_email("acme", script.email)
         uow.people.link_platform("acme", person.id, "teams", AAD[script.email])
         uow.commit()
-    runner = web.AppRunner(create_web_app(coach, coach.settings, env={}))
+    runner = web.AppRunner(create_web_app(coach, coach.settings, env=LOCAL))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
