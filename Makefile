@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Who you are in the demo chat (see README: the demo's people and their archetypes).
 REP ?= marcus.reed@demo.example
 
-.PHONY: run test bench setup chat lint clean
+.PHONY: run test test-fast bench setup chat lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -33,6 +33,10 @@ chat: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# The unit layer alone (the domain and the engine on in-memory fakes): seconds, no database.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit tests/domain
 
 # Benchmarks at S, M and L (PostgreSQL from BENCH_DATABASE_URL, default the local test database):
 # BENCHMARKS.md. The organisations are generated once and kept (data/bench/, schemas bench_*).

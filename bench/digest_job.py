@@ -28,7 +28,7 @@ from bench.nudge_run import process_main
 from bot.bootstrap import bootstrap
 from bot.notifiers import LogNotifier
 from bot.settings import Settings
-from coaching.dispatch import DIGEST, Dispatcher
+from coaching.jobs import DIGEST, ScheduledJobs
 from coaching.schedule import Schedule
 
 
@@ -47,7 +47,7 @@ def measure(url: str, workspace: str, today: date) -> dict[str, Any]:
     sent = skipped = failed = 0
     started = time.perf_counter()
     for moment in moments:
-        dispatcher = Dispatcher(coach.uow_factory, LogNotifier(coach.catalog, sink), coach.rules, plan,
+        dispatcher = ScheduledJobs(coach.uow_factory, LogNotifier(coach.catalog, sink), coach.rules, plan,
                                 clock=lambda moment=moment: moment)
         began = time.perf_counter()
         report = dispatcher.run(workspace, moment, jobs=(DIGEST,))

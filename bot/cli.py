@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 
 from coaching import health, services, views
 from coaching.dates import parse_date
+from coaching.errors import StorageUnavailable
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role
 from coaching.replies import printable
@@ -107,9 +107,8 @@ class CoachGroup(click.Group):
             self._fail(failure.message)
         except CoachError as error:
             self._fail(error.message)
-        except OperationalError as error:
-            detail = str(error.orig).strip().splitlines()[0] if error.orig else "?"
-            self._fail(msg("cli.db_unreachable", detail=detail))
+        except StorageUnavailable as error:
+            self._fail(msg("cli.db_unreachable", detail=error.detail))
         except SchemaOutOfDate:
             self._fail(msg("cli.db_not_migrated"))
         except Exception as error:  # a defect: one line for the user, the details for the operator
@@ -389,10 +388,10 @@ def _scheduler(coach: Coach, write=None):
 def _send_digests(coach: Coach, day: date, rep_id: int | None) -> None:
     """What the run for ``day`` delivers, with the same records: a second call sends nothing."""
     scheduler = _scheduler(coach, click.echo)  # a digest no platform took is printed, never lost
-    if day.weekday() not in scheduler.dispatcher.plan.working_days:
+    if day.weekday() not in scheduler.jobs.plan.working_days:
         click.echo(_say(coach, msg("cli.not_working_day", on=day)))
         return
-    report = scheduler.dispatcher.digests(coach.workspace, coach.clock(), as_of=day,
+    report = scheduler.jobs.digests(coach.workspace, coach.clock(), as_of=day,
                                           rep_ids=[rep_id] if rep_id is not None else None)
     job = report.job("digest")
     click.echo(_say(coach, msg("cli.digests_sent", on=day, sent=job.sent, failed=job.failed,

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from sqlalchemy.exc import OperationalError
-
 from bot.bootstrap import Coach
 from bot.terminal import render, render_with_chart
 from coaching.engine import Inbound, Outcome
+from coaching.errors import StorageUnavailable
 from coaching.messages import msg
 from coaching.replies import Reply
 
@@ -30,7 +29,7 @@ class ConsoleChannel:
         inbound = Inbound(self.coach.workspace, self.conversation, text, email=self.email)
         try:
             outcome = self.coach.engine.handle(inbound)
-        except OperationalError:
+        except StorageUnavailable:
             # The database is unreachable: nothing of this turn was committed; try again later.
             reply = Reply.of(msg("error.storage_down"))
             return render(reply, self.coach.catalog, None), None

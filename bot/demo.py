@@ -37,7 +37,7 @@ from coaching import services
 from coaching.model import (
     InteractionDraft, Kind, ProblemDraft, PromiseDraft, Purpose, Role, TrustLevel, Workspace,
 )
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 
 if TYPE_CHECKING:
     from bot.bootstrap import Coach

@@ -25,7 +25,8 @@ from bot.bootstrap import Coach
 from coaching import imports, services
 from coaching.messages import Msg, msg
 from coaching.model import Person, Team, Workspace
-from coaching.ports import PersonDraft, UnitOfWork
+from coaching.ports import UnitOfWork
+from coaching.records import PersonDraft
 from storage.repositories import name_key
 
 MAX_FILE_BYTES = 50 * 1024 * 1024

@@ -22,10 +22,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.slack import render
 from bot.teams.auth import access_from as teams_access
 from bot.terminal import render_with_chart
-from coaching.ports import MaybeDeliveredOn
+from coaching.errors import MaybeDelivered, MaybeDeliveredOn
 from coaching.messages import Catalog
 from coaching.model import Person
-from coaching.ports import MaybeDelivered
 from coaching.replies import Reply
 
 log = logging.getLogger(__name__)

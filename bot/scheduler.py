@@ -2,7 +2,7 @@
 
 Jobs are defined here and rebuilt at every start (an in-memory job store: nothing to migrate,
 nothing shared between replicas). Each job runs every ``COACH_SCHEDULER_TICK_SECONDS`` and
-first right at start-up, which is the catch-up after downtime; :mod:`coaching.dispatch`
+first right at start-up, which is the catch-up after downtime; :mod:`coaching.jobs`
 decides who is due in their own time zone and records every message before sending it, so
 ticks, restarts and replicas never send anything twice. One worker thread runs the jobs one
 after another, so jobs of one process never race each other; replicas are kept apart by
@@ -25,20 +25,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.bootstrap import Coach
-from coaching import dispatch
-from coaching.dispatch import Dispatcher, RunReport
+from coaching import jobs
+from coaching.jobs import RunReport, ScheduledJobs
 
 log = logging.getLogger(__name__)
 
 # The APScheduler jobs, in the order one cycle runs them.
 JOBS = {
     # silence entries, overdue promises, waiting problems: once per UTC day, before the digests
-    "daily_upkeep": (dispatch.UPKEEP,),
-    "rep_digests": (dispatch.DIGEST,),
-    "promise_reminders": (dispatch.REMINDER,),
-    "manager_weekly": (dispatch.WEEKLY,),
-    "team_channel_digests": (dispatch.TEAM,),
-    "end_of_day_checkins": (dispatch.CHECKIN,),
+    "daily_upkeep": (jobs.UPKEEP,),
+    "rep_digests": (jobs.DIGEST,),
+    "promise_reminders": (jobs.REMINDER,),
+    "manager_weekly": (jobs.WEEKLY,),
+    "team_channel_digests": (jobs.TEAM,),
+    "end_of_day_checkins": (jobs.CHECKIN,),
 }
 
 
@@ -50,7 +50,7 @@ class CoachScheduler:
         from bot.notifiers import build_notifier
 
         self.coach = coach
-        self.dispatcher = self._dispatcher(notifier or build_notifier(coach))
+        self.jobs = self._jobs(notifier or build_notifier(coach))
         if installations is None and coach.settings.slack_multi_workspace:
             from bot.slack.installations import InstalledWorkspaces
 
@@ -58,25 +58,25 @@ class CoachScheduler:
         self.installations = installations
         self.scheduler: AsyncIOScheduler | None = None
 
-    def _dispatcher(self, notifier: Any) -> Dispatcher:
+    def _jobs(self, notifier: Any) -> ScheduledJobs:
         coach = self.coach
-        return Dispatcher(coach.uow_factory, notifier, coach.rules, coach.settings.schedule(), coach.clock)
+        return ScheduledJobs(coach.uow_factory, notifier, coach.rules, coach.settings.schedule(), coach.clock)
 
-    def workspaces(self) -> dict[str, Dispatcher]:
+    def workspaces(self) -> dict[str, ScheduledJobs]:
         """The configured workspace with the configured notifier, then each installed Slack team
         with a notifier of its own token (a team that is also the configured workspace: its token).
         With OAuth installs the configured workspace (Teams, the console) runs only once it exists."""
         coach = self.coach
         if self.installations is None:
-            return {coach.workspace: self.dispatcher}
+            return {coach.workspace: self.jobs}
         from bot.notifiers import FirstThatDelivers, SlackNotifier
 
         with coach.uow_factory() as uow:
             configured = uow.workspaces.get(coach.workspace) is not None
-        runs = {coach.workspace: self.dispatcher} if configured else {}
+        runs = {coach.workspace: self.jobs} if configured else {}
         for team, token in self.installations.tokens().items():
             slack = SlackNotifier(coach.catalog, token, coach.settings.slack_api_url, clock=coach.clock)
-            runs[team] = self._dispatcher(FirstThatDelivers([slack]))
+            runs[team] = self._jobs(FirstThatDelivers([slack]))
         return runs
 
     def run_once(self) -> RunReport:

@@ -7,9 +7,9 @@ else", and "not today". A touch captured from an opted-in client channel has hap
 purpose is unknown; the check-in asks for it with one tap per purpose, even on a day the rep
 logged something else.
 
-A tap starts the shortest logging flow (:func:`coaching.conversation.tap`): the purpose, whether
+A tap starts the shortest logging flow (:func:`coaching.logflow.tap`): the purpose, whether
 a promise was made, saved. The check-in is one delivery per rep and local date, like the
-digests (:mod:`coaching.dispatch`), so it is asked once; a rep who says "not today" before it
+digests (:mod:`coaching.jobs`), so it is asked once; a rep who says "not today" before it
 goes out records that day's delivery as declined, and it never goes out.
 """
 
@@ -19,17 +19,17 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from coaching import services
+from coaching import commands, services
 from coaching.messages import msg
 from coaching.model import Person, Purpose, Source
-from coaching.ports import SKIPPED, UnitOfWork, person_recipient
+from coaching.ports import UnitOfWork
+from coaching.records import SKIPPED, person_recipient
 from coaching.replies import Choice, Reply
 
 JOB = "checkin"
 DECLINED = "declined"  # the reason a check-in was skipped because the rep said "not today"
 CHOICES = 5  # client buttons at most (Teams shows six actions a row comfortably; Slack 25)
-NOT_TODAY = ("not today", "nothing today", "no touches today", "none today", "今日はなし", "本日はなし",
-             "今日はない", "今日はありません", "本日はありません")
+NOT_TODAY = commands.NOT_TODAY_WORDS
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,13 @@ def reply(person: Person, checkin: Checkin) -> Reply | None:
         return None
     items = []
     for touch_id, client in checkin.pending:
-        purposes = tuple(Choice(f"purpose:{touch_id}:{p.value}", msg(f"purpose.{p.value}.short"))
+        purposes = tuple(Choice(commands.button(commands.StatePurpose(touch_id, p)), msg(f"purpose.{p.value}.short"))
                          for p in Purpose.stated())
         items.append((msg("checkin.captured", client=client), purposes))
     if not checkin.logged:
-        taps = tuple(Choice(f"tap:{cid}", name) for cid, name in checkin.candidates)
-        taps += (Choice("tap:other", msg("checkin.someone_else")), Choice(NOT_TODAY[0], msg("checkin.none")))
+        taps = tuple(Choice(commands.button(commands.Tap(cid)), name) for cid, name in checkin.candidates)
+        taps += (Choice(commands.button(commands.Tap(None)), msg("checkin.someone_else")),
+                 Choice(commands.button(commands.NotToday()), msg("checkin.none")))
         items.append((msg("checkin.ask" if checkin.candidates else "checkin.ask_open"), taps))
     built = Reply.of_items((msg("checkin.title", name=person.name),), items)
     return dataclasses.replace(built, picker="client" if not checkin.logged else None)

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Iterable, Mapping, Sequence
 
 from coaching import views
+from coaching.commands import ClosePromise, Feedback, LogMeeting, button
 from coaching.messages import Msg, msg
 from coaching.model import Person
 from coaching.nudges import ClientHistory, Nudge, NudgeKind
@@ -41,9 +42,9 @@ def context(history: ClientHistory, as_of: date) -> Msg:
 
 
 def _choices(n: Nudge) -> tuple[Choice, ...]:
-    choices = (Choice(f"/logmeeting {n.client_name}", msg("digest.log")),) if n.client_name else ()
-    return choices + (Choice(f"snooze:{n.kind.value}:{n.subject}", msg("digest.snooze")),
-                      Choice(f"dismiss:{n.kind.value}:{n.subject}", msg("digest.dismiss")))
+    choices = (Choice(button(LogMeeting(n.client_name)), msg("digest.log")),) if n.client_name else ()
+    return choices + (Choice(button(Feedback("snoozed", n.kind.value, n.subject)), msg("digest.snooze")),
+                      Choice(button(Feedback("dismissed", n.kind.value, n.subject)), msg("digest.dismiss")))
 
 
 def _item(n: Nudge, histories: Mapping[int, ClientHistory], as_of: date | None) -> Msg:
@@ -78,7 +79,7 @@ def reminder(person: Person, nudges: Sequence[Nudge]) -> Reply | None:
         return None
     items = [(msg("digest.reminder_item", client=n.client_name or "", promise=str(n.facts.get("promise", "")),
                   due=n.facts.get("due")),
-              (Choice(f"kept:{n.subject.split(':')[1]}", msg("digest.kept")),))
+              (Choice(button(ClosePromise(True, promise_id=int(n.subject.split(":")[1]))), msg("digest.kept")),))
              for n in due]
     return Reply.of_items((msg("digest.reminder_title", name=person.name, count=len(due)),), items)
 

@@ -34,7 +34,7 @@ Definitions (a *client* below is one ``ClientHistory``; touches dated after ``as
   e.g. one created during the period, started at 0).
 * **trust_mix** -- clients in the book per trust level: keys 1, 2, 3, 4 and ``"unassessed"``,
   always all present.
-* **Nudges acted on** -- the nudge items passed in (:class:`~coaching.ports.SentItem`: each item
+* **Nudges acted on** -- the nudge items passed in (:class:`~coaching.records.SentItem`: each item
   of a digest or promise reminder whose delivery status is ``sent``; the same subject sent on
   two days is two items). An item delivered to a rep on local date D is *acted on* when, within
   D..D + ``ACTED_DAYS`` (3) days inclusive, the same rep logged a touch (non-voided interaction)
@@ -83,7 +83,7 @@ from typing import Iterable, Mapping, Sequence
 from coaching.messages import Msg
 from coaching.model import Problem, Promise, PromiseStatus, Purpose
 from coaching.nudges import ClientHistory, cadence_days
-from coaching.ports import SentItem, TouchRow
+from coaching.records import SentItem, TouchRow
 from coaching.rules import Nudging
 
 ACTIVE_DAYS = 180

@@ -1,15 +1,17 @@
-"""The ports the service layer depends on. ``storage/`` implements them with SQLAlchemy;
-tests may implement them with fakes.
+"""The ports the service layer depends on: protocols only. ``storage/`` implements them with
+SQLAlchemy; tests may implement them with fakes. The values they pass are in
+:mod:`coaching.model` and :mod:`coaching.records`, the failures they report in
+:mod:`coaching.errors`.
 
 All reads are scoped to one workspace; no method returns another workspace's rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterator, Protocol, Sequence, runtime_checkable
 
+from coaching import records
 from coaching.model import (
     Client,
     EntryDraft,
@@ -21,53 +23,24 @@ from coaching.model import (
     Promise,
     PromiseStatus,
     Purpose,
-    Role,
     Team,
     TrustLevel,
     Workspace,
 )
 from coaching.nudges import ClientHistory
 
-
-@dataclass(frozen=True)
-class PersonDraft:
-    email: str
-    name: str
-    role: Role
-    team_ids: tuple[int, ...]
-    timezone: str = "UTC"
-    locale: str | None = None
-    slack_user_id: str | None = None
-    teams_user_id: str | None = None
-    on_leave: bool | None = None  # None: keep what is recorded
-
-
-@dataclass(frozen=True)
-class TouchRow:
-    """One touch, as team-health metrics see it."""
-
-    rep_id: int
-    client_id: int
-    on: date
-    purpose: Purpose
-    source: str = "command"  # a coaching.model.Source value: how it was logged
-
-
-@dataclass(frozen=True)
-class ChannelCapture:
-    """A shared channel an admin mapped to a client: the rep's own messages there are touches."""
-
-    platform: str  # "slack" | "teams"
-    channel_id: str
-    client_id: int
-    enabled_by: int  # the admin's person id
-    enabled_on: date
-
-
-@dataclass(frozen=True)
-class ConversationRecord:
-    state: dict[str, Any]
-    updated_at: datetime
+if TYPE_CHECKING:  # annotations only: import these from coaching.records
+    from coaching.records import (
+        ChannelCapture,
+        NudgeFeedback,
+        DialogState,
+        ChatReference,
+        Delivery,
+        DeliveryItem,
+        PersonDraft,
+        SentItem,
+        TouchRow,
+    )
 
 
 class WorkspaceRepository(Protocol):
@@ -178,8 +151,8 @@ class LedgerRepository(Protocol):
         """Balance per client (entries dated on or before ``as_of`` when given); 0 if none."""
 
 
-class ConversationRepository(Protocol):
-    def get(self, workspace_id: str, conversation: str, user: str) -> ConversationRecord | None: ...
+class DialogRepository(Protocol):
+    def get(self, workspace_id: str, conversation: str, user: str) -> DialogState | None: ...
     def save(self, workspace_id: str, conversation: str, user: str, state: dict[str, Any], now: datetime) -> None: ...
     def delete(self, workspace_id: str, conversation: str, user: str) -> None: ...
 
@@ -213,22 +186,12 @@ class HistoryRepository(Protocol):
         with zeros if they own a client."""
 
 
-class InboxRepository(Protocol):
+class ClaimRepository(Protocol):
     """What the platforms already delivered, so a retried request changes nothing twice."""
 
     def claim(self, workspace_id: str, key: str, now: datetime) -> bool:
         """True the first time ``key`` is seen in the workspace, False for a repeat. The claim
         is part of the unit of work: rolled back with it, so a failed turn can be retried."""
-
-
-@dataclass(frozen=True)
-class NudgeFeedback:
-    rep_id: int
-    subject: str  # the nudge's subject, e.g. "client:4:quiet", "promise:12"
-    kind: str  # the nudge kind
-    action: str  # "snoozed" | "dismissed" | "acted"
-    on: date
-    until: date | None = None  # a snooze lasts until this day (exclusive)
 
 
 class NudgeFeedbackRepository(Protocol):
@@ -242,89 +205,23 @@ class NudgeFeedbackRepository(Protocol):
         """Feedback recorded with ``start <= on <= end`` by these reps (for team health)."""
 
 
-@dataclass(frozen=True)
-class ConversationReference:
-    platform: str            # "teams"
-    user_id: str             # the platform user id (Teams: the AAD object id, else the channel account id)
-    conversation_id: str
-    service_url: str
-    reference: dict[str, Any]  # the SDK's serialised ConversationReference (JSON-able)
-    person_id: int | None = None
-    active: bool = True
-
-
-class ConversationReferenceRepository(Protocol):
+class ChatRepository(Protocol):
     """Where to reach a person proactively: saved when they install the app or speak to it."""
 
-    def save(self, workspace_id: str, ref: ConversationReference, now: datetime) -> None:
+    def save(self, workspace_id: str, ref: ChatReference, now: datetime) -> None:
         """Insert or replace the reference for (platform, user_id); saving reactivates it."""
-    def for_person(self, workspace_id: str, platform: str, person_id: int) -> ConversationReference | None:
+    def for_person(self, workspace_id: str, platform: str, person_id: int) -> ChatReference | None:
         """The active reference for this person, if any."""
-    def for_user(self, workspace_id: str, platform: str, user_id: str) -> ConversationReference | None: ...
+    def for_user(self, workspace_id: str, platform: str, user_id: str) -> ChatReference | None: ...
     def deactivate(self, workspace_id: str, platform: str, user_id: str) -> None:
         """The user blocked or removed the app (a 403): stop sending until they come back."""
-
-
-PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
-INTERRUPTED = "interrupted"  # the reason of a delivery whose sender stopped mid-send
-NOT_RECEIVED = "not_received"  # an interrupted message the platform was asked about: it never got it
-
-
-def person_recipient(person_id: int) -> str:
-    """A delivery's recipient when it is one person (``team:3`` is a team's channel)."""
-    return f"person:{person_id}"
-
-
-@dataclass(frozen=True)
-class DeliveryItem:
-    """One nudge inside a message: unique per (rep, subject, kind, rep-local date) across every
-    message, so the same item never reaches a rep twice on one day."""
-
-    rep_id: int
-    subject: str  # "client:4:quiet", "promise:12", "rep:3:busy_lapse"
-    kind: str
-    client_id: int | None = None
-    stake: int = 0
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One message the scheduler decided to send, recorded before it is sent.
-
-    Unique per (job, recipient, local date). ``status`` moves pending -> sending -> sent or
-    failed (with ``reason``); ``skipped`` records a day with nothing to say.
-    """
-
-    id: int
-    job: str  # "digest" | "reminder" | "weekly" | "team"
-    recipient: str  # "person:12" or "team:3"
-    person_id: int | None
-    local_date: date
-    status: str
-    attempts: int = 0
-    channel: str | None = None  # where it went: "slack", "teams", "log"
-    reason: str | None = None
-    items: tuple[DeliveryItem, ...] = ()
-    claimed_at: datetime | None = None
-    finished_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class SentItem:
-    """One nudge item that reached a rep: in a digest or reminder whose status is ``sent``."""
-
-    rep_id: int
-    client_id: int | None  # None for a rep-level item ("rep:3:busy_lapse")
-    subject: str  # "client:4:quiet", "promise:12", "problem:7", "rep:3:busy_lapse"
-    kind: str
-    local_date: date  # the rep's own date the message went out on
 
 
 class DeliveryRepository(Protocol):
     """The record of what the scheduler sent: the only memory it has between runs."""
 
     def plan(self, workspace_id: str, job: str, recipient: str, person_id: int | None, local_date: date,
-             items: Sequence[DeliveryItem], now: datetime, status: str = PENDING) -> Delivery | None:
+             items: Sequence[DeliveryItem], now: datetime, status: str = records.PENDING) -> Delivery | None:
         """Record a message (and its items) once; ``None`` when (job, recipient, local date) is
         already recorded. Items recorded already for the same day by another message are left
         out of this one."""
@@ -354,19 +251,6 @@ class DeliveryRepository(Protocol):
         """Messages left ``sending`` since before ``claimed_before`` become failed (reason
         ``interrupted``) and are not sent again: the platform may have received them."""
     def list(self, workspace_id: str, local_date: date) -> list[Delivery]: ...
-
-
-class MaybeDelivered(Exception):
-    """A platform failed in a way that leaves open whether the message arrived (the connection
-    dropped after the request was sent, a 5xx). Never sent again, nor elsewhere: at most once."""
-
-
-class MaybeDeliveredOn(MaybeDelivered):
-    """``MaybeDelivered``, naming the platform that may have the message: where to look."""
-
-    def __init__(self, platform: str, detail: str) -> None:
-        super().__init__(detail)
-        self.platform = platform
 
 
 @runtime_checkable
@@ -402,11 +286,11 @@ class UnitOfWork(Protocol):
     problems: ProblemRepository
     deals: DealRepository
     ledger: LedgerRepository
-    conversations: ConversationRepository
+    dialogs: DialogRepository
     histories: HistoryRepository
-    inbox: InboxRepository
+    claims: ClaimRepository
     feedback: NudgeFeedbackRepository
-    references: ConversationReferenceRepository
+    chats: ChatRepository
     deliveries: DeliveryRepository
     captures: CaptureRepository
 

@@ -56,6 +56,10 @@ class Conversations:
     client_choices: int = 8
     max_promises: int = 5
     max_note_chars: int = 2000
+    # An existing client whose trust was never assessed, or not within this many days, gets the
+    # trust question ("what did they ask of you?") when the rep logs a touch; else only a hint
+    # in the note asks it.
+    trust_reassess_days: int = 60
 
 
 @dataclass(frozen=True)

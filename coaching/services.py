@@ -14,7 +14,7 @@ from typing import Collection, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from coaching import ledger, tips, trust
-from coaching.conversation import LogRequest
+from coaching.logflow import LogRequest
 from coaching.messages import Msg
 from coaching.model import (
     Client,
@@ -33,7 +33,8 @@ from coaching.model import (
     Team,
 )
 from coaching.nudges import ClientHistory, Nudge, NudgeKind, cadence_days, detect, detect_busy_lapse
-from coaching.ports import ChannelCapture, NudgeFeedback, UnitOfWork
+from coaching.ports import UnitOfWork
+from coaching.records import ChannelCapture, NudgeFeedback
 from coaching.rules import Rules
 from coaching.vocabulary import norm
 
@@ -117,6 +118,14 @@ class RosterDirectory:
     def recent(self, limit: int) -> list[tuple[int, str]]:
         mine = [c for c in self.clients if c.owner_id == self.person.id] or self.clients
         return [(c.id, c.name) for c in mine[:limit]]
+
+    def assessed_on(self, client_id: int) -> date | None:
+        """When the client's trust level was last assessed (``None``: never, or not a client
+        this person can see)."""
+        client = self.uow.clients.get(self.person.workspace_id, client_id)
+        if client and client.team_id in visible_team_ids(self.uow, self.person):
+            return client.trust_assessed_on
+        return None
 
 
 # --- logging a touch --------------------------------------------------------------------

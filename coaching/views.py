@@ -9,6 +9,7 @@ from datetime import date
 from typing import Sequence
 
 from coaching import trust
+from coaching.commands import ClosePromise, button
 from coaching.messages import Msg, msg
 from coaching.model import LedgerEntry, Promise
 from coaching.nudges import Nudge
@@ -97,8 +98,8 @@ def promises(open_promises: Sequence[Promise], client_names: dict[int, str]) -> 
     for n, p in enumerate(open_promises, 1):
         lines.append(msg("promise.line_client", number=n, promise=p.text, due=p.due_on,
                          client=client_names.get(p.client_id, "?")))
-        choices += [Choice(f"kept:{p.id}", msg("promise.choice.kept", number=n)),
-                    Choice(f"broken:{p.id}", msg("promise.choice.broken", number=n))]
+        choices += [Choice(button(ClosePromise(True, promise_id=p.id)), msg("promise.choice.kept", number=n)),
+                    Choice(button(ClosePromise(False, promise_id=p.id)), msg("promise.choice.broken", number=n))]
     lines.append(msg("promise.how"))
     return Reply.of(*lines, choices=tuple(choices))
 

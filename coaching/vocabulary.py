@@ -28,7 +28,13 @@ PURPOSE_WORDS: dict[Purpose, tuple[str, ...]] = {
 YES = ("yes", "y", "yeah", "yep", "sure", "ok", "はい", "うん", "ええ", "あり", "ある", "した", "そう")
 NO = ("no", "n", "nope", "none", "nothing", "nah", "いいえ", "いや", "なし", "ない", "特になし", "していない", "ありません")
 SKIP = ("skip", "-", "pass", "n/a", "スキップ", "とばす", "飛ばす", "わからない", "不明")
-CANCEL = ("cancel", "stop", "quit", "abort", "キャンセル", "やめる", "中止", "取り消し")
+CANCEL = ("cancel", "stop", "quit", "abort", "キャンセル", "やめる", "やめます", "中止", "取り消し", "取消")
+# What a note may start with before a colon that is a label, not a client's name ("Quick note: …").
+NOT_A_CLIENT = ("client", "customer", "account", "note", "notes", "quick note", "memo", "update", "fyi", "re",
+                "summary", "todo", "顧客", "客先", "メモ", "報告", "件名", "備考")
+# At the summary: what the buttons say, typed (the labels themselves are matched too).
+SAVE = ("save", "save it", "record", "保存", "保存する", "記録", "記録する", "登録", "登録する")
+EDIT = ("edit", "change", "correct", "修正", "修正する", "変更", "変更する", "編集", "編集する", "訂正")
 
 
 def norm(text: str) -> str:
@@ -131,3 +137,36 @@ NOTE_NO_PROBLEM_WORDS = (
 )
 # A problem the same clause says is already fixed is not a new one.
 NOTE_SOLVED_WORDS = ("fixed", "resolved", "solved", "works now", "解決済", "解決し", "復旧し", "直った", "修正済")
+
+
+# --- When to ask about trust (coaching/logflow.py) -------------------------------------
+# Words in a note that hint the client asked something of the rep, or wanted justification,
+# when the reader could not tell what exactly: the coach then asks, rather than guess.
+TRUST_HINT_WORDS = (
+    "asked", "asks", "asking", "requested", "request", "wanted", "wants", "relies on", "rely on", "consulted",
+    "advice", "opinion", "thoughts on", "their take", "my take", "talk things over", "sounding board",
+    "相談", "依頼された", "依頼を受け", "依頼があ", "頼まれ", "求められ", "聞かれ", "質問され", "頼りに", "意見を",
+    "アドバイス",
+)
+JUSTIFY_HINT_WORDS = (
+    "justify", "justified", "justification", "evidence", "backed by", "back it up", "breakdown",
+    "every number", "numbers behind", "data behind",
+    "根拠", "エビデンス", "裏付け", "内訳", "理由を", "細かく聞かれ", "細かく確認", "詳しく説明", "説明を求め",
+)
+
+
+def mentions(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` contains one of ``words``: English ones as whole words (any case),
+    Japanese ones anywhere."""
+    low = norm(text)
+    for word in words:
+        at = low.find(word)
+        while at >= 0:
+            if not word.isascii():
+                return True
+            before = low[at - 1] if at else " "
+            after = low[at + len(word)] if at + len(word) < len(low) else " "
+            if not (before.isalnum() and before.isascii()) and not (after.isalnum() and after.isascii()):
+                return True
+            at = low.find(word, at + 1)
+    return False

@@ -1,8 +1,9 @@
 """SQLAlchemy repositories for what happens with clients: touches, promises, problems, deals,
-the ledger, the state of chat conversations, and the inbox of requests already taken on.
+the ledger, the dialog state between two messages, and the claims of platform messages already
+taken on.
 
-Appends that carry an idempotency key (a touch's ``external_id``, a ledger entry's ``key``, an
-inbox claim) use
+Appends that carry an idempotency key (a touch's ``external_id``, a ledger entry's ``key``, a
+claim) use
 ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: a duplicate returns no row, the method returns
 ``None``, and the surrounding transaction stays usable (no exception, no savepoint).
 """
@@ -27,7 +28,7 @@ from coaching.model import (
     Purpose,
     Reason,
 )
-from coaching.ports import ConversationRecord
+from coaching.records import DialogState
 from storage.models import (
     ConversationRow,
     DealRow,
@@ -291,14 +292,14 @@ class SqlLedgerRepository:
         return result
 
 
-class SqlConversationRepository:
+class SqlDialogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def get(self, workspace_id: str, conversation: str, user: str) -> ConversationRecord | None:
+    def get(self, workspace_id: str, conversation: str, user: str) -> DialogState | None:
         stmt = select(ConversationRow.state, ConversationRow.updated_at).where(*self._key(workspace_id, conversation, user))
         row = self.session.execute(stmt).one_or_none()
-        return None if row is None else ConversationRecord(dict(row.state), as_utc(row.updated_at))
+        return None if row is None else DialogState(dict(row.state), as_utc(row.updated_at))
 
     def save(self, workspace_id: str, conversation: str, user: str, state: dict[str, Any], now: datetime) -> None:
         """Insert or replace, atomically (two retried events cannot both insert)."""
@@ -320,7 +321,7 @@ class SqlConversationRepository:
         )
 
 
-class SqlInboxRepository:
+class SqlClaimRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 

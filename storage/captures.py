@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from coaching.ports import ChannelCapture
+from coaching.records import ChannelCapture
 from storage.models import ChannelCaptureRow
 from storage.repositories import insert_for
 

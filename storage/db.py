@@ -2,7 +2,8 @@
 
 There is no ``alembic.ini``: :func:`alembic_config` builds the configuration in code, pointing at
 the migrations shipped inside this package, so ``upgrade`` works from an installed wheel too.
-Connection errors are SQLAlchemy's own (``sqlalchemy.exc.OperationalError``).
+Every engine made here raises :class:`coaching.errors.StorageUnavailable` when the database cannot
+be reached (see :mod:`storage.errors`), never SQLAlchemy's connection errors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 
+from storage.errors import translate_errors
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT_S = 2  # under Slack's 3 s: an unreachable database must not make the coach miss an acknowledgement
@@ -27,7 +30,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     A server database's pool checks each connection before lending it (``pool_pre_ping``).
     For SQLite files the parent directory is created if missing, and every connection gets
     foreign keys on, write-ahead logging (readers never block the writer) and a busy timeout
-    (a second writer waits instead of failing at once).
+    (a second writer waits instead of failing at once). A database that cannot be reached
+    raises ``StorageUnavailable`` (:func:`storage.errors.translate_errors`).
     """
     url = make_url(url)
     # a database error's message never carries the statement's values (a note, a promise), so
@@ -40,12 +44,12 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
             # an unreachable server fails a request in seconds instead of hanging it
             kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_S)
-        return create_engine(url, **kwargs)
+        return translate_errors(create_engine(url, **kwargs))
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
+    engine = translate_errors(create_engine(url, **kwargs))
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

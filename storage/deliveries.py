@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from coaching.ports import (
+from coaching.records import (
     FAILED,
     INTERRUPTED,
     PENDING,

@@ -17,7 +17,7 @@ from typing import Sequence
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from coaching.ports import NudgeFeedback
+from coaching.records import NudgeFeedback
 from storage.activity import IN_CHUNK
 from storage.models import NudgeFeedbackRow
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, aliased
 
 from coaching.model import Problem, Promise, PromiseStatus, Purpose, Reason
 from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import TouchRow
+from coaching.records import TouchRow
 from storage.activity import IN_CHUNK, problem, promise
 from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
 from storage.repositories import trust

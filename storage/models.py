@@ -296,7 +296,7 @@ class NudgeFeedbackRow(Base):
     until: Mapped[date | None] = mapped_column(Date)  # a snooze's end, exclusive
 
 
-class ConversationReferenceRow(Base):
+class ChatReferenceRow(Base):
     """Where to reach a user proactively (Teams: the Bot Framework's conversation reference),
     one per (workspace, platform, user). ``active`` goes false when the user blocks or removes
     the app; saving the reference again (they came back) sets it true."""
@@ -321,7 +321,7 @@ class ConversationReferenceRow(Base):
 
 
 class DeliveryRow(Base):
-    """One message the scheduler decided to send (``coaching.ports.Delivery``), recorded before
+    """One message the scheduler decided to send (``coaching.records.Delivery``), recorded before
     it is sent: one per (workspace, job, recipient, recipient-local date). ``status`` moves
     pending -> sending -> sent | failed; ``skipped`` records a day with nothing to say. Times are
     UTC (SQLite keeps no offset, so only UTC values compare correctly there)."""
@@ -352,7 +352,7 @@ class DeliveryRow(Base):
 
 
 class DeliveryItemRow(Base):
-    """One nudge inside a delivery (``coaching.ports.DeliveryItem``): at most one per (rep,
+    """One nudge inside a delivery (``coaching.records.DeliveryItem``): at most one per (rep,
     subject, kind, local date) across every delivery, so an item never reaches a rep twice a
     day. ``local_date`` repeats its delivery's, so that key is a plain unique constraint."""
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coaching.model import Client, Person, Role, Team, TrustLevel, Workspace
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from storage.models import Base, ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
 
 RowT = TypeVar("RowT", bound=Base)

@@ -6,6 +6,9 @@ copy of a signed request). ``settle`` marks the work done and drops the body. ``
 hands a request that stayed pending (its process died after acknowledging it) to exactly one
 replayer, however many processes ask at once. Done rows are kept a few minutes more, as long
 as a signature is valid, then ``purge`` removes them.
+
+Each raises :class:`coaching.errors.StorageUnavailable` while the database cannot be reached;
+``store`` raises :class:`coaching.errors.StorageRefused` for a body the database cannot hold.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from datetime import datetime
 from typing import Collection
 
 from sqlalchemy import Engine, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
+from coaching.errors import StorageRefused
+from storage.errors import translate_errors
 from storage.models import InboundRequestRow
 
 PENDING, REPLAYING, DONE = "pending", "replaying", "done"
@@ -33,10 +38,11 @@ class StoredRequest:
 
 class RequestInbox:
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.engine = translate_errors(engine)
 
     def store(self, key: str, platform: str, body: str, content_type: str | None, now: datetime) -> bool:
-        """Keep the request; False when its key is already here (a replayed copy)."""
+        """Keep the request; False when its key is already here (a replayed copy).
+        ``StorageRefused``: the body holds what the database cannot store (PostgreSQL: a raw NUL)."""
         try:
             with self.engine.begin() as connection:
                 connection.execute(InboundRequestRow.__table__.insert().values(
@@ -44,6 +50,9 @@ class RequestInbox:
                     body=body))
         except IntegrityError:
             return False
+        except DataError as error:
+            # the driver's class only: a refused value's message may quote the value itself
+            raise StorageRefused(type(error.orig).__name__) from error
         return True
 
     def settle(self, key: str) -> None:

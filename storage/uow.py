@@ -5,6 +5,9 @@
         client = uow.clients.by_name("T0ABC", "Acme")
         ...
         uow.commit()  # anything not committed is rolled back on leaving the block
+
+A database that cannot be reached raises :class:`coaching.errors.StorageUnavailable` from any
+repository call, ``commit``, ``rollback`` or ``lock``; nothing was committed then.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.activity import (
-    SqlConversationRepository,
+    SqlDialogRepository,
     SqlDealRepository,
-    SqlInboxRepository,
+    SqlClaimRepository,
     SqlInteractionRepository,
     SqlLedgerRepository,
     SqlProblemRepository,
@@ -26,9 +29,10 @@ from storage.activity import (
 )
 from storage.captures import SqlCaptureRepository
 from storage.deliveries import SqlDeliveryRepository
+from storage.errors import translate_errors
 from storage.feedback import SqlNudgeFeedbackRepository
 from storage.history import SqlHistoryRepository
-from storage.references import SqlConversationReferenceRepository
+from storage.references import SqlChatRepository
 from storage.repositories import (
     SqlClientRepository,
     SqlPersonRepository,
@@ -49,11 +53,11 @@ class SqlAlchemyUnitOfWork:
     problems: SqlProblemRepository
     deals: SqlDealRepository
     ledger: SqlLedgerRepository
-    conversations: SqlConversationRepository
+    dialogs: SqlDialogRepository
     histories: SqlHistoryRepository
-    inbox: SqlInboxRepository
+    claims: SqlClaimRepository
     feedback: SqlNudgeFeedbackRepository
-    references: SqlConversationReferenceRepository
+    chats: SqlChatRepository
     deliveries: SqlDeliveryRepository
     captures: SqlCaptureRepository
 
@@ -80,11 +84,11 @@ class SqlAlchemyUnitOfWork:
         self.problems = SqlProblemRepository(session)
         self.deals = SqlDealRepository(session)
         self.ledger = SqlLedgerRepository(session)
-        self.conversations = SqlConversationRepository(session)
+        self.dialogs = SqlDialogRepository(session)
         self.histories = SqlHistoryRepository(session)
-        self.inbox = SqlInboxRepository(session)
+        self.claims = SqlClaimRepository(session)
         self.feedback = SqlNudgeFeedbackRepository(session)
-        self.references = SqlConversationReferenceRepository(session)
+        self.chats = SqlChatRepository(session)
         self.deliveries = SqlDeliveryRepository(session)
         self.captures = SqlCaptureRepository(session)
         return self
@@ -127,7 +131,9 @@ def make_uow_factory(engine: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
     """A ``coaching.ports.UnitOfWorkFactory``: each call gives a fresh, unopened unit of work.
 
     Objects outlive their commit (``expire_on_commit=False``): repositories hand out frozen
-    domain values anyway, and nothing should lazily reload after the transaction ends.
+    domain values anyway, and nothing should lazily reload after the transaction ends. An
+    engine not made by :func:`storage.db.make_engine` is hooked to raise ``StorageUnavailable``
+    as well.
     """
-    session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+    session_factory = sessionmaker(bind=translate_errors(engine), expire_on_commit=False)
     return lambda: SqlAlchemyUnitOfWork(session_factory)

@@ -32,66 +32,78 @@ class Script:
     interactions: int = 1
 
 
+# Step by step: a new client, the note (its promise and problem read from it), a retry after a bad
+# answer, the track record toggled on the summary, save; then the passbook and the promise kept.
 LOG_EN = Script(
     "logmeeting_en", "alice@acme.example",
     (
         Say("/logmeeting", ("Which client did you meet?",)),
         Say("Acme Corp", ("I don't have a client called “Acme Corp” yet", "Add “Acme Corp” as a new client")),
-        Pick(1, ("How did you meet?", "Call")),
+        Pick(1, ("What happened?", "Mention any promise (with its date) or problem")),
+        Say("Sent them the benchmark report for their sector, no ask. Promised to send the slides by Friday; "
+            "they complained about late invoices", ("How did you meet?", "Call")),
         Say("telepathy", ("I didn't catch how you met",)),
-        Say("call", ("What was the touch for?",)),
-        Pick(1, ("What happened?",)),
-        Say("Sent them the benchmark report for their sector", ("track record",)),
-        Say("yes", ("Did you promise anything?",)),
-        Say("send the revised quote by Friday", ("Noted: “send the revised quote” by Fri 27 Nov 2026", "Any other promise?")),
-        Say("no", ("Did they raise a problem",)),
-        Say("late invoices", ("What did the client ask of you",)),
-        Pick(2, ("justify each step",)),
-        Say("no", ("Here's what I'll record:", "• Client: Acme Corp (new)", "• Promise: send the revised quote (by Fri 27 Nov 2026)",
-                   "• Problem raised: late invoices", "Save this?")),
+        Say("call", ("Here's what I read from your note", "• Client: Acme Corp (new)",
+                     "• Promise: send the slides (by Fri 27 Nov 2026)", "• Problem raised: late invoices",
+                     "Save this?", "+ Track record shown")),
+        Pick(3, ("• Showed a fitting track record", "✓ Track record shown", "Save this?")),
         Say("save", ("Saved your touch with Acme Corp.", "+2  Gave value without asking (Call)",
                      "+2  Showed a fitting track record", "Credit balance with Acme Corp: +4", "Coach's tip:")),
-        Say("ledger Acme Corp", ("Passbook: Acme Corp (balance +4)", "Trust level 2", "send the revised quote")),
-        Say("promises", ("You have 1 open promise:", "Acme Corp: send the revised quote")),
+        Say("ledger Acme Corp", ("Passbook: Acme Corp (balance +4)", "Trust level: not assessed yet", "send the slides")),
+        Say("promises", ("You have 1 open promise:", "Acme Corp: send the slides")),
         Say("kept 1", ("Marked kept on time", "+3  Kept a promise on time", "Credit balance: +7")),
     ),
     balance=7, client="Acme Corp",
 )
 
+# Step by step in Japanese: the note says the client consulted the rep (相談されました), so the
+# trust question comes; the summary's buttons typed as they read (修正する, 記録する), a field
+# label typed at Edit (日付).
 LOG_JA = Script(
     "logmeeting_ja", "ken@acme.example",
     (
-        Say("/logmeeting", ("どのお客様との接点ですか",)),
+        Say("/logmeeting", ("どのお客様とのやり取りですか",)),
         Say("田中商事", ("「田中商事」はまだ登録されていません",)),
-        Pick(1, ("どのような形で接点を持ちましたか",)),
-        Say("打ち合わせ", ("今回の接点の目的は何でしたか",)),
-        Say("ギブ", ("どんな内容でしたか",)),
-        Say("業界レポートを共有しました", ("実績",)),
-        Say("いいえ", ("何か約束をしましたか",)),
-        Say("来週月曜までに見積もり再提出", ("承知しました:「見積もり再提出」(期限 2026年11月23日(月))", "ほかに約束はありますか")),
-        Say("なし", ("困りごとや不満の声",)),
-        Say("なし", ("何を求めていましたか",)),
-        Pick(1, ("細かな根拠を求められましたか",)),
-        Say("はい", ("次の内容で記録します", "・お客様:田中商事(新規)", "・細かな根拠の要求:はい")),
-        Say("はい", ("田中商事 との接点を記録しました。", "+2  見返りを求めずに価値を提供(打ち合わせ)", "信用残高:+2", "コーチからのひとこと")),
-        Say("通帳 田中商事", ("信用通帳:田中商事(残高 +2)", "信頼レベル 1", "見積もり再提出")),
+        Pick(1, ("どんな内容でしたか", "約束(期限も)や困りごとがあれば")),
+        Say("打ち合わせで業界レポートを共有しました。来期の進め方について相談されました。来週月曜までに事例集を送ると約束しました。",
+            ("今回、お客様はあなたに何を求めていましたか", "自分の専門分野の知識", "今回はスキップ")),
+        Pick(1, ("メモから読み取った内容です", "・お客様:田中商事(新規)", "・約束:事例集を送る(期限 2026年11月23日(月))",
+                 "・求められたこと:自分の専門分野の知識", "この内容で記録しますか", "+ 約束を追加")),
+        Say("修正する", ("どこを修正しますか",)),
+        Say("日付", ("いつのことですか",)),
+        Say("昨日", ("・2026年11月19日(木)の打ち合わせ", "この内容で記録しますか")),
+        Say("記録する", ("田中商事様との活動を記録しました。", "+2  見返りを求めずに価値を提供(打ち合わせ)", "信用残高:+2",
+                        "コーチからのひとこと")),
+        Say("通帳 田中商事", ("信用通帳:田中商事(残高 +2)", "信頼レベル 1", "事例集を送る")),
     ),
     balance=2, client="田中商事",
 )
 
+# A complete quick form: for a new client, adding it and the summary are the only prompts. The
+# next log for that client, whose trust was never assessed, asks what they asked of the rep;
+# the summary's "+ Promise" asks the promise (here without a date, then a date that can't be
+# read), Edit can go back, and cancel stops.
 QUICK_EN = Script(
     "quick_en", "alice@acme.example",
     (
         Say("/logmeeting Globex call give: sent them the benchmark report", ("I don't have a client called “Globex” yet",)),
-        Pick(1, ("track record",)),
-        Say("no", ("Did you promise anything?",)),
-        Pick(1, ("Did they raise a problem",)),
-        Pick(1, ("What did the client ask of you",)),
-        Say("skip", ("justify each step",)),
-        Say("skip", ("• Client: Globex (new)", "• What happened: sent them the benchmark report", "Save this?")),
+        Pick(1, ("• Client: Globex (new)", "• What happened: sent them the benchmark report", "Save this?",
+                 "+ Promise", "+ Problem")),
+        Say("save", ("Saved your touch with Globex.", "+2  Gave value without asking (Call)",
+                     "Credit balance with Globex: +2")),
+        Say("/logmeeting Globex email give: sent the webinar recording",
+            ("Globex's trust level hasn't been assessed yet. What did they ask of you this time?",
+             "Solutions in my area and around it")),
+        Pick(2, ("• They asked for: Solutions in my area and around it", "Save this?")),
+        Say("+ Promise", ("What did you promise, and by when?",)),
+        Say("send the case study", ("By when will you “send the case study”?",)),
+        Say("someday", ("I couldn't read that as a date",)),
+        Say("Friday", ("• Promise: send the case study (by Fri 27 Nov 2026)", "Save this?")),
+        Say("edit", ("What would you like to change?", "Back to the summary")),
+        Say("Back to the summary", ("• Promise: send the case study (by Fri 27 Nov 2026)", "Save this?")),
         Say("cancel", ("Cancelled. Nothing was recorded.",)),
     ),
-    balance=0, client="Globex", interactions=0,
+    balance=2, client="Globex",
 )
 
 # One natural sentence after /logmeeting: the note reader (rules here; an LLM when configured)
@@ -102,11 +114,9 @@ FREE_EN = Script(
         Say("/logmeeting Acme: showed them the ROI case from a similar customer, promised a revised quote by "
             "Friday, they complained about late invoices", ("I don't have a client called “Acme” yet",)),
         Pick(1, ("How did you meet?",)),
-        Say("meeting", ("What did the client ask of you",)),
-        Say("skip", ("justify each step",)),
-        Say("skip", ("Here's what I read from your note. Check it, then save or edit:", "• Client: Acme (new)",
-                     "• Showed a fitting track record", "• Promise: a revised quote (by Fri 27 Nov 2026)",
-                     "• Problem raised: late invoices", "Save this?")),
+        Say("meeting", ("Here's what I read from your note. Check it, then save or edit:", "• Client: Acme (new)",
+                        "• Showed a fitting track record", "• Promise: a revised quote (by Fri 27 Nov 2026)",
+                        "• Problem raised: late invoices", "Save this?")),
         Say("save", ("Saved your touch with Acme.", "+2  Showed a fitting track record", "Credit balance with Acme: +2",
                      "Coach's tip:")),
     ),
@@ -118,12 +128,9 @@ FREE_JA = Script(
     (
         Say("/logmeeting 田中商事 打ち合わせ。来週月曜までに見積もり再提出を約束。請求書の遅れについて不満あり",
             ("「田中商事」はまだ登録されていません",)),
-        Pick(1, ("実績",)),
-        Say("いいえ", ("何を求めていましたか",)),
-        Say("スキップ", ("細かな根拠を求められましたか",)),
-        Say("スキップ", ("メモから読み取った内容です", "・2026年11月20日(金) の打ち合わせ",
-                       "・約束:見積もり再提出(期限 2026年11月23日(月))", "・困りごと:請求書の遅れ")),
-        Say("はい", ("田中商事 との接点を記録しました。", "信用残高:+0", "コーチからのひとこと")),
+        Pick(1, ("メモから読み取った内容です", "・2026年11月20日(金)の打ち合わせ",
+                 "・約束:見積もり再提出(期限 2026年11月23日(月))", "・困りごと:請求書の遅れ", "+ 実績を示した")),
+        Say("はい", ("田中商事様との活動を記録しました。", "信用残高:+0", "コーチからのひとこと")),
     ),
     balance=0, client="田中商事",
 )
@@ -146,11 +153,11 @@ CHECKIN_EN = Script(
 CHECKIN_JA = Script(
     "checkin_ja", "ken@acme.example",
     (
-        Say("tap:other", ("どのお客様との接点ですか",)),
+        Say("tap:other", ("どのお客様とのやり取りですか",)),
         Say("田中商事", ("「田中商事」はまだ登録されていません",)),
-        Pick(1, ("今回の接点の目的は何でしたか",)),
+        Pick(1, ("今回の目的は何でしたか",)),
         Pick(1, ("何か約束をしましたか",)),
-        Pick(1, ("田中商事 との接点を記録しました。", "信用残高:+2")),
+        Pick(1, ("田中商事様との活動を記録しました。", "信用残高:+2")),
     ),
     balance=2, client="田中商事",
 )

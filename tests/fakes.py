@@ -23,8 +23,8 @@ from coaching.model import (
     PromiseStatus, Purpose, Reason, Team, TrustLevel, Workspace,
 )
 from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import (
-    FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ChannelCapture, ConversationRecord, ConversationReference, Delivery,
+from coaching.records import (
+    FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ChannelCapture, DialogState, ChatReference, Delivery,
     DeliveryItem, NudgeFeedback, PersonDraft, SentItem, TouchRow,
 )
 
@@ -74,11 +74,11 @@ class FakeStore:
     problems: dict[int, Problem] = field(default_factory=dict)
     deals: list[FakeDeal] = field(default_factory=list)
     ledger: dict[int, LedgerEntry] = field(default_factory=dict)
-    conversations: dict[tuple[str, str, str], ConversationRecord] = field(default_factory=dict)
-    inbox: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (workspace, key) -> seen at
+    dialogs: dict[tuple[str, str, str], DialogState] = field(default_factory=dict)
+    claims: dict[tuple[str, str], datetime] = field(default_factory=dict)  # (workspace, key) -> seen at
     feedback: dict[int, FakeFeedback] = field(default_factory=dict)
     # (workspace, platform, user id) -> (reference, saved at)
-    references: dict[tuple[str, str, str], tuple[ConversationReference, datetime]] = field(default_factory=dict)
+    chats: dict[tuple[str, str, str], tuple[ChatReference, datetime]] = field(default_factory=dict)
     deliveries: dict[int, FakeDelivery] = field(default_factory=dict)
     captures: dict[tuple[str, str, str], ChannelCapture] = field(default_factory=dict)  # (ws, platform, channel)
     last_ids: dict[str, int] = field(default_factory=dict)
@@ -318,25 +318,25 @@ class FakeLedgerRepository(_Repo, table="ledger"):
         return result
 
 
-class FakeConversationRepository(_Repo):
-    def get(self, workspace_id: str, conversation: str, user: str) -> ConversationRecord | None:  # type: ignore[override]
-        return copy.deepcopy(self.data.conversations.get((workspace_id, conversation, user)))
+class FakeDialogRepository(_Repo):
+    def get(self, workspace_id: str, conversation: str, user: str) -> DialogState | None:  # type: ignore[override]
+        return copy.deepcopy(self.data.dialogs.get((workspace_id, conversation, user)))
 
     def save(self, workspace_id: str, conversation: str, user: str, state: dict[str, Any], now: datetime) -> None:
         stored = json.loads(json.dumps(state))  # a JSON column: what cannot be serialised fails here too
         moment = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-        self.data.conversations[(workspace_id, conversation, user)] = ConversationRecord(stored, moment)
+        self.data.dialogs[(workspace_id, conversation, user)] = DialogState(stored, moment)
 
     def delete(self, workspace_id: str, conversation: str, user: str) -> None:
-        self.data.conversations.pop((workspace_id, conversation, user), None)
+        self.data.dialogs.pop((workspace_id, conversation, user), None)
 
 
-class FakeInboxRepository(_Repo):
+class FakeClaimRepository(_Repo):
     def claim(self, workspace_id: str, key: str, now: datetime) -> bool:
         """Rolled back with the fake unit of work, like any other write."""
-        if (workspace_id, key) in self.data.inbox:
+        if (workspace_id, key) in self.data.claims:
             return False
-        self.data.inbox[(workspace_id, key)] = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+        self.data.claims[(workspace_id, key)] = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
         return True
 
 
@@ -364,30 +364,30 @@ class FakeNudgeFeedbackRepository(_Repo, table="feedback"):
         return [r.feedback for r in rows if r.feedback.rep_id in rep_ids and start <= r.feedback.on <= end]
 
 
-class FakeConversationReferenceRepository(_Repo):
+class FakeChatRepository(_Repo):
     """As ``storage.references``: one per (workspace, platform, user); saving replaces and
     reactivates; ``for_person`` sees only active ones, the latest saved first."""
 
-    def save(self, workspace_id: str, ref: ConversationReference, now: datetime) -> None:
+    def save(self, workspace_id: str, ref: ChatReference, now: datetime) -> None:
         stored = replace(ref, reference=json.loads(json.dumps(ref.reference)), active=True)  # a JSON column
         moment = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-        self.data.references[(workspace_id, ref.platform, ref.user_id)] = (stored, moment)
+        self.data.chats[(workspace_id, ref.platform, ref.user_id)] = (stored, moment)
 
-    def for_person(self, workspace_id: str, platform: str, person_id: int) -> ConversationReference | None:
-        found = [(ref, at) for (w, p, _), (ref, at) in self.data.references.items()
+    def for_person(self, workspace_id: str, platform: str, person_id: int) -> ChatReference | None:
+        found = [(ref, at) for (w, p, _), (ref, at) in self.data.chats.items()
                  if w == workspace_id and p == platform and ref.person_id == person_id and ref.active]
         found.sort(key=lambda pair: pair[0].user_id)
         found.sort(key=lambda pair: pair[1], reverse=True)
         return copy.deepcopy(found[0][0]) if found else None
 
-    def for_user(self, workspace_id: str, platform: str, user_id: str) -> ConversationReference | None:
-        found = self.data.references.get((workspace_id, platform, user_id))
+    def for_user(self, workspace_id: str, platform: str, user_id: str) -> ChatReference | None:
+        found = self.data.chats.get((workspace_id, platform, user_id))
         return None if found is None else copy.deepcopy(found[0])
 
     def deactivate(self, workspace_id: str, platform: str, user_id: str) -> None:
         key = (workspace_id, platform, user_id)
-        if (found := self.data.references.get(key)) is not None:
-            self.data.references[key] = (replace(found[0], active=False), found[1])
+        if (found := self.data.chats.get(key)) is not None:
+            self.data.chats[key] = (replace(found[0], active=False), found[1])
 
 
 class FakeDeliveryRepository(_Repo, table="deliveries"):
@@ -622,10 +622,10 @@ class FakeUnitOfWork:
         self.people, self.clients = FakePersonRepository(data), FakeClientRepository(data)
         self.interactions, self.promises = FakeInteractionRepository(data), FakePromiseRepository(data)
         self.problems, self.deals = FakeProblemRepository(data), FakeDealRepository(data)
-        self.ledger, self.conversations = FakeLedgerRepository(data), FakeConversationRepository(data)
-        self.histories, self.inbox = FakeHistoryRepository(data), FakeInboxRepository(data)
+        self.ledger, self.dialogs = FakeLedgerRepository(data), FakeDialogRepository(data)
+        self.histories, self.claims = FakeHistoryRepository(data), FakeClaimRepository(data)
         self.feedback = FakeNudgeFeedbackRepository(data)
-        self.references = FakeConversationReferenceRepository(data)
+        self.chats = FakeChatRepository(data)
         self.deliveries = FakeDeliveryRepository(data)
         self.captures = FakeCaptureRepository(data)
         return self

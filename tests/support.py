@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from bot.bootstrap import Coach, bootstrap
 from bot.settings import Settings
 from coaching.model import Role, Workspace
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from storage import db
 
 WORKSPACE = "acme"
@@ -95,7 +95,7 @@ class Recorder:
         if person.email == self.crash_on:
             raise SystemExit("the process died mid-send")
         if person.email in self.maybe_on:
-            from coaching.ports import MaybeDelivered
+            from coaching.errors import MaybeDelivered
 
             raise MaybeDelivered("the connection dropped after the post")
         if person.email in self.unreachable:

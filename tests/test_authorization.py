@@ -23,11 +23,11 @@ from sqlalchemy import MetaData, select
 
 from bot.cli import main
 from coaching import services
-from coaching.conversation import LogRequest
+from coaching.logflow import LogRequest
 from coaching.engine import COMMANDS, Inbound, Outcome
 from coaching.messages import Catalog, Msg
 from coaching.model import InteractionDraft, Kind, PromiseDraft, Purpose, Role, Source, Workspace
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from storage.db import make_engine
 from tests.support import WORKSPACE, MovableClock, make_coach, seed_roster
 

@@ -9,11 +9,11 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from coaching import checkin
-from coaching.dispatch import CHECKIN, Dispatcher
+from coaching.jobs import CHECKIN, ScheduledJobs
 from coaching.engine import Inbound
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose, Role
-from coaching.ports import SKIPPED, ChannelCapture, PersonDraft
+from coaching.records import SKIPPED, ChannelCapture, PersonDraft
 from coaching.schedule import Schedule
 from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_quiet_clients, seed_roster
 
@@ -42,11 +42,11 @@ def world(database_url):
     return coach, clock, ids
 
 
-def checkins_only(coach, notifier) -> Dispatcher:
-    return Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock)
+def checkins_only(coach, notifier) -> ScheduledJobs:
+    return ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock)
 
 
-def run_hourly(d: Dispatcher, clock: MovableClock, until: datetime, jobs=(CHECKIN,)) -> None:
+def run_hourly(d: ScheduledJobs, clock: MovableClock, until: datetime, jobs=(CHECKIN,)) -> None:
     while clock.now < until:
         d.run(WORKSPACE, clock(), jobs=jobs)
         clock.advance(hours=1)
@@ -252,10 +252,10 @@ def test_the_check_in_time_is_a_setting_and_can_be_switched_off(world):
     coach, clock, _ = world
     clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
     notifier = Recorder(clock)
-    off = Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(checkin_time=None), coach.clock)
+    off = ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(checkin_time=None), coach.clock)
     off.run(WORKSPACE, clock(), jobs=(CHECKIN,))
     assert notifier.sent == []
-    late = Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(checkin_time=time(18, 30)), coach.clock)
+    late = ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(checkin_time=time(18, 30)), coach.clock)
     late.run(WORKSPACE, clock(), jobs=(CHECKIN,))
     assert notifier.to("alice") == []
     with pytest.raises(ValueError, match="check-in time falls in the quiet hours"):
@@ -295,10 +295,10 @@ def test_the_digest_says_so_when_a_reps_logging_has_lapsed(world):
     log_touch(coach, ids["bob"], "Boston Bay", date(2026, 11, 19))  # Thursday: recent enough
     clock.now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # Monday 09:30 in London
     notifier = Recorder(clock)
-    Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).run(
+    ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).run(
         WORKSPACE, clock(), jobs=("digest",))
     clock.now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 10:00 in New York
-    Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).run(
+    ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).run(
         WORKSPACE, clock(), jobs=("digest",))
     [(_, alice)] = notifier.to("alice")
     assert "You haven't logged a touch since Mon 16 Nov 2026" in text(alice)  # Tue..Fri: 4 working days

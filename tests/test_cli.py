@@ -44,8 +44,8 @@ def seeded(env, database_url):
     coach = make_coach(database_url)
     seed_roster(coach)
     say = lambda text: coach.engine.handle(Inbound("acme", "dm", text, email="alice@acme.example"))
-    for text in ("/logmeeting Acme call give: shared a report", "1", "yes", "send the quote tomorrow", "no",
-                 "their invoices are late", "skip", "skip", "save"):
+    for text in ("/logmeeting Acme call give: shared a report", "1", "+ Track record shown", "+ Promise",
+                 "send the quote tomorrow", "+ Problem", "their invoices are late", "save"):
         say(text)
     return coach
 

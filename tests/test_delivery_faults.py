@@ -25,10 +25,10 @@ from typing import Any, Callable
 import pytest
 
 from bot.notifiers import EVENT_TYPE, FirstThatDelivers, SlackNotifier
-from coaching import dispatch
-from coaching.dispatch import Dispatcher, delivery_key
+from coaching import jobs
+from coaching.jobs import ScheduledJobs, delivery_key
 from coaching.model import Person, Role, Workspace
-from coaching.ports import FAILED, INTERRUPTED, SENT, ConversationReference, Delivery, PersonDraft
+from coaching.records import FAILED, INTERRUPTED, SENT, ChatReference, Delivery, PersonDraft
 from coaching.schedule import Schedule
 from tests.slack.fake_api import FakeSlackApi
 from tests.support import WORKSPACE, MovableClock, make_coach
@@ -65,15 +65,15 @@ def seed_reps(uow_factory: Callable[[], Any], count: int, workspace: str = WORKS
 
 def digests(coach) -> dict[int, Delivery]:
     with coach.uow_factory() as uow:
-        return {d.person_id: d for d in uow.deliveries.list(WORKSPACE, FRIDAY) if d.job == dispatch.DIGEST}
+        return {d.person_id: d for d in uow.deliveries.list(WORKSPACE, FRIDAY) if d.job == jobs.DIGEST}
 
 
-def run_until_quiet(d: Dispatcher, clock: MovableClock) -> tuple[int, Counter]:
+def run_until_quiet(d: ScheduledJobs, clock: MovableClock) -> tuple[int, Counter]:
     """Runs of the digest job five minutes apart until one has nothing to do; how many runs
     did something, and the dispatcher's figures over all of them."""
     figures: Counter = Counter()
     for runs in range(MAX_RUNS):
-        job = d.run(WORKSPACE, clock(), jobs=(dispatch.DIGEST,)).job(dispatch.DIGEST)
+        job = d.run(WORKSPACE, clock(), jobs=(jobs.DIGEST,)).job(jobs.DIGEST)
         did = Counter(sent=job.sent, failed=job.failed, retried=job.retried, confirmed=job.confirmed)
         figures.update(did)
         if not +did:
@@ -160,7 +160,7 @@ def test_slack_failures_on_200_digests_deliver_each_exactly_once(floor: Floor):
                     api.fail_next("conversations.history", where={"channel": dm(person)}, **fault)
                     injected[f"history {fault['status']}"] += fault.get("times", 1)
         slack = SlackNotifier(coach.catalog, "xoxb-test", f"{api.url}/api/", timeout=TIMEOUT, clock=clock)
-        d = Dispatcher(coach.uow_factory, FirstThatDelivers([slack]), coach.rules,
+        d = ScheduledJobs(coach.uow_factory, FirstThatDelivers([slack]), coach.rules,
                        Schedule(checkin_time=None), clock)
         runs, figures = run_until_quiet(d, clock)
         records = digests(coach)
@@ -234,14 +234,14 @@ def test_posts_cut_short_by_a_crash_are_settled_from_the_history_not_sent_twice(
         plan = Schedule(checkin_time=None)
         for dying in (Dying(slack, after=landed.email), Dying(slack, before=lost.email)):
             with pytest.raises(SystemExit):
-                Dispatcher(coach.uow_factory, dying, coach.rules, plan, clock).run(WORKSPACE, clock())
+                ScheduledJobs(coach.uow_factory, dying, coach.rules, plan, clock).run(WORKSPACE, clock())
         assert [len(api.messages(dm(p))) for p in (landed, lost, other)] == [1, 0, 0]
         clock.advance(minutes=11)  # past the lease: the runs that died are not coming back
-        report = Dispatcher(coach.uow_factory, slack, coach.rules, plan, clock).run(WORKSPACE, clock())
-        again = Dispatcher(coach.uow_factory, slack, coach.rules, plan, clock).run(WORKSPACE, clock())
+        report = ScheduledJobs(coach.uow_factory, slack, coach.rules, plan, clock).run(WORKSPACE, clock())
+        again = ScheduledJobs(coach.uow_factory, slack, coach.rules, plan, clock).run(WORKSPACE, clock())
         records = digests(coach)
         assert report.job("all").interrupted == 2
-        assert (report.job(dispatch.DIGEST).confirmed, report.job(dispatch.DIGEST).sent) == (1, 3)
+        assert (report.job(jobs.DIGEST).confirmed, report.job(jobs.DIGEST).sent) == (1, 3)
         assert again.sent == 0
         assert [(records[p.id].status, records[p.id].attempts) for p in (landed, lost, other)] == [
             (SENT, 1), (SENT, 2), (SENT, 1)]
@@ -312,7 +312,7 @@ def save_references(coach, people: list[Person], service_url: str) -> None:
                          "bot": {"id": "bot", "name": "coach"},
                          "conversation": {"id": conversation, "conversationType": "personal"},
                          "channelId": "msteams", "serviceUrl": service_url, "locale": "en-US"}
-            uow.references.save(WORKSPACE, ConversationReference("teams", f"aad-{person.id}", conversation,
+            uow.chats.save(WORKSPACE, ChatReference("teams", f"aad-{person.id}", conversation,
                                                                  service_url, reference, person.id), MORNING)
         uow.commit()
 
@@ -337,7 +337,7 @@ def test_teams_failures_on_200_digests_never_deliver_one_twice(floor: Floor, con
                                     conversation=f"a:chat-{person.id}")
                 injected[answer.name] += fault.get("times", 1)
     teams = TeamsNotifier(coach, TeamsEndpoint(coach, env=LOCAL), timeout=TIMEOUT)
-    d = Dispatcher(coach.uow_factory, FirstThatDelivers([teams]), coach.rules, Schedule(checkin_time=None), clock)
+    d = ScheduledJobs(coach.uow_factory, FirstThatDelivers([teams]), coach.rules, Schedule(checkin_time=None), clock)
     runs, figures = run_until_quiet(d, clock)
     records = digests(coach)
     received = Counter(c.conversation for c in connector.received)

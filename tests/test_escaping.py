@@ -29,11 +29,11 @@ from bot import cli, terminal
 from bot.console import ConsoleChannel
 from bot.slack import render
 from bot.teams import cards
-from coaching.conversation import LogRequest
+from coaching.logflow import LogRequest
 from coaching.engine import Inbound
 from coaching.messages import Catalog, msg
 from coaching.model import Kind, PromiseDraft, Purpose, Role
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from coaching.replies import Choice, Reply, printable
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SlackHarness

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from coaching import health
-from coaching.dispatch import Dispatcher
+from coaching.jobs import ScheduledJobs
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose
 from coaching.schedule import Schedule
@@ -28,7 +28,7 @@ def coach(database_url):
     ids = seed_roster(coach)
     seed_quiet_clients(coach, ids, SENT_ON - timedelta(days=60))
     notifier = Recorder(MovableClock())
-    Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).digests(
+    ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).digests(
         WORKSPACE, coach.clock(), as_of=SENT_ON)
     assert sorted(email for email, *_ in notifier.sent) == [
         "alice@acme.example", "bob@acme.example", "ken@acme.example"]

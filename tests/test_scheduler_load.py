@@ -22,7 +22,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import make_url
 
-from coaching.ports import SENDING, SENT
+from coaching.records import SENDING, SENT
 from storage.db import make_engine
 from storage.uow import make_uow_factory
 from tests.conftest import POSTGRES_ENV

@@ -36,7 +36,7 @@ from bot.slack import render
 from coaching import schedule
 from coaching.messages import Catalog, msg
 from coaching.model import Person, Role, Team
-from coaching.ports import SENDING, SENT, SKIPPED, Delivery
+from coaching.records import SENDING, SENT, SKIPPED, Delivery
 from coaching.replies import Reply
 from storage.db import make_engine
 from storage.uow import make_uow_factory

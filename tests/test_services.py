@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 
 from coaching import services
-from coaching.conversation import LogRequest
+from coaching.logflow import LogRequest
 from coaching.engine import Engine, Inbound
 from coaching.messages import Msg
 from coaching.model import (
@@ -22,7 +22,7 @@ from coaching.model import (
     Team, TrustLevel, Workspace,
 )
 from coaching.nudges import NudgeKind, Touch
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from coaching.rules import DEFAULT_RULES as RULES
 from coaching.services import CoachError, LogResult, UpkeepResult
 from tests.fakes import FakeStore, FakeUnitOfWork
@@ -367,7 +367,7 @@ def talk(engine: Engine, *texts: str, email: str = "ann@example.com"):
 def test_the_engine_runs_a_whole_logmeeting(store, roster):
     engine = Engine(lambda: FakeUnitOfWork(store), RULES, lambda: NOW)
     *_, saved = talk(engine, "/logmeeting Acme call give: shared the benchmark report",
-                     "yes", "send the revised quote by Friday", "no", "no", "skip", "skip", "save")
+                     "skip", "+ Track record shown", "+ Promise", "send the revised quote by Friday", "save")
     assert saved.logged is not None and not saved.logged.duplicate
     assert [(e.reason, e.amount) for e in saved.logged.entries] == [(Reason.GIVE_TOUCH, 2), (Reason.PROOF_SHOWN, 2)]
     assert [line.key for line in saved.replies[-1].lines if isinstance(line, Msg)][:4] == [
@@ -378,7 +378,7 @@ def test_the_engine_runs_a_whole_logmeeting(store, roster):
     assert [(p.text, p.due_on) for p in look(store, lambda u: u.promises.open_for(WS))] == [
         ("send the revised quote", date(2026, 11, 27))]
     assert look(store, lambda u: u.ledger.balance(WS, roster.acme.id)) == 4
-    assert look(store, lambda u: u.conversations.get(WS, "dm-1", "ann@example.com")) is None  # finished
+    assert look(store, lambda u: u.dialogs.get(WS, "dm-1", "ann@example.com")) is None  # finished
 
 
 def test_a_rolled_back_turn_leaves_no_state_behind(store, roster):

@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from bot import charts
 from bot.cli import main
 from coaching import health, services, views
-from coaching.conversation import LogRequest
-from coaching.dispatch import Dispatcher
+from coaching.logflow import LogRequest
+from coaching.jobs import ScheduledJobs
 from coaching.engine import Inbound
 from coaching.messages import Catalog
 from coaching.model import Kind, Person, PromiseDraft, Purpose
@@ -163,7 +163,7 @@ class RecordingNotifier:
 def test_digests_reminders_checkins_and_weekly_team_health_stay_in_their_workspace(both):
     coach, clock = both
     sent = {workspace: RecordingNotifier() for workspace in BOOKS}
-    dispatchers = {w: Dispatcher(coach.uow_factory, n, coach.rules, Schedule(), clock) for w, n in sent.items()}
+    dispatchers = {w: ScheduledJobs(coach.uow_factory, n, coach.rules, Schedule(), clock) for w, n in sent.items()}
     for now in RUNS:  # interleaved, as one scheduler serving both would run them
         clock.now = now
         for workspace, dispatcher in dispatchers.items():
@@ -259,7 +259,7 @@ def test_cli_exports_show_only_the_selected_workspace(both, tmp_path, workspace)
     for now in RUNS[:5]:  # some deliveries to export
         clock.now = now
         for w in BOOKS:
-            Dispatcher(coach.uow_factory, RecordingNotifier(), coach.rules, Schedule(), clock).run(w, now)
+            ScheduledJobs(coach.uow_factory, RecordingNotifier(), coach.rules, Schedule(), clock).run(w, now)
     exports = [("ledger", "--client", "Acme"), ("teamhealth", "--team", "East", "--as-of", "2026-11-20"),
                ("deliveries", "--date", "2026-11-20"), ("nudges", "--as-of", "2026-11-20")]
     for args in exports:

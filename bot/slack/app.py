@@ -35,13 +35,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from bot.bootstrap import Coach
 from bot.settings import Settings
 from bot.slack import form, privacy, render
 from bot.slack.privacy import ids as _ids
 from coaching.engine import Inbound, Outcome
+from coaching.errors import StorageRefused, StorageUnavailable
 from coaching.messages import msg
 from coaching.replies import Reply
 
@@ -130,11 +130,11 @@ class SlackAdapter:
         try:
             fresh = await asyncio.to_thread(self.inbox.store, key, "slack", req.raw_body, content_type,
                                             datetime.now(UTC))
-        except (OperationalError, InterfaceError):  # the listener will meet the outage too, and say so
+        except StorageUnavailable:  # the listener will meet the outage too, and say so
             log.warning("the request inbox is unavailable; a Slack request goes through without it")
             return await next()
-        except SQLAlchemyError as error:  # a body no database takes (a raw NUL): not one Slack sends
-            log.info("refused a Slack request that cannot be stored: %s", type(error).__name__)
+        except StorageRefused as error:  # a body no database takes (a raw NUL): not one Slack sends
+            log.info("refused a Slack request that cannot be stored: %s", error.detail)
             return BoltResponse(status=400, body="")
         if not fresh:
             log.warning("refused a replayed Slack request")
@@ -160,7 +160,7 @@ class SlackAdapter:
     async def _try_settle(self, key: str) -> bool:
         try:
             await asyncio.to_thread(self.inbox.settle, key)
-        except SQLAlchemyError:
+        except StorageUnavailable:
             return False
         self.unsettled.pop(key, None)
         return True
@@ -202,7 +202,7 @@ class SlackAdapter:
         while True:
             try:
                 await self.replay_stale()
-            except SQLAlchemyError:
+            except StorageUnavailable:
                 log.warning("the request inbox is unavailable; replaying later")
             except Exception:  # replaying must outlive any one failure
                 log.exception("replaying pending Slack requests failed; trying again later")
@@ -241,7 +241,7 @@ class SlackAdapter:
                 email, locale, zone = await self.profile(client, inbound.workspace_id, inbound.platform_user_id)
                 if email:
                     outcome = await asyncio.to_thread(work, replace(inbound, email=email, locale=locale, timezone=zone))
-        except OperationalError:
+        except StorageUnavailable:
             log.warning("database unavailable while handling a Slack request")
             locale = inbound.locale
             if locale is None and inbound.platform_user_id:  # Slack knows the user's language
@@ -418,7 +418,7 @@ class SlackAdapter:
         query = body.get("value", "")
         try:
             found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
-        except OperationalError:  # no suggestions while the database is away; the rep can type again
+        except StorageUnavailable:  # no suggestions while the database is away; the rep can type again
             log.warning("database unavailable while searching clients")
             found = []
         await ack(options=render.search_options(found, query, self.coach.catalog, locale))
@@ -428,7 +428,7 @@ class SlackAdapter:
         inbound = replace(self.inbound(team, user, "", "", None), email=email, locale=slack_locale, timezone=zone)
         try:
             return await asyncio.to_thread(self.coach.engine.locale_of, inbound)
-        except OperationalError:
+        except StorageUnavailable:
             return slack_locale
 
     async def on_open_form(self, ack, body: dict, client: AsyncWebClient, context) -> None:

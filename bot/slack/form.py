@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from coaching.conversation import MAX_NAME, LogRequest
+from coaching.logflow import MAX_NAME, LogRequest
 from coaching.messages import Catalog, Msg, msg
 from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
 from coaching.rules import Conversations

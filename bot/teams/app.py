@@ -38,14 +38,14 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ActivityHandler, TurnContext
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AnonymousTokenProvider
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
-from sqlalchemy.exc import OperationalError
 
 from bot.bootstrap import Coach
 from bot.teams import auth, cards
 from bot.teams.package import MESSAGE_ACTION
+from coaching import chats
 from coaching.engine import Inbound, Outcome
+from coaching.errors import StorageUnavailable
 from coaching.messages import msg
-from coaching.ports import ConversationReference
 from coaching.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class CoachAgent(ActivityHandler):
             if outcome.person is None and inbound.email is None and self.trusts_connector \
                     and (email := await self.email_of(context)):
                 outcome = await asyncio.to_thread(work, dataclasses.replace(inbound, email=email))
-        except OperationalError:
+        except StorageUnavailable:
             log.warning("database unavailable while handling a Teams activity")
             return Outcome((Reply.of(msg("error.storage_down")),), inbound.locale)
         return outcome
@@ -226,13 +226,9 @@ class CoachAgent(ActivityHandler):
         personal = not _shared(activity)
         reference = activity.get_conversation_reference()
         user = _user_id(activity) if personal else CHANNEL_PREFIX + _where(activity)
-        with self.coach.uow_factory() as uow:
-            person = uow.people.by_platform_id(self.coach.workspace, "teams", user) if personal else None
-            uow.references.save(self.coach.workspace, ConversationReference(
-                "teams", user, activity.conversation.id, activity.service_url,
-                reference.model_dump(mode="json", by_alias=True, exclude_none=True),
-                person.id if person else None), datetime.now(timezone.utc))
-            uow.commit()
+        chats.remember(self.coach.uow_factory, self.coach.workspace, "teams", user, activity.conversation.id,
+                       activity.service_url, reference.model_dump(mode="json", by_alias=True, exclude_none=True),
+                       personal, datetime.now(timezone.utc))
 
     # --- activities ------------------------------------------------------------------------
 
@@ -284,7 +280,7 @@ class CoachAgent(ActivityHandler):
             text = await self.message_action(context)
         except Exception as error:
             log.error("the Teams message action failed: %s", type(error).__name__, exc_info=error)
-            key = "error.storage_down" if isinstance(error, OperationalError) else "teams.failed"
+            key = "error.storage_down" if isinstance(error, StorageUnavailable) else "teams.failed"
             text = self.coach.catalog.render(msg(key), activity.locale)
         return InvokeResponse(status=200, body=task_message(text))
 
@@ -300,12 +296,8 @@ class CoachAgent(ActivityHandler):
         channel = channel_id(activity.conversation.id)
         user = _user_id(activity)
 
-        def personal_chat():
-            with self.coach.uow_factory() as uow:
-                found = uow.references.for_user(self.coach.workspace, "teams", user) if user else None
-            return found if found is not None and found.active else None
-
-        reference = await asyncio.to_thread(personal_chat)
+        reference = await asyncio.to_thread(chats.active, self.coach.uow_factory, self.coach.workspace, "teams",
+                                             user=user)
         inbound = Inbound(self.coach.workspace, reference.conversation_id if reference else "", "",
                           platform="teams", platform_user_id=user or None, locale=activity.locale,
                           external_id=f"teams:action:{activity.id}" if activity.id else None,
@@ -408,7 +400,7 @@ class TeamsEndpoint:
         """Log the failure for the operator; tell the user, in their language, to try again (an
         invoke gets it as its answer, a 200 with a dialog message, never a message in the chat)."""
         log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
-        reply = Reply.of(msg("error.storage_down") if isinstance(error, OperationalError) else msg("teams.failed"))
+        reply = Reply.of(msg("error.storage_down") if isinstance(error, StorageUnavailable) else msg("teams.failed"))
         if context.activity.type == ActivityTypes.invoke:
             text = cards.plain_text(reply, self.coach.catalog, context.activity.locale)
             answer = InvokeResponse(status=200, body=task_message(text))

@@ -28,7 +28,8 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from bot.bootstrap import Coach
 from bot.teams.app import CHANNEL_PREFIX, TeamsEndpoint, reply_activity
-from coaching.ports import MaybeDeliveredOn
+from coaching import chats
+from coaching.errors import MaybeDeliveredOn
 from coaching.model import Person
 from coaching.replies import Reply
 
@@ -98,11 +99,7 @@ class TeamsNotifier:
         raise MaybeDeliveredOn(self.name, "Teams cannot be asked what a chat received")
 
     def _reference(self, user_id: str | None, person_id: int | None):
-        workspace = self.coach.workspace
-        with self.coach.uow_factory() as uow:
-            ref = (uow.references.for_person(workspace, "teams", person_id) if person_id is not None
-                   else uow.references.for_user(workspace, "teams", user_id or ""))
-        return ref if ref is not None and ref.active else None
+        return chats.active(self.coach.uow_factory, self.coach.workspace, "teams", user=user_id, person_id=person_id)
 
     async def _send(self, user_id: str | None, person_id: int | None, reply: Reply, locale: str | None) -> str | None:
         ref = self._reference(user_id, person_id)
@@ -130,9 +127,7 @@ class TeamsNotifier:
             return None
         except aiohttp.ClientResponseError as error:
             if error.status == 403:
-                with self.coach.uow_factory() as uow:
-                    uow.references.deactivate(self.coach.workspace, "teams", ref.user_id)
-                    uow.commit()
+                chats.set_aside(self.coach.uow_factory, self.coach.workspace, "teams", ref.user_id)
             log.warning("a Teams message could not be delivered: HTTP %s", error.status)
             return None
         return self.name

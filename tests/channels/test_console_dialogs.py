@@ -111,12 +111,14 @@ def test_a_button_pressed_mid_conversation_keeps_the_conversation(database_url):
     coach = make_coach(database_url)
     seed_roster(coach)
     channel = ConsoleChannel(coach, "alice@acme.example")
-    for text in ("/logmeeting Acme call give: shared a report", "1", "no", "send the quote tomorrow", "no"):
+    for text in ("/logmeeting Acme call give: shared a report", "1", "+ Promise"):
         channel.send(text)
     answer, _ = channel.send("snooze:promise_due:promise:1")
     assert "Snoozed: I won't bring this up again before Fri 27 Nov 2026." in answer
-    answer, _ = channel.send("late invoices")  # still the problem question
-    assert "What did the client ask of you" in answer
+    answer, _ = channel.send("send the quote tomorrow")  # still the promise question
+    assert "send the quote" in answer and "Here's what I'll record:" in answer
+    answer, _ = channel.send("save")
+    assert "Saved your touch with Acme." in answer
 
 
 def test_a_restarted_log_keeps_its_type_ahead_hint(database_url):

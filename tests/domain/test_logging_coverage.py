@@ -9,7 +9,7 @@ from coaching.messages import Catalog
 from coaching.model import Person, Purpose, Role
 from coaching.nudges import Nudge, NudgeKind
 from coaching.messages import msg
-from coaching.ports import TouchRow
+from coaching.records import TouchRow
 
 MONDAY = date(2026, 11, 2)
 FRIDAY = MONDAY + timedelta(days=18)  # three weeks: 15 working days

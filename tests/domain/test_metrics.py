@@ -13,7 +13,7 @@ from coaching.metrics import (
 )
 from coaching.model import Problem, Promise, PromiseStatus, Purpose, TrustLevel
 from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import SentItem, TouchRow
+from coaching.records import SentItem, TouchRow
 from coaching.rules import Nudging
 
 AS_OF = date(2025, 6, 30)

@@ -53,9 +53,8 @@ def test_the_llm_proposes_the_rep_confirms_and_the_tip_is_the_llms(database_url,
     assert "tanaka@acme.example" not in sent and "090-1234-5678" not in sent  # masked before leaving
     assert request.body["model"] == "test-model"
     assert "I don't have a client called “Acme Corp” yet" in first
-    assert "Did they raise a problem" in say(coach, "alice@acme.example", "1")  # None: asked, not guessed
-    summary = say(coach, "alice@acme.example", "no")
-    assert "Here's what I read from your note" in summary
+    summary = say(coach, "alice@acme.example", "1")  # nothing left open: the summary
+    assert "Here's what I read from your note" in summary and "Problem raised" not in summary
     assert "• Promise: send the SLA (by Wed 25 Nov 2026)" in summary and "• They asked for: Solutions" in summary
     saved = say(coach, "alice@acme.example", "save")
     assert "Saved your touch with Acme Corp." in saved

@@ -10,7 +10,7 @@ import pytest
 
 from bot.slack.app import SHORTCUT
 from coaching.model import Purpose
-from coaching.ports import SKIPPED
+from coaching.records import SKIPPED
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SECRET, SlackHarness, choice_elements, text_of
 from tests.slack.signing import event_body, message_shortcut_body, signed_headers
@@ -135,10 +135,10 @@ def test_only_an_admin_opts_a_channel_in_and_then_messages_there_count_once_a_da
 
 def test_the_check_in_buttons_record_a_touch_through_the_endpoint(slack):
     from bot.notifiers import build_notifier
-    from coaching.dispatch import CHECKIN, Dispatcher
+    from coaching.jobs import CHECKIN, ScheduledJobs
 
     coach = slack.coach
-    dispatcher = Dispatcher(coach.uow_factory, build_notifier(coach), coach.rules, coach.settings.schedule(),
+    dispatcher = ScheduledJobs(coach.uow_factory, build_notifier(coach), coach.rules, coach.settings.schedule(),
                             coach.clock)
     report = dispatcher.run("acme", FRIDAY_EVENING, jobs=(CHECKIN,))
     assert report.job(CHECKIN).sent >= 1

@@ -20,8 +20,8 @@ def slack(database_url):
     with FakeSlackApi().started_in_thread() as api:
         with SlackHarness(database_url, api).running() as harness:
             say = lambda text: harness.coach.engine.handle(Inbound("acme", "console", text, email="alice@acme.example"))
-            for text in ("/logmeeting Acme call give: shared a report", "1", "no", "send the quote tomorrow",
-                         "no", "their invoices are late", "skip", "skip", "save"):
+            for text in ("/logmeeting Acme call give: shared a report", "1", "+ Promise", "send the quote tomorrow",
+                         "+ Problem", "their invoices are late", "save"):
                 say(text)
             yield harness
 
@@ -64,7 +64,7 @@ def test_not_relevant_is_recorded_and_log_a_touch_starts_the_conversation(slack)
     slack.click(next(e for e in buttons if e["value"].startswith("dismiss:problem_waiting")), message_ts="6.1")
     assert "not relevant" in text_of(slack.posts_after(1)[0])
     slack.click(next(e for e in buttons if e["value"] == "/logmeeting Acme"), message_ts="6.1")
-    assert "How did you meet?" in text_of(slack.posts_after(2)[0])
+    assert "What happened?" in text_of(slack.posts_after(2)[0])
     assert kinds(slack) == ["promise_overdue"]
 
 
@@ -123,7 +123,7 @@ def _alice_and_notifier(database_url, api):
 
 def test_a_slack_5xx_on_the_post_is_maybe_delivered_and_never_posted_twice(database_url):
     from coaching.messages import Msg
-    from coaching.ports import MaybeDelivered
+    from coaching.errors import MaybeDelivered
     from coaching.replies import Reply
 
     with FakeSlackApi().started_in_thread() as api:

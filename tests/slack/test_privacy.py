@@ -188,7 +188,7 @@ def test_a_logging_button_in_a_channel_starts_the_conversation_in_the_dm(slack):
     assert slack.post(block_actions_body("UALICE", [{**add_new, "block_id": "b"}], channel_id=DM,
                                          message_ts="8.3"))[0] == 200
     [next_step] = slack.posts_after(1)
-    assert next_step.params["channel"] == DM and "What was the touch for?" in said(next_step)
+    assert next_step.params["channel"] == DM and "What happened?" in said(next_step)
     assert_the_rep_alone(api)
 
 
@@ -302,7 +302,7 @@ def test_with_oauth_a_request_naming_no_team_is_refused_without_effect(oauth, ca
     assert [(c.method, c.params.get("channel")) for c in api.calls
             if c.method in {"chat.postMessage", "response_url", "conversations.open", "views.open"}] == []
     with oauth.coach.uow_factory() as uow:
-        assert uow.conversations.get("acme", DM, "UALICE") is None
+        assert uow.dialogs.get("acme", DM, "UALICE") is None
         assert uow.clients.by_name("acme", "Acme") is None
     # the same request from a team of the org is answered: silence above is a refusal, not a stall
     body = org_wide(slash_command_body("/logmeeting", "", "UALICE", channel_id=DM, trigger_id="t-t9",
@@ -313,8 +313,8 @@ def test_with_oauth_a_request_naming_no_team_is_refused_without_effect(oauth, ca
     assert (post.params["channel"], post.token) == (DM, "xoxb-installed")
     assert len(api.calls_to("chat.postMessage")) == 1 and api.calls_to("response_url") == []
     with oauth.coach.uow_factory() as uow:
-        assert uow.conversations.get("T9", DM, "UALICE") is not None
-        assert uow.conversations.get("acme", DM, "UALICE") is None
+        assert uow.dialogs.get("T9", DM, "UALICE") is not None
+        assert uow.dialogs.get("acme", DM, "UALICE") is None
     assert [oauth.coach.requests.status(key) for key in keys] == [None, None, None]
     refusals = [r for r in caplog.records if "no team" in r.getMessage()]
     assert len(refusals) == 3 and all(r.levelno == logging.WARNING for r in refusals)

@@ -58,7 +58,7 @@ def test_bad_signature_and_stale_timestamp_are_refused_without_effect(slack):
     time.sleep(0.3)
     assert slack.api.calls_to("chat.postMessage") == [] and slack.api.calls_to("conversations.open") == []
     with slack.coach.uow_factory() as uow:
-        assert uow.conversations.get("acme", "DUALICE", "UALICE") is None
+        assert uow.dialogs.get("acme", "DUALICE", "UALICE") is None
 
 
 def test_a_request_from_another_slack_team_is_turned_away_with_one_token(slack):
@@ -73,7 +73,7 @@ def test_a_request_from_another_slack_team_is_turned_away_with_one_token(slack):
     time.sleep(0.5)
     assert [c.method for c in slack.api.calls if c.method not in ("auth.test",)] == []
     with slack.coach.uow_factory() as uow:
-        assert uow.conversations.get("acme", "DUALICE", "UALICE") is None
+        assert uow.dialogs.get("acme", "DUALICE", "UALICE") is None
 
 
 def test_a_retried_event_is_answered_once(slack):
@@ -211,7 +211,7 @@ def test_every_manifest_command_has_a_handler_and_vice_versa():
 
 def test_time_zone_comes_from_slack_when_the_roster_has_none(slack):
     with slack.coach.uow_factory() as uow:
-        from coaching.ports import PersonDraft
+        from coaching.records import PersonDraft
         from coaching.model import Role
 
         east = uow.teams.by_name("acme", "East")

@@ -175,8 +175,8 @@ def test_oauth_install_then_requests_are_answered_with_the_installed_token(oauth
     assert post.token == "xoxb-installed"
     assert "Which client did you meet?" in text_of(post)
     with oauth.coach.uow_factory() as uow:
-        assert uow.conversations.get("T9", "DUALICE", "UALICE") is not None
-        assert uow.conversations.get("unused", "DUALICE", "UALICE") is None
+        assert uow.dialogs.get("T9", "DUALICE", "UALICE") is not None
+        assert uow.dialogs.get("unused", "DUALICE", "UALICE") is None
     # every call the coach made for T9 carried T9's token
     later = api.calls[before:]
     assert {c.token for c in later if c.method in {"conversations.open", "chat.postMessage", "users.info"}} \
@@ -201,4 +201,4 @@ def test_a_team_that_never_installed_gets_nothing(oauth: TransportHarness):
     assert [(p.token, p.params["channel"]) for p in posts] == [("xoxb-installed", "DUALICE")]
     assert not [c for c in api.calls if c.token not in {None, "xoxb-installed"} and c.method != "oauth.v2.access"]
     with oauth.coach.uow_factory() as uow:
-        assert uow.conversations.get("TX", "DUALICE", "UALICE") is None
+        assert uow.dialogs.get("TX", "DUALICE", "UALICE") is None

@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from coaching.model import InteractionDraft, Kind, Purpose, Workspace
-from coaching.ports import ChannelCapture
+from coaching.records import ChannelCapture
 from tests.support import WORKSPACE, make_coach, seed_roster
 
 DAY = date(2026, 11, 20)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 from sqlalchemy import Engine, event, text
 
-from coaching.ports import FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, Delivery, DeliveryItem, SentItem
+from coaching.records import FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, Delivery, DeliveryItem, SentItem
 from storage.uow import SqlAlchemyUnitOfWork, lock_key
 from tests.fakes import FakeStore, FakeUnitOfWork
 from tests.storage.checks import storage_and_fake_tests

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-from coaching.ports import NudgeFeedback
+from coaching.records import NudgeFeedback
 from storage.feedback import DISMISS_DAYS
 from tests import fakes
 from tests.storage.world import build_world

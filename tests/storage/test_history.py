@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from coaching.model import EntryDraft, InteractionDraft, Kind, PromiseStatus, Purpose, Reason, TrustLevel
 from coaching.nudges import ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.ports import TouchRow
+from coaching.records import TouchRow
 from storage.history import SqlHistoryRepository
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.world import World, build_world, touch

@@ -25,37 +25,37 @@ NOW = datetime(2024, 5, 2, 9, 30, tzinfo=UTC)
 def claim_twice_is_true_then_false(factory: Factory) -> None:
     with factory() as uow:
         uow.workspaces.add(Workspace("w1", "One"))
-        assert uow.inbox.claim("w1", "ev-1", NOW) is True
-        assert uow.inbox.claim("w1", "ev-1", NOW) is False  # same transaction
-        assert uow.inbox.claim("w1", "ev-2", NOW) is True
+        assert uow.claims.claim("w1", "ev-1", NOW) is True
+        assert uow.claims.claim("w1", "ev-1", NOW) is False  # same transaction
+        assert uow.claims.claim("w1", "ev-2", NOW) is True
         uow.commit()
     with factory() as uow:
-        assert uow.inbox.claim("w1", "ev-1", NOW + timedelta(minutes=1)) is False  # after commit
-        assert uow.inbox.claim("w1", "ev-2", NOW) is False
+        assert uow.claims.claim("w1", "ev-1", NOW + timedelta(minutes=1)) is False  # after commit
+        assert uow.claims.claim("w1", "ev-2", NOW) is False
 
 
 def claim_is_undone_by_rollback(factory: Factory) -> None:
     with factory() as uow:
         uow.workspaces.add(Workspace("w1", "One"))
         uow.commit()
-        assert uow.inbox.claim("w1", "ev-1", NOW) is True
+        assert uow.claims.claim("w1", "ev-1", NOW) is True
         uow.rollback()
-        assert uow.inbox.claim("w1", "ev-1", NOW) is True  # the failed turn can be retried
+        assert uow.claims.claim("w1", "ev-1", NOW) is True  # the failed turn can be retried
         # Leaving without commit un-claims it too.
     with factory() as uow:
-        assert uow.inbox.claim("w1", "ev-1", NOW) is True
+        assert uow.claims.claim("w1", "ev-1", NOW) is True
         uow.commit()
     with factory() as uow:
-        assert uow.inbox.claim("w1", "ev-1", NOW) is False
+        assert uow.claims.claim("w1", "ev-1", NOW) is False
 
 
 def same_key_in_two_workspaces_is_claimed_in_each(factory: Factory) -> None:
     with factory() as uow:
         uow.workspaces.add(Workspace("w1", "One"))
         uow.workspaces.add(Workspace("w2", "Two"))
-        assert uow.inbox.claim("w1", "ev-1", NOW) is True
-        assert uow.inbox.claim("w2", "ev-1", NOW) is True
-        assert uow.inbox.claim("w2", "ev-1", NOW) is False
+        assert uow.claims.claim("w1", "ev-1", NOW) is True
+        assert uow.claims.claim("w2", "ev-1", NOW) is True
+        assert uow.claims.claim("w2", "ev-1", NOW) is False
         uow.commit()
 
 
@@ -121,7 +121,7 @@ def test_claim_stores_when_in_utc(uow_factory: Callable[[], SqlAlchemyUnitOfWork
     tokyo = timezone(timedelta(hours=9))
     with uow_factory() as uow:
         uow.workspaces.add(Workspace("w1", "One"))
-        uow.inbox.claim("w1", "ev-1", datetime(2024, 5, 2, 18, 30, tzinfo=tokyo))
+        uow.claims.claim("w1", "ev-1", datetime(2024, 5, 2, 18, 30, tzinfo=tokyo))
         uow.commit()
         seen_at = uow.session.scalars(select(ProcessedRequestRow.seen_at)).one()
     assert seen_at.replace(tzinfo=seen_at.tzinfo or UTC) == NOW

@@ -16,7 +16,7 @@ import pytest
 
 from coaching.model import EntryDraft, InteractionDraft, Kind, Purpose, Reason
 from coaching.nudges import TREND_DAYS, ClientHistory
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from tests.storage.checks import storage_and_fake_tests
 from tests.storage.world import World, build_world
 

@@ -82,24 +82,24 @@ def test_conversations(uow_factory: UowFactory) -> None:
     first = datetime(2024, 5, 1, 9, 30, tzinfo=tokyo)
     with uow_factory() as uow:
         build_world(uow)
-        assert uow.conversations.get("w1", "D1", "U1") is None
-        uow.conversations.save("w1", "D1", "U1", {"step": "client", "draft": {"note": "hi"}}, first)
-        uow.conversations.save("w1", "D1", "U2", {"step": "other"}, first)
+        assert uow.dialogs.get("w1", "D1", "U1") is None
+        uow.dialogs.save("w1", "D1", "U1", {"step": "client", "draft": {"note": "hi"}}, first)
+        uow.dialogs.save("w1", "D1", "U2", {"step": "other"}, first)
         uow.commit()
     with uow_factory() as uow:
-        record = uow.conversations.get("w1", "D1", "U1")
+        record = uow.dialogs.get("w1", "D1", "U1")
         assert record.state == {"step": "client", "draft": {"note": "hi"}}
         assert record.updated_at == first and record.updated_at.tzinfo is not None
         assert record.updated_at.utcoffset() == timedelta(0)
         later = datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
-        uow.conversations.save("w1", "D1", "U1", {"step": "purpose"}, later)
+        uow.dialogs.save("w1", "D1", "U1", {"step": "purpose"}, later)
         uow.commit()
     with uow_factory() as uow:
-        assert uow.conversations.get("w1", "D1", "U1").state == {"step": "purpose"}
-        assert uow.conversations.get("w1", "D1", "U1").updated_at == later
-        uow.conversations.delete("w1", "D1", "U1")
-        uow.conversations.delete("w1", "D1", "U1")  # deleting nothing is fine
+        assert uow.dialogs.get("w1", "D1", "U1").state == {"step": "purpose"}
+        assert uow.dialogs.get("w1", "D1", "U1").updated_at == later
+        uow.dialogs.delete("w1", "D1", "U1")
+        uow.dialogs.delete("w1", "D1", "U1")  # deleting nothing is fine
         uow.commit()
     with uow_factory() as uow:
-        assert uow.conversations.get("w1", "D1", "U1") is None
-        assert uow.conversations.get("w1", "D1", "U2").state == {"step": "other"}
+        assert uow.dialogs.get("w1", "D1", "U1") is None
+        assert uow.dialogs.get("w1", "D1", "U2").state == {"step": "other"}

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from coaching.model import Role, TrustLevel, Workspace
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.world import DAY0, build_world
 

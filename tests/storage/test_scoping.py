@@ -27,7 +27,7 @@ def _activity(uow: SqlAlchemyUnitOfWork, world: World, amount: int) -> dict[str,
     uow.deals.add(ws, acme.id, ann.id, touch_id, ON, "won")
     entry = uow.ledger.add(ws, EntryDraft(acme.id, ann.id, amount, Reason.PROMISE_BROKEN, ON, "same-key",
                                           cause="promise:1"))
-    uow.conversations.save(ws, "D1", "U1", {"workspace": ws}, datetime(2024, 6, 1, tzinfo=UTC))
+    uow.dialogs.save(ws, "D1", "U1", {"workspace": ws}, datetime(2024, 6, 1, tzinfo=UTC))
     return {"touch": touch_id, "promise": promise.id, "problem": problem.id, "entry": entry.id}
 
 
@@ -66,7 +66,7 @@ def test_workspaces_are_sealed_off(uow_factory: UowFactory) -> None:
             own_amount = -1 if ws == "w1" else -2
             assert uow.ledger.balances(ws, [mine.acme.id, theirs.acme.id]) == {
                 mine.acme.id: own_amount, theirs.acme.id: 0}
-            assert uow.conversations.get(ws, "D1", "U1").state == {"workspace": ws}
+            assert uow.dialogs.get(ws, "D1", "U1").state == {"workspace": ws}
 
             histories = list(uow.histories.client_histories(ws, AS_OF))
             assert {h.client_id for h in histories} == {mine.acme.id, mine.beta.id, mine.corp.id}
@@ -87,9 +87,9 @@ def test_writes_by_id_stay_in_their_workspace(uow_factory: UowFactory) -> None:
         one, two = build_world(uow, "w1"), build_world(uow, "w2")
         ids_two = _activity(uow, two, -2)
         uow.commit()
-        uow.conversations.delete("w1", "D1", "U1")
+        uow.dialogs.delete("w1", "D1", "U1")
         uow.commit()
-        assert uow.conversations.get("w2", "D1", "U1") is not None
+        assert uow.dialogs.get("w2", "D1", "U1") is not None
         assert one.acme.name == two.acme.name
         for write in (
             lambda: uow.interactions.void("w1", ids_two["touch"]),

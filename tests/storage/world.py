@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from coaching.model import Client, InteractionDraft, Kind, Person, Purpose, Role, Team, Workspace
-from coaching.ports import PersonDraft
+from coaching.records import PersonDraft
 from storage.uow import SqlAlchemyUnitOfWork
 
 DAY0 = date(2024, 1, 1)

@@ -85,12 +85,9 @@ def session(tmp_path_factory, node_tools, chromium) -> Iterator[tuple[CoachServe
             # Opening the chat installs the app: the coach greets with its help card.
             chat.cards().first.wait_for(timeout=TIMEOUT_MS)
             chat.type("/logmeeting Globex call give: sent them the benchmark report", "I don't have a client called “Globex” yet")
-            chat.click("Add “Globex” as a new client", "track record")
-            chat.click("No", "Did you promise anything?")
-            chat.click("No promise", "Did they raise a problem")
-            chat.click("No problem raised", "What did the client ask of you")
-            chat.click("Skip", "justify each step")
-            chat.type("skip", "Save this?")
+            chat.click("Add “Globex” as a new client", "Save this?")  # the summary is the only question
+            chat.click("+ Promise", "What did you promise, and by when?")
+            chat.type("send the revised quote by Friday", "Save this?")
             chat.click("Save", "Saved your touch with Globex.")
             screenshot = workdir / "teams-playground.png"
             page.screenshot(path=str(screenshot), full_page=True)
@@ -114,8 +111,7 @@ def test_a_quick_log_is_typed_clicked_and_saved(session):
         assert len(uow.interactions.for_client(server.coach.workspace, client.id, limit=10)) == 1
     # The clicks went to the coach as Action.Submit values, from the Playground's user.
     submits = [e.body for e in playground.exchanges() if e.body.get("value") is not None]
-    assert [s["value"] for s in submits] == [{"choice": "new:Globex"}, {"choice": "no"}, {"choice": "no"},
-                                             {"choice": "no"}, {"choice": "skip"}, {"choice": "save"}]
+    assert [s["value"] for s in submits] == [{"choice": "new:Globex"}, {"choice": "promise"}, {"choice": "save"}]
     assert {s["from"]["name"] for s in submits} == {USER_NAME}
 
 
@@ -123,7 +119,7 @@ def test_each_reply_is_shown_once(session):
     """Teams shows a message's text and its card both: a reply that also carries its card's
     text as the message text appears twice. Each answer must be on the page once, in its card."""
     _, _, chat, _ = session
-    for text in ("Saved your touch with Globex.", "What did the client ask of you this time?"):
+    for text in ("Saved your touch with Globex.", "What did you promise, and by when?"):
         shown = chat.page.evaluate(
             """text => [...document.querySelectorAll("p")].filter(p => p.innerText.includes(text))
                           .map(p => p.closest(".ac-adaptiveCard") ? "card" : "text message")""", text)

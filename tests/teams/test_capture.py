@@ -19,7 +19,7 @@ from bot.teams.app import html_text, message_text
 from bot.teams.package import MESSAGE_ACTION
 from coaching.messages import Catalog, Msg
 from coaching.model import Kind, Purpose
-from coaching.ports import ChannelCapture
+from coaching.records import ChannelCapture
 from storage.db import make_engine
 from storage.models import Base
 from tests.support import WORKSPACE
@@ -133,7 +133,7 @@ def test_an_admin_opts_a_channel_in_and_a_reps_messages_there_count_once_a_day_s
     assert len(connector.posts()) == 2  # the two answers to mentions; nothing for the plain messages
     assert all(c.body.get("replyToId") for c in connector.posts())
     with server.coach.uow_factory() as uow:  # the channel's digest reference: keyed by the channel
-        assert uow.references.for_user(WORKSPACE, "teams", f"conversation:{CHANNEL}") is not None
+        assert uow.chats.for_user(WORKSPACE, "teams", f"conversation:{CHANNEL}") is not None
 
 
 @pytest.mark.parametrize("conversation, mention", [
@@ -230,7 +230,7 @@ def action(service_url: str, who: str = "alice", value: Any = "default", name: s
 
 def state_of(server: CoachServer) -> dict[str, Any] | None:
     with server.coach.uow_factory() as uow:
-        record = uow.conversations.get(WORKSPACE, CONVERSATION, USER_AAD_ID)
+        record = uow.dialogs.get(WORKSPACE, CONVERSATION, USER_AAD_ID)
     return record.state if record else None
 
 

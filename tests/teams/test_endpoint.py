@@ -55,8 +55,8 @@ def activity(service_url: str, text: str = "/logmeeting", **extra: Any) -> dict[
 def stored(server: CoachServer) -> tuple[Any, Any]:
     """(the conversation state, the conversation reference) the coach keeps for the Teams user."""
     with server.coach.uow_factory() as uow:
-        return (uow.conversations.get(WORKSPACE, CONVERSATION, USER_AAD_ID),
-                uow.references.for_user(WORKSPACE, "teams", USER_AAD_ID))
+        return (uow.dialogs.get(WORKSPACE, CONVERSATION, USER_AAD_ID),
+                uow.chats.for_user(WORKSPACE, "teams", USER_AAD_ID))
 
 
 def test_anonymous_mode_takes_a_message_and_replies_through_the_connector(database_url, connector):
@@ -92,7 +92,7 @@ def test_a_card_submit_is_the_chosen_value(database_url, connector):
         del submit["text"], submit["textFormat"]  # a card submit carries a value, no text
         assert http("POST", server.messages_url, submit)[0] == 202
         second = connector.wait_for(2)[1]
-    assert "How did you meet?" in card_text(second.body)
+    assert "What happened?" in card_text(second.body)
 
 
 def test_expect_replies_come_back_in_the_response(database_url, connector):
@@ -362,7 +362,7 @@ def test_a_manager_sets_the_team_channel_in_teams_and_the_channel_digest_arrives
 
     from bot.teams.app import TeamsEndpoint
     from bot.teams.notifier import TeamsNotifier
-    from coaching.dispatch import Dispatcher
+    from coaching.jobs import ScheduledJobs
     from coaching.schedule import Schedule
     from tests.support import MovableClock
 
@@ -383,7 +383,7 @@ def test_a_manager_sets_the_team_channel_in_teams_and_the_channel_digest_arrives
         [answer] = connector.wait_for(1)
         assert "East" in card_text(answer.body)
         notifier = TeamsNotifier(server.coach, TeamsEndpoint(server.coach, env=LOCAL))
-        Dispatcher(server.coach.uow_factory, notifier, server.coach.rules, Schedule(), clock).run(
+        ScheduledJobs(server.coach.uow_factory, notifier, server.coach.rules, Schedule(), clock).run(
             WORKSPACE, clock(), jobs=["team"])
         posts = connector.wait_for(2)
     digest_post = posts[1]

@@ -27,7 +27,7 @@ from microsoft_agents.hosting.core.authorization.connection_manager import Conne
 
 from bot.teams.app import TeamsEndpoint
 from bot.teams.auth import ISSUER, Access, BotFrameworkTokens, NotConfigured, connector_allowed
-from coaching.ports import ConversationReference
+from coaching.records import ChatReference
 from tests.support import WORKSPACE
 from tests.teams.connector import FakeConnector
 from tests.teams.playground import WAIT, CoachServer, card_text, http, serving
@@ -96,9 +96,9 @@ class Guarded:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return http("POST", f"{self.url}/api/messages", body, headers=headers, timeout=WAIT)
 
-    def references(self) -> list[ConversationReference]:
+    def references(self) -> list[ChatReference]:
         with self.server.coach.uow_factory() as uow:
-            found = uow.references.for_user(WORKSPACE, "teams", activity("")["from"]["aadObjectId"])
+            found = uow.chats.for_user(WORKSPACE, "teams", activity("")["from"]["aadObjectId"])
         return [found] if found is not None else []
 
 
@@ -234,7 +234,7 @@ def test_a_stored_reference_to_another_host_never_receives_the_bot_token(databas
             reference = {"serviceUrl": g.rogue.url, "channelId": "msteams",
                          "conversation": {"id": CONVERSATION}, "bot": {"id": f"28:{CLIENT_ID}"},
                          "user": {"id": "29:1alice"}}
-            uow.references.save(WORKSPACE, ConversationReference("teams", "aad", CONVERSATION, g.rogue.url,
+            uow.chats.save(WORKSPACE, ChatReference("teams", "aad", CONVERSATION, g.rogue.url,
                                                                  reference, alice.id), datetime.now(timezone.utc))
             uow.commit()
         reply = reply_activity(Reply.of(Msg("digest.title", {"name": "Alice"})), g.server.coach, "en")

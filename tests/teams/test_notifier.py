@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 import pytest
 from bot.teams.app import TeamsEndpoint
 from bot.teams.notifier import TeamsNotifier
+from coaching.errors import MaybeDelivered
 from coaching.messages import Msg
-from coaching.ports import ConversationReference, MaybeDelivered
+from coaching.records import ChatReference
 from coaching.replies import Reply
 from tests.support import make_coach, seed_roster
 from tests.teams.connector import FakeConnector
@@ -23,7 +24,7 @@ def save_reference(coach, service_url: str) -> int:
         reference = {"activityId": "m1", "user": {"id": "user-1", "aadObjectId": "aad-alice"},
                      "bot": {"id": "bot", "name": "coach"}, "conversation": {"id": "conv-1", "conversationType": "personal"},
                      "channelId": "msteams", "serviceUrl": service_url, "locale": "en-US"}
-        uow.references.save("acme", ConversationReference("teams", "aad-alice", "conv-1", service_url, reference, alice.id),
+        uow.chats.save("acme", ChatReference("teams", "aad-alice", "conv-1", service_url, reference, alice.id),
                             datetime.now(timezone.utc))
         uow.commit()
         return alice.id
@@ -65,7 +66,7 @@ def test_digest_delivery(database_url, script, delivered, sends, active):
     assert received[-1]["attachments"][0]["content"]["body"][0]["text"] == "Good morning, Alice Smith. These relationships need you today:"
     with coach.uow_factory() as uow:
         alice = uow.people.by_email("acme", "alice@acme.example")
-        assert (uow.references.for_person("acme", "teams", alice.id) is not None) is active
+        assert (uow.chats.for_person("acme", "teams", alice.id) is not None) is active
 
 
 def test_no_saved_conversation_means_not_delivered(database_url):

@@ -47,7 +47,7 @@ def test_shared_dialog_script(database_url, tmp_path: Path, node_tools: Path, sc
 
     assert client_state(server.coach, script.client) == (script.balance, script.interactions)
     with server.coach.uow_factory() as uow:
-        reference = uow.references.for_user(WORKSPACE, "teams", USER_AAD_ID)
+        reference = uow.chats.for_user(WORKSPACE, "teams", USER_AAD_ID)
     assert reference is not None, "the conversation reference was not saved"
     assert reference.person_id == ids[script.email.split("@")[0]]
     assert (reference.conversation_id, reference.service_url, reference.active) == (

@@ -72,7 +72,7 @@ async def run_script(database_url: str, script: Script) -> tuple[int, int]:
     await runner.cleanup()
     with coach.uow_factory() as uow:
         client = uow.clients.by_name("acme", script.client)
-        assert uow.references.for_user("acme", "teams", AAD[script.email]) is not None
+        assert uow.chats.for_user("acme", "teams", AAD[script.email]) is not None
         return uow.ledger.balance("acme", client.id), len(uow.interactions.for_client("acme", client.id))
 
 

@@ -31,7 +31,9 @@ unicode_text = st.text(st.characters(codec=None, exclude_categories=()), max_siz
 words = st.sampled_from([w for group in COMMANDS.values() for w in group])
 answers = st.sampled_from([
     "yes", "no", "skip", "save", "edit", "cancel", "call", "give", "ask", "service", "meeting", "はい", "いいえ",
-    "スキップ", "保存", "修正", "打ち合わせ", "ギブ", "提案", "対応", "level:1", "level:4", "level:9",
+    "スキップ", "保存", "修正", "記録する", "修正する", "編集", "やめる", "打ち合わせ", "ギブ", "提案", "対応",
+    "promise", "problem", "proof", "justify", "+ Promise", "+ 約束を追加", "✓ Track record shown", "Skip for now",
+    "Expertise in my specialty", "今回はスキップ", "記録内容の確認に戻る", "level:1", "level:4", "level:9",
     "send the quote by Friday", "来週月曜までに見積もり", "by tomorrow", "late invoices", "Acme", "Kobe Steelworks",
     "Boston Bay", "田中商事", "Acme Corp", "sat down with them", *[f"edit:{f}" for f in (
         "client", "date", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification",
@@ -64,13 +66,15 @@ inputs = st.one_of(answers, answers, digits, dates, buttons, commands, quick, un
 step = st.one_of(inputs, st.sampled_from(["<31 minutes>", "<1 day>"]))
 # Whole flows that save a touch, so random steps also land mid-way through real conversations.
 FLOWS = (
-    ("/logmeeting Acme call give: shared a report", "no", "no", "no", "skip", "skip", "save"),
-    ("/logmeeting", "Acme", "call", "give", "a note", "yes", "send the quote by Friday", "no", "late invoices",
-     "level:2", "no", "save"),
-    ("/logmeeting Kobe Steelworks visit ask", "no note", "no", "quote", "tomorrow", "no", "no", "skip", "skip", "edit",
-     "edit:date", "yesterday", "save"),
-    ("/logmeeting 田中商事 打ち合わせ ギブ: 業界レポートを共有", "1", "はい", "来週月曜までに見積もり再提出", "いいえ", "なし",
-     "スキップ", "スキップ", "保存"),
+    ("/logmeeting Acme call give: shared a report", "level:2", "save"),
+    ("/logmeeting", "Acme", "a note", "call", "give", "+ Promise", "send the quote by Friday", "problem", "late invoices",
+     "proof", "save"),
+    ("/logmeeting Kobe Steelworks visit ask", "no note", "skip", "promise", "quote", "tomorrow", "edit", "edit:date",
+     "yesterday", "save"),
+    ("/logmeeting 田中商事 打ち合わせ ギブ: 業界レポートを共有。来週月曜までに見積もり再提出を約束", "1", "+ 実績を示した",
+     "修正する", "edit:asked_for", "専門分野とその周辺の解決策", "記録する"),
+    ("/logmeeting Acme: they asked why, and wanted every number backed by data", "meeting", "justify", "level:3",
+     "edit", "edit:justification", "no", "save"),
     ("tap:1", "give", "no"),
     ("tap:other", "Zeta Corp", "1", "service", "call them back by Monday", "no"),
     ("purpose:1:give",),
@@ -120,7 +124,7 @@ class World:
         """What a turn may change: rows of every kind it writes, and the conversation."""
         with self.coach.uow_factory() as uow:
             counts = [uow.session.scalar(select(func.count()).select_from(t)) for t in WRITTEN]
-            record = uow.conversations.get(self.coach.workspace, f"dm-{email}", email)
+            record = uow.dialogs.get(self.coach.workspace, f"dm-{email}", email)
             return counts, record.state if record else None
 
     def check_ledger(self) -> None:
@@ -152,7 +156,7 @@ class World:
         last = outcome.replies[-1].lines[-1]
         assert isinstance(last, Msg) and last.key in ("log.cancelled", "log.nothing_to_cancel"), last
         with self.coach.uow_factory() as uow:
-            assert uow.conversations.get(self.coach.workspace, f"dm-{email}", email) is None
+            assert uow.dialogs.get(self.coach.workspace, f"dm-{email}", email) is None
 
 
 def run(world: World, email: str, platform: str, script: list[str]) -> None:

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from coaching import dispatch
-from coaching.dispatch import Dispatcher
+from coaching import jobs
+from coaching.jobs import ScheduledJobs
 from coaching.engine import Inbound
 from coaching.messages import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose, TrustLevel
@@ -35,13 +35,13 @@ def world(database_url):
     return coach, clock, ids
 
 
-def dispatcher(coach, notifier, **plan) -> Dispatcher:
+def dispatcher(coach, notifier, **plan) -> ScheduledJobs:
     """The end-of-day check-in is off unless a test asks for it: these tests count digests."""
-    return Dispatcher(coach.uow_factory, notifier, coach.rules, Schedule(**{"checkin_time": None, **plan}),
+    return ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(**{"checkin_time": None, **plan}),
                       coach.clock)
 
 
-def run_hourly(d: Dispatcher, clock: MovableClock, until: datetime) -> None:
+def run_hourly(d: ScheduledJobs, clock: MovableClock, until: datetime) -> None:
     while clock.now < until:
         d.run(WORKSPACE, clock())
         clock.advance(hours=1)
@@ -134,7 +134,7 @@ def test_nothing_to_say_sends_nothing_and_leave_silences_a_rep(world):
     notifier = Recorder(clock)
     report = dispatcher(coach, notifier).run(WORKSPACE, clock())
     # Alice, and the managers and the admin, who own no clients: nothing to say, so nothing sent
-    assert notifier.sent == [] and report.job(dispatch.DIGEST).skipped == 4
+    assert notifier.sent == [] and report.job(jobs.DIGEST).skipped == 4
     coach.engine.handle(Inbound(WORKSPACE, "console", "back", email="bob@acme.example"))
     dispatcher(coach, notifier).run(WORKSPACE, clock())
     assert [e for e, _, _ in notifier.sent] == ["bob@acme.example"]

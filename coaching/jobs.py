@@ -31,25 +31,21 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Iterable, Mapping, Sequence
 
 from coaching import checkin, digest, health, metrics, schedule, services
+from coaching.errors import MaybeDelivered, MaybeDeliveredOn
 from coaching.messages import Msg
 from coaching.model import Person, Promise, Role, Team
 from coaching.nudges import STAKE, ClientHistory, Nudge, NudgeKind, detect
-from coaching.ports import (
+from coaching.ports import Notifier, Traceable, UnitOfWork, UnitOfWorkFactory
+from coaching.records import (
     FAILED,
     INTERRUPTED,
+    NOT_RECEIVED,
     PENDING,
     SENT,
     SKIPPED,
     Delivery,
     DeliveryItem,
-    NOT_RECEIVED,
-    MaybeDelivered,
-    MaybeDeliveredOn,
-    Notifier,
-    Traceable,
     person_recipient,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
 from coaching.replies import Reply
 from coaching.rules import Rules
@@ -111,7 +107,7 @@ def _item(n: Nudge) -> DeliveryItem:
     return DeliveryItem(n.rep_id, n.subject, n.kind.value, n.client_id, n.stake)
 
 
-class Dispatcher:
+class ScheduledJobs:
     """Runs the jobs of one workspace. ``clock`` stamps claims and results (a run can be long);
     the moment a run decides for is the ``now`` it is given."""
 
