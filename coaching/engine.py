@@ -110,7 +110,7 @@ class Engine:
             today = services.local_today(person, now)
             if request.client_id is None and (problem := logflow.name_problem(request.client_name)):
                 raise CoachError(problem)
-            if request.client_id is not None and not 1 <= request.client_id <= logflow.MAX_ID:
+            if request.client_id is not None and not 1 <= request.client_id <= c.MAX_ID:
                 raise CoachError(msg("error.no_client_none", name=str(request.client_id)))
             form = dataclasses.replace(
                 request, source=Source.FORM.value, client_name=logflow.storable(request.client_name),

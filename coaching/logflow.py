@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from coaching import logflow_prompts as prompts
 from coaching import vocabulary as vocab
+from coaching.commands import record_id
 from coaching.dates import find_date, parse_date
 from coaching.messages import Msg, msg
 from coaching.model import Kind, PromiseDraft, Purpose, Source, TrustLevel
@@ -37,8 +38,6 @@ TAP_STEPS = ("client", "purpose", "promise")  # the end-of-day check-in: then sa
 QUICK_BUDGET = 3  # prompts a log with text after the command may cost, its summary included
 STEP_BUDGET = 5  # and a bare /logmeeting: client, note, kind, purpose, summary
 MAX_NAME = 200
-MAX_ID = 2**31 - 1  # record ids are 32-bit in the database (touches: 64-bit)
-MAX_BIG_ID = 2**63 - 1
 _UNSTORABLE = re.compile(r"\x00|[\ud800-\udfff]")
 
 
@@ -55,15 +54,6 @@ def name_problem(name: str) -> Msg | None:
     if not any(ch.isalnum() for ch in key) or max(len(name.strip()), len(key)) > MAX_NAME:
         return msg("log.retry.client")
     return None
-
-
-def record_id(text: str, largest: int = MAX_ID) -> int | None:
-    """The id a button or a typed ``client:12`` names; ``None`` when no record can have it
-    (a larger number would overflow the database's column instead of finding nothing)."""
-    if not text.isdecimal() or len(text) > 19:
-        return None
-    number = int(text)
-    return number if 1 <= number <= largest else None
 
 
 class ClientDirectory(Protocol):
