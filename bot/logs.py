@@ -1,10 +1,10 @@
 """How the long-running processes log: one line per record, and never a client's words or a
-secret. The coach's own code logs ids and error kinds only (tests/test_logs.py checks a whole
+secret. The coach's own code logs ids and error kinds only (tests/system/test_logs.py checks a whole
 scripted session); the libraries below print request and response bodies at DEBUG, so they stay
 at INFO whatever the root level; the access log names the path, never the query string (an OAuth
 redirect carries its one-time code there), and one request is always one line: the path is logged
 as the client sent it (still percent-encoded) and anything left that is not printable is escaped
-(tests/test_logs.py sends forged paths to the real server)."""
+(tests/system/test_logs.py sends forged paths to the real server)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from tests.slack.harness import SECRET, USERS, SlackHarness, text_of
 from tests.slack.signing import signed_headers, view_submission_body
 from tests.support import client_state, make_coach, seed_roster
 from tests.teams.playground import free_port
-from tests.test_scheduler_processes import NOT_INHERITED, PROXIES, coach_command
+from tests.system.test_scheduler_processes import NOT_INHERITED, PROXIES, coach_command
 
 ROOT = Path(__file__).resolve().parents[2]
 SAVED = "Saved your touch with Acme."

@@ -21,7 +21,7 @@ from coaching.replies import Reply
 from tests.slack.fake_api import Call, FakeSlackApi
 from tests.slack.harness import SlackHarness
 from tests.support import make_coach
-from tests.test_charts import PNG_MAGIC, png_info, team_chart
+from tests.system.test_charts import PNG_MAGIC, png_info, team_chart
 
 UPLOAD_FLOW = ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
 

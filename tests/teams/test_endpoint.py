@@ -26,7 +26,7 @@ from coaching.replies import Choice, Reply
 from tests.dialogs import LOG_EN, LOG_JA, Pick
 from tests.support import WORKSPACE, make_coach, seed_roster
 from tests.teams.playground import LOCAL, USER_AAD_ID, WAIT, CoachServer, card_text, choices_of, http
-from tests.test_charts import PNG_MAGIC, png_info, team_chart
+from tests.system.test_charts import PNG_MAGIC, png_info, team_chart
 
 TENANT = "00000000-0000-0000-0000-0000000000001"
 CLIENT_ID = "5f0c3a3e-8d1b-4c55-9a43-0c9b2f7e1d11"

@@ -19,8 +19,8 @@ from storage.db import upgrade
 from storage.models import DealRow, PromiseRow
 from storage.uow import SqlAlchemyUnitOfWork
 
-DATA = Path(__file__).parent / "data"
-DOCS = Path(__file__).parent.parent / "docs" / "examples"
+DATA = Path(__file__).parents[1] / "data"
+DOCS = Path(__file__).parents[2] / "docs" / "examples"
 NOW = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
 TODAY = NOW.date()
 WS = "acme"

@@ -162,12 +162,12 @@ def settings():  # the stored values: reading rcParams["backend"] would itself i
 before = settings()
 from bot import charts
 from coaching.messages import Catalog
-from tests.test_charts import team_chart
+from tests.system.test_charts import team_chart
 charts.save(team_chart(3), Catalog(), "ja", __import__("pathlib").Path({str(tmp_path)!r}))
 changed = sorted(k for k, v in settings().items() if before.get(k) != v)
 print(changed, "matplotlib.pyplot" in sys.modules, "matplotlib_fontja" in sys.modules)
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[] False False"

@@ -27,8 +27,8 @@ from storage.db import make_engine
 from storage.uow import make_uow_factory
 from tests.conftest import POSTGRES_ENV
 from tests.slack.fake_api import FakeSlackApi
-from tests.test_delivery_faults import seed_reps
-from tests.test_scheduler_processes import POST, WORKSPACE, World, kill
+from tests.service.test_delivery_faults import seed_reps
+from tests.system.test_scheduler_processes import POST, WORKSPACE, World, kill
 
 REPS = 200
 ONLY_DIGESTS = dict(COACH_CHECKIN_TIME="off")  # the demo settings make everything due: keep to digests

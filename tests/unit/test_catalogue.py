@@ -10,7 +10,7 @@ import pytest
 
 from coaching.messages import LANGUAGES, Catalog, Msg, entries, language_of, placeholders
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_languages_have_the_same_keys():

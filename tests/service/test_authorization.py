@@ -405,7 +405,7 @@ def test_cli_exports_act_on_the_selected_workspace_only(world, tmp_path, row):
 
 # --- the table in docs/security.md ---------------------------------------------------------------
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "security.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
 def markdown_matrix() -> str:

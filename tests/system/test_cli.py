@@ -17,7 +17,7 @@ from coaching.messages import Catalog
 from coaching.model import Person, Role
 from coaching.replies import Reply
 from tests.support import make_coach, seed_roster
-from tests.test_charts import PNG_MAGIC, png_info, team_chart
+from tests.system.test_charts import PNG_MAGIC, png_info, team_chart
 
 
 @pytest.fixture

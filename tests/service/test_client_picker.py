@@ -31,7 +31,7 @@ from tests.slack.harness import SlackHarness
 from tests.slack.signing import block_suggestion_body
 from tests.support import WORKSPACE, make_coach, seed_roster
 from tests.teams.playground import CoachServer, choices_of, http
-from tests.test_escaping import adaptive_card_problems, card_problems, slack_problems, teams_activity
+from tests.system.test_escaping import adaptive_card_problems, card_problems, slack_problems, teams_activity
 
 CLIENTS = 5000
 LONG_NAME = ("Very Long Name Trading Company of the Northern Territories " * 4)[:200]

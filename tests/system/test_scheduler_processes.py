@@ -43,7 +43,7 @@ from storage.uow import make_uow_factory
 from tests.conftest import POSTGRES_ENV
 from tests.slack.fake_api import Call, FakeSlackApi
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = "demo"
 TIMEOUT = 300  # seconds for one CLI process: generous, for a loaded 2-core machine
 POST = "chat.postMessage"

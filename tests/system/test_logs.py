@@ -73,7 +73,7 @@ NOTE_WORDS = ("benchmark report for their sector", "revised quote", "late invoic
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, TEAMS_SECRET, OPENAI_KEY)
 AUTHORIZATION = re.compile(r"(?i)\b(bearer|basic)\s+(?!\(redacted\))[A-Za-z0-9._~+/=-]{6,}")
 BODY_LOGGERS = ("slack_sdk.",)  # logs whole HTTP bodies at DEBUG, by design
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 UTC = timezone.utc
 
 

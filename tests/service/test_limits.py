@@ -18,7 +18,7 @@ from coaching.model import Kind, PromiseDraft, Purpose
 from storage.models import ClientRow, InteractionRow, LedgerEntryRow, PersonRow, PromiseRow
 from tests.support import START, make_coach, seed_quiet_clients, seed_roster
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 HEADER = "date,rep,client,kind,purpose,note\n"
 
 
