@@ -7,7 +7,7 @@ left behind. In that process, on the same connection pool:
 1. the floor: ``SELECT client_id, count(*), max(occurred_on) FROM interactions WHERE
    workspace_id = ? GROUP BY client_id``, every row fetched. Any correct nudge run has to look
    at every client's history at least once, so this is what the run is compared with;
-2. the run itself: ``services.nudges`` over the whole workspace (the four streamed queries of
+2. the run itself: ``daily.nudges`` over the whole workspace (the four streamed queries of
    ``client_histories``, the rules of ``coaching.nudges`` per client, the per-rep lapse check,
    snoozes and dismissals left out), each rep's digest chosen as the scheduler would choose it
    (``coaching.schedule.choose``: most at stake first, ``digest_size`` items). Nothing is sent
@@ -32,7 +32,7 @@ from sqlalchemy import text
 
 from bot.bootstrap import bootstrap
 from bot.settings import Settings
-from coaching import services
+from coaching import daily
 from coaching.schedule import Schedule, choose
 
 
@@ -77,7 +77,7 @@ def measure(url: str, workspace: str, as_of: date) -> dict[str, Any]:
     best: dict[int, list[_Ranked]] = {}  # rep -> heap of the digest_size nudges that rank first so far
     seen = 0
     with coach.uow_factory() as uow:
-        for n in services.nudges(uow, workspace, as_of, coach.rules):
+        for n in daily.nudges(uow, workspace, as_of, coach.rules):
             seen += 1
             kinds[n.kind.value] += 1
             heap, entry = best.setdefault(n.rep_id, []), _Ranked(n)

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bot.bootstrap import Coach
-from coaching import imports, services
+from coaching import access, daily, imports, services
 from coaching.messages import Msg, msg
 from coaching.model import Person, Team, Workspace
 from coaching.ports import UnitOfWork
@@ -244,14 +244,14 @@ def import_interactions(coach: Coach, path: Path, *, skip_invalid: bool = False,
                     # As of the touch's own day: a problem answered in a later row must not be
                     # booked as unanswered first. What time alone earns comes from the daily rules.
                     result = services.record_touch(uow, rep, client, touch.draft(client.id), rules, touch.occurred_on)
-                except services.CoachError as error:
+                except access.CoachError as error:
                     raise ImportFailed([(touch.line, error.message)]) from None
                 if result.interaction is None:
                     already += 1
                 else:
                     added, entries = added + 1, entries + len(result.entries)
                 advance()
-        upkeep = services.apply_daily_rules(uow, ws, today, rules)
+        upkeep = daily.apply_daily_rules(uow, ws, today, rules)
         uow.commit()
     extra = {"clients_created": new_clients, "entries": entries, "promises_broken": upkeep.promises_broken,
              "problems_unanswered": upkeep.problems_unanswered, "silence_entries": upkeep.silence_entries}

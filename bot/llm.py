@@ -5,11 +5,12 @@ OpenAI-compatible server via ``OPENAI_BASE_URL``) and both are optional:
 
 * :class:`LlmReader` implements :class:`coaching.reading.NoteReader` with one chat completion
   using Structured Outputs. Its JSON schema is built from the ``Proposal`` / ``ProposedPromise``
-  dataclasses and the ``Kind`` / ``Purpose`` / ``TrustLevel`` enums (:data:`PROPOSAL_SCHEMA`), so
-  it cannot drift from the contract. The answer is validated field by field: a field that fails
-  becomes ``None`` (the conversation asks for it), never a guess. On any failure at all (timeout,
-  connection error, rate limit after the client's retry, 5xx, refusal, malformed JSON, schema
-  mismatch) the fallback reader's proposal is returned instead.
+  dataclasses and the ``Kind`` / ``Purpose`` / ``TrustLevel`` enums (:data:`PROPOSAL_SCHEMA`, in
+  :mod:`bot.llm_schema`), so it cannot drift from the contract. The answer is validated field by
+  field (:mod:`bot.llm_answer`): a field that fails becomes ``None`` (the conversation asks for
+  it), never a guess. On any failure at all (timeout, connection error, rate limit after the
+  client's retry, 5xx, refusal, malformed JSON, schema mismatch) the fallback reader's proposal
+  is returned instead.
 * :class:`LlmTips` phrases one short tip grounded only in the facts given; ``None`` on any
   failure, and the caller uses the template tip (``coaching.tips.choose``).
 
@@ -31,24 +32,29 @@ from a worker thread (``asyncio.to_thread``) in async code.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
 import logging
-import re
 import threading
-import types
 import typing
-import unicodedata
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
 import openai
 
-from bot.masking import mask, masking, unmask
-from coaching.reading import NoteReader, Proposal, ProposedPromise
+# The schema and the answer's validation live in their own modules; their public names are
+# re-exported here, where the rest of the bot and the tests have always found them.
+from bot.llm_answer import (  # noqa: F401  (re-exported)
+    DUE_WITHIN, MAX_CHARS, MAX_CLIENTS_SENT, MAX_NOTE_CHARS, MAX_PROMISES, OCCURRED_WITHIN, _Failure,
+    parse_proposal,
+)
+from bot.llm_schema import (  # noqa: F401  (re-exported)
+    FIELD_HINTS, INTERNAL_FIELDS, PROPOSAL_SCHEMA, RESPONSE_FORMAT, SCHEMA_NAME, object_schema,
+)
+from bot.masking import mask, masking
+from coaching.reading import NoteReader, Proposal
 
 if typing.TYPE_CHECKING:
     from bot.settings import Settings
@@ -70,242 +76,6 @@ def _mask_facts(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     return mask(str(value))  # dates and anything else, as text
-
-
-# ---- the JSON schema, from the dataclasses -------------------------------------------------
-
-SCHEMA_NAME = "note_proposal"
-INTERNAL_FIELDS = frozenset({"source", "notes"})  # set by the reader, never by the model
-
-FIELD_HINTS: dict[str, str] = {
-    "client_name": "The client this touch was with: exactly one of known_clients when it is one of them, "
-                   "else the name as written in the note; null if unsure.",
-    "occurred_on": "When the touch happened if the note says (\"yesterday\", \"11/20\"), as YYYY-MM-DD "
-                   "relative to today; null if the note does not say.",
-    "kind": "How the rep and the client met; null if unsure.",
-    "purpose": "give: the rep brought value without asking (information, an introduction, help); "
-               "ask: the rep asked for business (an order, a meeting, a referral, a decision); "
-               "service: the rep handled a problem or request of the client's. Null if unsure.",
-    "summary": "The note itself, lightly tidied (spelling, spacing), in the rep's own words and language; "
-               "keep placeholders such as [EMAIL_1] or [PHONE_1] exactly as they are.",
-    "proof_shown": "true if the rep showed evidence of results (a case study, data, references); "
-                   "false if the note says not; null if not mentioned.",
-    "promises": "Each commitment the rep made to the client (not the client's), at most 5; empty if none.",
-    "text": "What the rep promised, in a few words, in the note's language.",
-    "due_on": "When it is due, as YYYY-MM-DD relative to today; null if the note gives no date.",
-    "problem": "A problem or complaint the client raised, in a few words; null if none.",
-    "asked_for": "What the client asked of the rep (its trust level); null if the client asked nothing.",
-    "demanded_justification": "true if the client demanded that the rep justify claims (price, figures, fit); "
-                              "false if clearly not; null if not mentioned.",
-}
-
-
-def _enum_hint(cls: type[enum.Enum]) -> str:
-    if issubclass(cls, int):
-        return "; ".join(f"{m.value} = {m.name.lower().replace('_', ' ')}" for m in cls)
-    return ""
-
-
-def _type_schema(tp: Any) -> dict[str, Any]:
-    """The JSON schema of one annotated type (the few kinds the contract uses)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        inner = [a for a in args if a is not type(None)]
-        if len(inner) != 1 or len(args) != 2:
-            raise TypeError(f"only 'X | None' unions are supported, not {tp!r}")
-        schema = _type_schema(inner[0])
-        schema["type"] = [schema["type"], "null"]
-        if "enum" in schema:
-            schema["enum"] = [*schema["enum"], None]
-        return schema
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return {"type": "array", "items": _type_schema(args[0])}
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        integer = issubclass(tp, int)
-        schema = {"type": "integer" if integer else "string", "enum": [m.value for m in tp]}
-        if hint := _enum_hint(tp):
-            schema["description"] = hint
-        return schema
-    if tp is bool:
-        return {"type": "boolean"}
-    if tp is int:
-        return {"type": "integer"}
-    if tp is str:
-        return {"type": "string"}
-    if tp is date:
-        return {"type": "string", "description": "an ISO date, YYYY-MM-DD"}
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return object_schema(tp)
-    raise TypeError(f"no JSON schema for {tp!r}")
-
-
-def object_schema(cls: type, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """A strict Structured Outputs schema for a dataclass: every field a required property
-    (``X | None`` as a nullable type), enums as their values, no other properties."""
-    hints = typing.get_type_hints(cls)
-    properties: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in exclude:
-            continue
-        schema = _type_schema(hints[f.name])
-        if f.name in FIELD_HINTS:
-            detail = schema.get("description")
-            schema["description"] = FIELD_HINTS[f.name] + (f" ({detail})" if detail else "")
-        properties[f.name] = schema
-    return {"type": "object", "properties": properties, "required": list(properties),
-            "additionalProperties": False}
-
-
-PROPOSAL_SCHEMA: dict[str, Any] = object_schema(Proposal, exclude=INTERNAL_FIELDS)
-RESPONSE_FORMAT: dict[str, Any] = {
-    "type": "json_schema",
-    "json_schema": {"name": SCHEMA_NAME, "strict": True, "schema": PROPOSAL_SCHEMA},
-}
-
-
-# ---- validating the answer -----------------------------------------------------------------
-
-MAX_NOTE_CHARS = 4000  # longer notes go to the fallback reader whole rather than cut
-MAX_CLIENTS_SENT = 200
-MAX_PROMISES = 5
-MAX_CHARS = {"client_name": 120, "summary": MAX_NOTE_CHARS + 500, "problem": 300, "text": 300}
-OCCURRED_WITHIN = timedelta(days=366)  # a touch logged up to a year late
-DUE_WITHIN = timedelta(days=3 * 366)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class _Failure(Exception):
-    """The exchange failed; ``kind`` is all that gets logged."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
-class _Invalid(Exception):
-    """One field's value is unusable; the reason is a fixed phrase, never the value."""
-
-
-def _date_range(name: str, today: date) -> tuple[date, date]:
-    if name == "occurred_on":
-        return today - OCCURRED_WITHIN, today
-    return today - timedelta(days=1), today + DUE_WITHIN  # due dates
-
-
-def _convert(name: str, tp: Any, value: Any, today: date) -> Any:
-    """``value`` as ``tp``, or :class:`_Invalid`. ``None`` passes for ``X | None``."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            return None
-        return _convert(name, next(a for a in args if a is not type(None)), value, today)
-    if value is None:
-        raise _Invalid("null")
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        if isinstance(value, bool) or not isinstance(value, int if issubclass(tp, int) else str):
-            raise _Invalid("wrong type")
-        try:
-            return tp(value)
-        except ValueError:
-            raise _Invalid("not an allowed value") from None
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise _Invalid("wrong type")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise _Invalid("wrong type")
-        text = " ".join(value.split()) if name != "summary" else value.strip()
-        if not text:
-            raise _Invalid("empty")
-        if len(text) > MAX_CHARS.get(name, 1000):
-            raise _Invalid("too long")
-        return text
-    if tp is date:
-        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
-            raise _Invalid("not an ISO date")
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise _Invalid("not an ISO date") from None
-        earliest, latest = _date_range(name, today)
-        if not earliest <= day <= latest:
-            raise _Invalid("out of range")
-        return day
-    raise TypeError(f"cannot convert to {tp!r}")  # the schema builder would have refused it too
-
-
-def _normal(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _client_name(value: str, note: str, clients: Sequence[str]) -> str:
-    wanted = _normal(value)
-    for client in clients:
-        if _normal(client) == wanted:
-            return client  # the known spelling
-    if wanted not in _normal(note):
-        raise _Invalid("neither a known client nor in the note")
-    return value
-
-
-def _promises(value: Any, today: date, originals: Mapping[str, str], notes: list[str]
-              ) -> tuple[ProposedPromise, ...]:
-    if not isinstance(value, list):
-        raise _Invalid("wrong type")
-    if len(value) > MAX_PROMISES:
-        raise _Invalid("too many")
-    hints = typing.get_type_hints(ProposedPromise)
-    found = []
-    for index, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) != set(hints):
-            notes.append(f"promises[{index}]: dropped (wrong shape)")
-            continue
-        try:
-            text = _convert("text", hints["text"], item["text"], today)
-        except _Invalid as why:
-            notes.append(f"promises[{index}]: dropped (text {why})")
-            continue
-        try:
-            due_on = _convert("due_on", hints["due_on"], item["due_on"], today)
-        except _Invalid as why:
-            notes.append(f"promises[{index}].due_on: {why}")
-            due_on = None
-        found.append(ProposedPromise(text=unmask(text, originals), due_on=due_on))
-    return tuple(found)
-
-
-def parse_proposal(content: str, *, note: str, today: date, clients: Sequence[str],
-                   originals: Mapping[str, str] | None = None) -> Proposal:
-    """The model's answer as a :class:`Proposal` (source ``"llm"``). Malformed JSON or a shape
-    other than the schema's raises :class:`_Failure`; a field whose value is unusable becomes
-    ``None`` (``()`` for promises), with the reason in ``notes``."""
-    originals = originals or {}
-    try:
-        data = json.loads(content)
-    except (TypeError, ValueError):
-        raise _Failure("malformed_json") from None
-    properties = PROPOSAL_SCHEMA["properties"]
-    if not isinstance(data, dict) or set(data) != set(properties):
-        raise _Failure("schema_mismatch")
-    hints = typing.get_type_hints(Proposal)
-    fields: dict[str, Any] = {}
-    notes: list[str] = []
-    for name in properties:
-        try:
-            if name == "promises":
-                fields[name] = _promises(data[name], today, originals, notes)
-                continue
-            value = _convert(name, hints[name], data[name], today)
-            if name == "client_name" and value is not None:
-                value = _client_name(value, note, clients)
-            if name in ("summary", "problem") and value is not None:
-                value = unmask(value, originals)
-            fields[name] = value
-        except _Invalid as why:
-            notes.append(f"{name}: {why}")
-            fields[name] = () if name == "promises" else None
-    return Proposal(**fields, source="llm", notes=tuple(notes))
 
 
 # ---- talking to the model ------------------------------------------------------------------

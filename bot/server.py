@@ -58,25 +58,53 @@ _SLACK_IDS = ("team", "enterprise", "user", "channel", "container", "message")  
 _SLACK_NAMES = ("type", "action_id", "block_id", "callback_id")  # strings, in the body, its view and its actions
 
 
-def slack_shape_problem(body: Any) -> str | None:
-    """What, if anything, makes a parsed Slack request body unlike anything Slack sends."""
-    if not isinstance(body, dict):
-        return "the body is not an object"
+def _objects_problem(body: dict[str, Any]) -> str | None:
     for name in _SLACK_OBJECTS:
         if name in body and not isinstance(body[name], dict):
             return f"{name} is not an object"
+    return None
+
+
+def _object_lists_problem(body: dict[str, Any]) -> str | None:
     for name in _SLACK_OBJECT_LISTS:
         if name in body and not (isinstance(body[name], list) and body[name]
                                  and all(isinstance(item, dict) for item in body[name])):
             return f"{name} is not a list of objects"
+    return None
+
+
+def _ids_problem(body: dict[str, Any]) -> str | None:
     for name in _SLACK_IDS:
         if name in body and not isinstance(body[name], (dict, str, type(None))):
             return f"{name} is neither an object nor an id"
+    return None
+
+
+def _view_type_problem(body: dict[str, Any]) -> str | None:
     if "view" in body and not isinstance(body["view"].get("type"), str):
         return "the view has no type"
+    return None
+
+
+def _names_problem(body: dict[str, Any]) -> str | None:
     for part in (body, body.get("view") or {}, *body.get("actions", ())):
         if any(name in part and not isinstance(part[name], str) for name in _SLACK_NAMES):
             return "a type or an id is not a string"
+    return None
+
+
+# In this order: each check may rely on what the ones before it found (the view an object, the
+# actions a list of objects).
+_SLACK_SHAPE_CHECKS = (_objects_problem, _object_lists_problem, _ids_problem, _view_type_problem, _names_problem)
+
+
+def slack_shape_problem(body: Any) -> str | None:
+    """What, if anything, makes a parsed Slack request body unlike anything Slack sends."""
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    for check in _SLACK_SHAPE_CHECKS:
+        if problem := check(body):
+            return problem
     return None
 
 

@@ -19,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from coaching import commands, services
+from coaching import access, commands
 from coaching.messages import msg
 from coaching.model import Person, Purpose, Source
 from coaching.ports import UnitOfWork
@@ -45,10 +45,13 @@ def gather(uow: UnitOfWork, person: Person, day: date, size: int = CHOICES) -> C
     """The rep's day as the check-in sees it, in a few reads: only the clients it names are
     looked up (never the rep's whole book, which the job would otherwise read once per rep)."""
     ws = person.workspace_id
-    directory = services.RosterDirectory(uow, person)
+    def named(client_id: int) -> tuple[int, str] | None:
+        client = access.visible_client(uow, person, client_id)
+        return None if client is None else (client.id, client.name)
+
     todays = uow.interactions.for_rep_on(ws, person.id, day)
     logged = any(t.source != Source.CHANNEL for t in todays)
-    pending = tuple((t.id, found[1] if (found := directory.by_id(t.client_id)) else "?")
+    pending = tuple((t.id, found[1] if (found := named(t.client_id)) else "?")
                     for t in todays if t.purpose is Purpose.PENDING)
     touched = {t.client_id for t in todays}
     likely = [p.client_id for p in uow.promises.open_for(ws, rep_id=person.id)  # soonest due first
@@ -59,7 +62,7 @@ def gather(uow: UnitOfWork, person: Person, day: date, size: int = CHOICES) -> C
     for cid in dict.fromkeys(likely):
         if len(candidates) == size:
             break
-        if cid not in touched and (found := directory.by_id(cid)):
+        if cid not in touched and (found := named(cid)):
             candidates.append(found)
     return Checkin(logged, pending, tuple(candidates))
 

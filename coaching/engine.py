@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Callable, Protocol
+from datetime import datetime
+from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 from coaching import commands as c
-from coaching import handlers, health, home, logflow, services, views
-from coaching.commands import WORDS as COMMANDS  # noqa: F401  (the typed commands' words, for tests and help)
-from coaching.messages import Msg, language_of, msg
-from coaching.model import Person, Source
+from coaching import access, capturing, handlers, health, home, logflow, logturns, services, views
+from coaching.dialog import Dialog, picked
+from coaching.messages import language_of, msg
+from coaching.model import Person
 from coaching.ports import UnitOfWork, UnitOfWorkFactory
 from coaching.reading import NoteReader, RuleReader
 from coaching.replies import Reply
 from coaching.rules import Rules
-from coaching.services import CoachError
+from coaching.access import CoachError
 
 MAX_TEXT = 4000
 
@@ -107,17 +107,7 @@ class Engine:
     def log_form(self, inbound: Inbound, request: logflow.LogRequest) -> Outcome:
         """A touch filled in all at once (a modal form) instead of step by step."""
         def work(uow: UnitOfWork, person: Person, now: datetime):
-            today = services.local_today(person, now)
-            if request.client_id is None and (problem := logflow.name_problem(request.client_name)):
-                raise CoachError(problem)
-            if request.client_id is not None and not 1 <= request.client_id <= c.MAX_ID:
-                raise CoachError(msg("error.no_client_none", name=str(request.client_id)))
-            form = dataclasses.replace(
-                request, source=Source.FORM.value, client_name=logflow.storable(request.client_name),
-                note=logflow.storable(request.note),
-                problem=logflow.storable(request.problem) if request.problem else request.problem,
-                promises=tuple(dataclasses.replace(p, text=logflow.storable(p.text)) for p in request.promises))
-            logged = services.log_request(uow, person, form, self.rules, today, inbound.external_id)
+            logged = self._log_turn(uow, person, inbound, now).form(request, inbound.external_id)
             return [views.logged(logged)], logged
         return self._unit(inbound, work)
 
@@ -127,24 +117,15 @@ class Engine:
         coach) with the message as the note, its day as the date, and the client of the
         channel it was posted in when an admin mapped one (else whatever the note names)."""
         def work(uow: UnitOfWork, person: Person, now: datetime):
-            today = services.local_today(person, now)
-            on = services.local_today(person, at)
-            directory = services.RosterDirectory(uow, person)
-            mapped = services.captured_client(uow, inbound.workspace_id, inbound.platform, channel) if channel else None
-            client = directory.by_id(mapped.id) if mapped is not None else None
-            whole = logflow.storable(text).strip()
-            limit = self.rules.conversations.max_note_chars
-            note = whole[:limit]  # a posted message is not shortened here: keep its start, and say so
-            proposal = self.reader.read(note, today, [c.name for c in directory.clients],
-                                        language_of(person.locale or inbound.locale)) if note else None
-            turn = logflow.from_message(today, on, note, directory, self.rules.conversations,
-                                             client=client, proposal=proposal)
-            prefix = [msg("log.restarted")] if uow.dialogs.get(
-                inbound.workspace_id, inbound.conversation, inbound.user_key) else []
-            if len(whole) > limit:
-                prefix.append(msg("log.note_cut", length=len(whole), limit=limit))
-            uow.dialogs.save(inbound.workspace_id, inbound.conversation, inbound.user_key, turn.state or {}, now)
-            return [self._prefixed([msg("log.from_message"), *prefix], turn.reply)], None
+            mapped = capturing.captured_client(uow, inbound.workspace_id, inbound.platform, channel) if channel else None
+            turn, length = self._log_turn(uow, person, inbound, now).message(
+                text, access.local_today(person, at), mapped.id if mapped is not None else None)
+            dialog = self._dialog(uow, inbound, now)
+            prefix = [msg("log.restarted")] if uow.dialogs.get(*dialog.key) else []
+            if length > (limit := self.rules.conversations.max_note_chars):
+                prefix.append(msg("log.note_cut", length=length, limit=limit))
+            dialog.save(turn.state or {})
+            return [logturns.prefixed([msg("log.from_message"), *prefix], turn.reply)], None
         return self._unit(inbound, work)
 
     def captures(self, workspace_id: str, platform: str, channel: str) -> bool:
@@ -157,8 +138,8 @@ class Engine:
         """A person's own message in an opted-in channel: a touch, once per person, channel and
         day. Says nothing back (the channel is the client's); ``logged`` tells what happened."""
         def work(uow: UnitOfWork, person: Person, now: datetime):
-            touch = services.capture_message(uow, person, inbound.platform, inbound.conversation,
-                                             services.local_today(person, at))
+            touch = capturing.capture_message(uow, person, inbound.platform, inbound.conversation,
+                                             access.local_today(person, at))
             return [], touch
         outcome = self._unit(dataclasses.replace(inbound, external_id=None), work)
         return dataclasses.replace(outcome, replies=())
@@ -166,7 +147,7 @@ class Engine:
     def home(self, inbound: Inbound) -> Outcome:
         """The rep's own overview: today's nudges, open promises, clients by risk."""
         def work(uow: UnitOfWork, person: Person, now: datetime):
-            return [home.overview(uow, person, services.local_today(person, now), self.rules)], None
+            return [home.overview(uow, person, access.local_today(person, now), self.rules)], None
         return self._unit(inbound, work)
 
     def locale_of(self, inbound: Inbound) -> str | None:
@@ -182,8 +163,8 @@ class Engine:
             person = self.identify(uow, inbound)
             if person is None:
                 return []
-            directory = services.RosterDirectory(uow, person)
-            found = directory.similar(query, limit) if query.strip() else directory.recent(limit)
+            book = access.client_book(uow, person)
+            found = book.similar(query, limit) if query.strip() else book.recent(limit)
             options = [(f"client:{cid}", name) for cid, name in found]
         if (query.strip() and logflow.name_problem(query) is None
                 and not any(label.casefold() == query.strip().casefold() for _, label in options)):
@@ -214,71 +195,41 @@ class Engine:
         text = inbound.text.strip()
         if len(text) > MAX_TEXT:  # refused whole: a conversation under way stays where it was
             return [Reply.of(msg("error.text_too_long", length=len(text), limit=MAX_TEXT))], None
-        dialog = _Dialog(uow, inbound, now)
+        dialog = self._dialog(uow, inbound, now)
         state, prefix = dialog.load(self.rules.conversations.expire_minutes)
         if state and state.get("flow") == "pick":  # a number picks from the last command's choices
-            text, state = _picked(state, text), None
+            text, state = picked(state, text), None
             dialog.end()
         command = c.parse(text)
+        log = self._log_turn(uow, person, inbound, now)
         if state and state.get("flow") == "logmeeting":
             if isinstance(command, c.KEEPS_CONVERSATION):  # a digest or promise button mid-log: act, keep it
                 return [handlers.answer(self._context(uow, person, inbound, now), command)], None
             if not (text.startswith(("/", "tap:")) and not isinstance(command, c.Unknown)):  # an answer
-                turn = logflow.answer(state, text, services.local_today(person, now),
-                                           services.RosterDirectory(uow, person), self.rules.conversations)
-                return self._logged(uow, person, inbound, dialog, turn, prefix, now)
-        if isinstance(command, (c.LogMeeting, c.Tap, c.PickClient, c.NewClient)):
-            turn = self._start(uow, person, inbound, command, now, proposal)
-            return self._logged(uow, person, inbound, dialog, turn, prefix + [msg("log.restarted")] * bool(state), now)
+                return log.settle(dialog, log.answer(state, text), prefix, inbound.external_id)
+        if isinstance(command, logturns.STARTS):
+            prefix += [msg("log.restarted")] * bool(state)
+            return log.settle(dialog, log.begin(command, proposal), prefix, inbound.external_id)
         if state:
             dialog.end()
             prefix += [] if isinstance(command, c.Cancel) else [msg("log.set_aside")]
         reply = handlers.answer(self._context(uow, person, inbound, now), command)
         if reply.choices:  # a number typed next picks one of them
             dialog.save({"flow": "pick", "choices": [choice.value for choice in reply.choices]})
-        return [self._prefixed(prefix, reply)], None
+        return [logturns.prefixed(prefix, reply)], None
 
     def _context(self, uow: UnitOfWork, person: Person, inbound: Inbound, now: datetime) -> handlers.Context:
         return handlers.Context(uow, person, now, self.rules, inbound.conversation, inbound.platform,
                                 inbound.direct, self.working_days,
                                 llm_configured=self.llm_reader is not None or self.tips is not None)
 
-    def _start(self, uow: UnitOfWork, person: Person, inbound: Inbound, command: c.Command, now: datetime,
-               proposal=None) -> logflow.Turn:
-        """A new logging conversation: ``/logmeeting [quick form]``, a check-in tap, or a client
-        picked from the type-ahead."""
-        today, rules = services.local_today(person, now), self.rules.conversations
-        directory = services.RosterDirectory(uow, person)
-        if isinstance(command, c.LogMeeting):
-            if proposal is None and command.text.strip():  # no LLM (or not allowed): the rules read it
-                proposal = self.reader.read(command.text, today, [x.name for x in directory.clients],
-                                            language_of(person.locale or inbound.locale))
-            return logflow.start(today, directory, rules, quick=command.text, proposal=proposal)
-        if isinstance(command, c.NewClient):
-            found = directory.exact(command.name)
-            return logflow.tap(today, found[0] if found else None, found[1] if found else command.name,
-                                    directory, rules)
-        if isinstance(command, (c.Tap, c.PickClient)) and (command.client_id or command.raw):
-            found = directory.by_id(command.client_id) if command.client_id else None
-            if found is None:
-                raise CoachError(msg("error.no_client_none", name=command.raw))
-            return logflow.tap(today, found[0], found[1], directory, rules)
-        return logflow.tap(today, None, "", directory, rules)  # "someone else"
+    def _log_turn(self, uow: UnitOfWork, person: Person, inbound: Inbound, now: datetime) -> logturns.LogTurn:
+        return logturns.LogTurn(uow, person, self.rules, self.reader, language_of(person.locale or inbound.locale),
+                                access.local_today(person, now))
 
-    def _logged(self, uow: UnitOfWork, person: Person, inbound: Inbound, dialog: "_Dialog",
-                turn: logflow.Turn, prefix: list[Msg], now: datetime):
-        """The turn's replies; the touch recorded when the rep confirmed; the state kept or ended."""
-        logged = None
-        replies = [self._prefixed(prefix, turn.reply)] if turn.reply.lines or prefix else []
-        if turn.finished is not None:
-            logged = services.log_request(uow, person, turn.finished, self.rules,
-                                          services.local_today(person, now), inbound.external_id)
-            replies.append(views.logged(logged))
-        if turn.state is None:
-            dialog.end()
-        else:
-            dialog.save(turn.state)
-        return replies, logged
+    @staticmethod
+    def _dialog(uow: UnitOfWork, inbound: Inbound, now: datetime) -> Dialog:
+        return Dialog(uow, (inbound.workspace_id, inbound.conversation, inbound.user_key), now)
 
     def _llm_proposal(self, inbound: Inbound):
         """The LLM's reading of the text after /logmeeting, when one is configured and the
@@ -293,8 +244,8 @@ class Engine:
             person = self.identify(uow, inbound)
             if person is None or not handlers.llm_allowed(uow, person):
                 return None
-            today = services.local_today(person, self.clock())
-            names = [c.name for c in services.RosterDirectory(uow, person).clients]
+            today = access.local_today(person, self.clock())
+            names = access.client_book(uow, person).names
         return self.llm_reader.read(rest, today, names, language_of(person.locale or inbound.locale))
 
     def _llm_tip(self, outcome: Outcome) -> Outcome:
@@ -312,43 +263,3 @@ class Engine:
             return outcome
         replies = tuple(views.logged(logged, tip) if r == views.logged(logged) else r for r in outcome.replies)
         return dataclasses.replace(outcome, replies=replies)
-
-    @staticmethod
-    def _prefixed(prefix: list[Msg], reply: Reply) -> Reply:
-        if not prefix:
-            return reply
-        counts = (0,) * len(prefix) + reply.line_choices if reply.line_choices else ()
-        return dataclasses.replace(reply, lines=tuple(prefix) + reply.lines, line_choices=counts)
-
-
-def _picked(state: dict[str, Any], text: str) -> str:
-    """A number typed after a command's answer picks its numbered choice (the promises list)."""
-    choices = state.get("choices") or []
-    if text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(choices):
-        return choices[int(text) - 1]
-    return text
-
-
-class _Dialog:
-    """The saved conversation of one person in one place (the logging flow, or the choices of
-    the last answer), read and written inside the turn's unit of work."""
-
-    def __init__(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> None:
-        self.uow, self.now = uow, now
-        self.key = (inbound.workspace_id, inbound.conversation, inbound.user_key)
-
-    def load(self, expire_minutes: int) -> tuple[dict[str, Any] | None, list[Msg]]:
-        """The state, and what to say first (an expired conversation was dropped)."""
-        record = self.uow.dialogs.get(*self.key)
-        if record is None:
-            return None, []
-        if self.now - record.updated_at > timedelta(minutes=expire_minutes):
-            self.end()
-            return None, [msg("log.expired")]
-        return record.state, []
-
-    def save(self, state: dict[str, Any]) -> None:
-        self.uow.dialogs.save(*self.key, state, self.now)
-
-    def end(self) -> None:
-        self.uow.dialogs.delete(*self.key)

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
 
-from coaching import checkin, health, home, services, views
+from coaching import access, capturing, checkin, daily, health, home, services, views
 from coaching import commands as c
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role
 from coaching.ports import UnitOfWork
 from coaching.replies import Reply
 from coaching.rules import Rules
-from coaching.services import CoachError
+from coaching.access import CoachError
 from coaching.vocabulary import norm
 
 CAPTURE_OFF = ("off", "stop", "オフ", "停止", "解除")
@@ -41,7 +41,7 @@ class Context:
 
     @property
     def today(self) -> date:
-        return services.local_today(self.person, self.now)
+        return access.local_today(self.person, self.now)
 
 
 Handler = Callable[[Context, Any], Reply]
@@ -69,14 +69,14 @@ def ledger(ctx: Context, command: c.Ledger) -> Reply:
 
 @handles(c.Promises)
 def promises(ctx: Context, command: c.Promises) -> Reply:
-    names = {client.id: client.name for client in services.visible_clients(ctx.uow, ctx.person)}
+    names = {client.id: client.name for client in access.visible_clients(ctx.uow, ctx.person)}
     return views.promises(services.open_promises(ctx.uow, ctx.person), names)
 
 
 @handles(c.Clients)
 def clients(ctx: Context, command: c.Clients) -> Reply:
     """A rep's own clients; ``clients team`` the team's (what a manager or an admin sees)."""
-    visible = services.visible_clients(ctx.uow, ctx.person)
+    visible = access.visible_clients(ctx.uow, ctx.person)
     team = command.team or (ctx.person.is_manager and not any(x.owner_id == ctx.person.id for x in visible))
     shown = visible if team else [x for x in visible if x.owner_id == ctx.person.id]
     if not shown:
@@ -90,7 +90,7 @@ def clients(ctx: Context, command: c.Clients) -> Reply:
 
 @handles(c.Nudges)
 def nudges(ctx: Context, command: c.Nudges) -> Reply:
-    found = sorted(services.nudges(ctx.uow, ctx.person.workspace_id, ctx.today, ctx.rules, rep_id=ctx.person.id),
+    found = sorted(daily.nudges(ctx.uow, ctx.person.workspace_id, ctx.today, ctx.rules, rep_id=ctx.person.id),
                    key=lambda n: -n.stake)
     if not found:
         return Reply.of(msg("nudge.none"))
@@ -162,12 +162,12 @@ def capture(ctx: Context, command: c.Capture) -> Reply:
     platform = "direct" if ctx.direct else ctx.platform
     what = command.what.strip()
     if norm(what) in CAPTURE_OFF:
-        released = services.release_channel(ctx.uow, ctx.person, platform, ctx.where)
+        released = capturing.release_channel(ctx.uow, ctx.person, platform, ctx.where)
         return Reply.of(msg("capture.off" if released else "capture.was_off"))
     if what:
-        client = services.capture_channel(ctx.uow, ctx.person, platform, ctx.where, what, ctx.today)
+        client = capturing.capture_channel(ctx.uow, ctx.person, platform, ctx.where, what, ctx.today)
         return Reply.of(msg("capture.on", client=client.name), msg("capture.how"))
-    client = services.captured_client(ctx.uow, ctx.person.workspace_id, platform, ctx.where)
+    client = capturing.captured_client(ctx.uow, ctx.person.workspace_id, platform, ctx.where)
     return Reply.of(msg("capture.status_on", client=client.name) if client else msg("capture.status_off"),
                     msg("capture.usage"))
 

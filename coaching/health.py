@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from coaching import metrics, services
+from coaching import access, metrics
 from coaching.messages import Msg, msg
-from coaching.model import Person, Role, Team
+from coaching.model import Person, Problem, Promise, Role, Team
+from coaching.nudges import ClientHistory
 from coaching.ports import UnitOfWork
+from coaching.records import SentItem, TouchRow
 from coaching.replies import Chart, RepSeries, Reply
 from coaching.rules import Rules
 
@@ -44,58 +46,105 @@ class HealthReport:
 
 def team_health(uow: UnitOfWork, viewer: Person, team_name: str | None, now: datetime, rules: Rules,
                 working_days: frozenset[int] = WORKING_DAYS) -> HealthReport:
-    teams = services.teams_for_health(uow, viewer, team_name)
-    return report(uow, viewer.workspace_id, teams, services.local_today(viewer, now), rules, working_days)
+    teams = access.teams_for_health(uow, viewer, team_name)
+    return report(uow, viewer.workspace_id, teams, access.local_today(viewer, now), rules, working_days)
+
+
+@dataclass(frozen=True)
+class _Periods:
+    """The report's period ``start..end`` and the one just before it, ``PERIOD_DAYS`` each."""
+
+    start: date
+    end: date
+    prev_start: date
+    prev_end: date
+
+    @classmethod
+    def ending(cls, as_of: date) -> _Periods:
+        start = as_of - timedelta(days=PERIOD_DAYS - 1)
+        prev_end = start - timedelta(days=1)
+        return cls(start, as_of, prev_end - timedelta(days=PERIOD_DAYS - 1), prev_end)
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """Everything the report needs from storage, both periods at once."""
+
+    histories: list[ClientHistory]  # as of the period's end
+    histories_before: list[ClientHistory]  # as of the previous period's end
+    touches: list[TouchRow]
+    promises: list[Promise]
+    problems: list[Problem]
+    people: list[Person]
+    items: list[SentItem]
+    at_start: dict[int, int]  # balances at the previous period's end
+    at_prev_start: dict[int, int]  # balances the day before the previous period
+
+
+def _read(uow: UnitOfWork, workspace_id: str, teams: list[Team], p: _Periods) -> _Reads:
+    ids = [t.id for t in teams]
+    histories = list(uow.histories.client_histories(workspace_id, p.end, team_ids=ids))
+    histories_before = list(uow.histories.client_histories(workspace_id, p.prev_end, team_ids=ids))
+    touches = uow.histories.touches_between(workspace_id, ids, p.prev_start, p.end)
+    promises = uow.histories.promises_closed_between(workspace_id, ids, p.prev_start, p.end)
+    problems = uow.histories.problems_raised_between(workspace_id, ids, p.prev_start, p.end)
+    client_ids = [h.client_id for h in histories]
+    people = [person for t in teams for person in uow.people.list(workspace_id, t.id)]
+    items = _nudge_items(uow, workspace_id, people, histories + histories_before, p)
+    at_start = uow.ledger.balances(workspace_id, client_ids, p.prev_end)
+    at_prev_start = uow.ledger.balances(workspace_id, client_ids, p.prev_start - timedelta(days=1))
+    return _Reads(histories, histories_before, touches, promises, problems, people, items,
+                  at_start, at_prev_start)
+
+
+def _nudge_items(uow: UnitOfWork, workspace_id: str, people: list[Person], histories: list[ClientHistory],
+                 p: _Periods) -> list[SentItem]:
+    """Nudge items to the team's people about its clients (or about the rep), both periods at once."""
+    book = {h.client_id for h in histories}
+    sent = uow.deliveries.sent_items_between(workspace_id, sorted({person.id for person in people}),
+                                             p.prev_start, p.end)
+    return [i for i in sent if i.client_id is None or i.client_id in book]
+
+
+def _within(rows, day_of, first: date, last: date) -> list:
+    return [r for r in rows if first <= day_of(r) <= last]
+
+
+def _activity(r: _Reads, first: date, last: date, balances: dict[int, int]) -> tuple:
+    """The activity arguments of :func:`metrics.figures` for ``first..last``."""
+    return (_within(r.touches, lambda t: t.on, first, last),
+            _within(r.promises, lambda p: p.closed_on, first, last),
+            _within(r.problems, lambda p: p.raised_on, first, last), balances)
+
+
+def _sellers(people: list[Person], histories: list[ClientHistory]) -> list[Person]:
+    """Rows for the people who sell: reps, and a manager who also owns clients."""
+    owners = {h.owner_id for h in histories}
+    return [p for p in {p.id: p for p in people}.values() if p.role is Role.REP or p.id in owners]
 
 
 def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, rules: Rules,
            working_days: frozenset[int] = WORKING_DAYS) -> HealthReport:
-    ids = [t.id for t in teams]
-    start = as_of - timedelta(days=PERIOD_DAYS - 1)
-    prev_end = start - timedelta(days=1)
-    prev_start = prev_end - timedelta(days=PERIOD_DAYS - 1)
-    histories = list(uow.histories.client_histories(workspace_id, as_of, team_ids=ids))
-    histories_before = list(uow.histories.client_histories(workspace_id, prev_end, team_ids=ids))
-    touches = uow.histories.touches_between(workspace_id, ids, prev_start, as_of)
-    promises = uow.histories.promises_closed_between(workspace_id, ids, prev_start, as_of)
-    problems = uow.histories.problems_raised_between(workspace_id, ids, prev_start, as_of)
-    client_ids = [h.client_id for h in histories]
-    people = [p for t in teams for p in uow.people.list(workspace_id, t.id)]
-    # Nudge items to the team's people about its clients (or about the rep), both periods at once.
-    book = {h.client_id for h in histories} | {h.client_id for h in histories_before}
-    items = [i for i in uow.deliveries.sent_items_between(workspace_id, sorted({p.id for p in people}),
-                                                          prev_start, as_of)
-             if i.client_id is None or i.client_id in book]
-    at_start = uow.ledger.balances(workspace_id, client_ids, prev_end)
-    at_prev_start = uow.ledger.balances(workspace_id, client_ids, prev_start - timedelta(days=1))
-
-    def period(rows, day_of, first, last):
-        return [r for r in rows if first <= day_of(r) <= last]
-
-    now_args = (period(touches, lambda t: t.on, start, as_of),
-                period(promises, lambda p: p.closed_on, start, as_of),
-                period(problems, lambda p: p.raised_on, start, as_of), at_start)
-    before_args = (period(touches, lambda t: t.on, prev_start, prev_end),
-                   period(promises, lambda p: p.closed_on, prev_start, prev_end),
-                   period(problems, lambda p: p.raised_on, prev_start, prev_end), at_prev_start)
-    items_now = period(items, lambda i: i.local_date, start, as_of)
-    items_before = period(items, lambda i: i.local_date, prev_start, prev_end)
-    team_now = metrics.figures(histories, *now_args, as_of, rules.nudging, nudges=items_now)
-    team_before = metrics.figures(histories_before, *before_args, prev_end, rules.nudging, nudges=items_before)
-    owners = {h.owner_id for h in histories}
-    # Rows for the people who sell: reps, and a manager who also owns clients.
-    reps = [p for p in {p.id: p for p in people}.values() if p.role is Role.REP or p.id in owners]
-    per_rep = metrics.by_rep(histories, *now_args, as_of, rules.nudging, reps=[r.id for r in reps],
+    p = _Periods.ending(as_of)
+    r = _read(uow, workspace_id, teams, p)
+    now_args = _activity(r, p.start, as_of, r.at_start)
+    before_args = _activity(r, p.prev_start, p.prev_end, r.at_prev_start)
+    items_now = _within(r.items, lambda i: i.local_date, p.start, as_of)
+    items_before = _within(r.items, lambda i: i.local_date, p.prev_start, p.prev_end)
+    team_now = metrics.figures(r.histories, *now_args, as_of, rules.nudging, nudges=items_now)
+    team_before = metrics.figures(r.histories_before, *before_args, p.prev_end, rules.nudging, nudges=items_before)
+    reps = _sellers(r.people, r.histories)
+    per_rep = metrics.by_rep(r.histories, *now_args, as_of, rules.nudging, reps=[rep.id for rep in reps],
                              nudges=items_now)
     rows = tuple(
         RepRow(rep, per_rep[rep.id], metrics.coaching_focus(per_rep[rep.id], team_now))
-        for rep in sorted(reps, key=lambda r: r.name.casefold()) if rep.id in per_rep
+        for rep in sorted(reps, key=lambda rep: rep.name.casefold()) if rep.id in per_rep
     )
-    risk = metrics.clients_at_risk(histories, at_start, as_of, rules.nudging)
-    names = {p.id: p.name for p in reps}
+    risk = metrics.clients_at_risk(r.histories, r.at_start, as_of, rules.nudging)
+    names = {rep.id: rep.name for rep in reps}
     chart = _chart(uow, workspace_id, teams, rows, as_of)
-    logging = metrics.logging_coverage(now_args[0], [r.id for r in reps], start, as_of, working_days)
-    return HealthReport(tuple(teams), start, as_of, team_now, team_before, rows, tuple(risk), names, chart, logging)
+    logging = metrics.logging_coverage(now_args[0], [rep.id for rep in reps], p.start, as_of, working_days)
+    return HealthReport(tuple(teams), p.start, as_of, team_now, team_before, rows, tuple(risk), names, chart, logging)
 
 
 CHART_WEEKS = 8

@@ -53,14 +53,9 @@ rep who did them, so a touch on a colleague's client counts for whoever made it.
 group by the rep they reached; a promise item is judged against every closed promise passed in
 (a promise nudge can reach the client's owner while a colleague made the promise).
 
-Coaching focus (:func:`coaching_focus`) -- the one figure to coach a rep on. Weak means:
-``problems_waiting > 0`` (key ``health.focus.waiting``, params ``count``); promises kept on time
-< 80% with at least 2 closed (``promises``: ``share``, ``closed``); median first response > 1 day
-(``response``: ``days``, rounded up); coverage < 70% (``coverage``: ``share``); give share < 30%
-with at least 3 gives + asks (``give_ask``: ``share``, ``gives``, ``asks``). When several are
-weak the most severe wins, in that order: waiting > promises > response > coverage > give_ask.
-Shares are whole percents rounded down; every message also carries ``team``, the team's figure
-in the same unit (the team includes the rep, so it exists whenever the rep's figure does).
+Coaching focus (:func:`coaching_focus`) -- the one figure to coach a rep on, defined in
+:mod:`coaching.focus`. Nudge uptake is worked out in :mod:`coaching.uptake`, logging coverage
+(:func:`logging_coverage`) in :mod:`coaching.log_coverage`.
 
 Clients at risk (:func:`clients_at_risk`) -- a score adding, for each warning sign present:
 ``setback`` 4 (a broken promise or breach within ``Nudging.recovery_window_days``, default 30),
@@ -73,27 +68,26 @@ that order. Only clients scoring above 0 are listed: highest score first, ties b
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Iterable, Mapping, Sequence
 
-from coaching.messages import Msg
+from coaching.focus import (  # noqa: F401  (re-exported)
+    COVERAGE_MIN, GIVE_ASK_MIN_TOUCHES, GIVE_SHARE_MIN, KEPT_MIN_CLOSED, KEPT_ON_TIME_MIN,
+    RESPONSE_MAX_DAYS, coaching_focus,
+)
+from coaching.log_coverage import (  # noqa: F401  (re-exported)
+    LOGGING_MOST_DAYS, WAYS, Logging, logging_coverage, working_days_since,
+)
 from coaching.model import Problem, Promise, PromiseStatus, Purpose
 from coaching.nudges import ClientHistory, cadence_days
 from coaching.records import SentItem, TouchRow
 from coaching.rules import Nudging
+from coaching.uptake import ACTED_DAYS, Uptake, acted_share, nudge_uptake  # noqa: F401  (re-exported)
 
 ACTIVE_DAYS = 180
-COVERAGE_MIN = 0.7
-GIVE_SHARE_MIN = 0.3
-GIVE_ASK_MIN_TOUCHES = 3
-KEPT_ON_TIME_MIN = 0.8
-KEPT_MIN_CLOSED = 2
-RESPONSE_MAX_DAYS = 1
-ACTED_DAYS = 3  # a nudge delivered on D is acted on by something done on D .. D + ACTED_DAYS
 
 RISK_WEIGHTS = {  # in the order reasons are listed
     "setback": 4,
@@ -139,66 +133,6 @@ class AtRisk:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Uptake:
-    """How many nudge items qualify (``delivered``) and how many of them were acted on."""
-
-    delivered: int
-    acted: int
-
-    @property
-    def share(self) -> float | None:
-        return self.acted / self.delivered if self.delivered else None
-
-
-def _promise_id(subject: str) -> int | None:
-    kind, _, rest = subject.partition(":")
-    return int(rest) if kind == "promise" and rest.isdigit() else None
-
-
-def nudge_uptake(
-    items: Iterable[SentItem],
-    touches: Iterable[TouchRow],
-    promises_closed: Iterable[Promise],
-    last_day: date,
-) -> Uptake:
-    """Nudge items delivered and acted on within ``ACTED_DAYS`` (see module docs); only items
-    with ``local_date + ACTED_DAYS <= last_day`` qualify."""
-    client_days: dict[tuple[int, int], set[date]] = defaultdict(set)
-    rep_days: dict[int, set[date]] = defaultdict(set)
-    for t in touches:
-        client_days[(t.rep_id, t.client_id)].add(t.on)
-        rep_days[t.rep_id].add(t.on)
-    closed_on = {
-        p.id: p.closed_on for p in promises_closed
-        if p.status is not PromiseStatus.OPEN and p.closed_on is not None
-    }
-    delivered = acted = 0
-    for item in items:
-        if item.local_date + timedelta(days=ACTED_DAYS) > last_day:
-            continue
-        delivered += 1
-        window = [item.local_date + timedelta(days=n) for n in range(ACTED_DAYS + 1)]
-        if item.client_id is None:
-            days = rep_days.get(item.rep_id, set())
-        else:
-            days = client_days.get((item.rep_id, item.client_id), set())
-        promise_id = _promise_id(item.subject)
-        closed = closed_on.get(promise_id) if promise_id is not None else None
-        acted += any(day in days for day in window) or (closed is not None and closed in window)
-    return Uptake(delivered, acted)
-
-
-def acted_share(
-    items: Iterable[SentItem],
-    touches: Iterable[TouchRow],
-    promises_closed: Iterable[Promise],
-    last_day: date,
-) -> float | None:
-    """The share of qualifying nudge items acted on, ``None`` when none qualifies."""
-    return nudge_uptake(items, touches, promises_closed, last_day).share
-
-
 def _touch_dates(history: ClientHistory, as_of: date) -> list[date]:
     return [t.on for t in history.touches if t.on <= as_of]
 
@@ -209,6 +143,50 @@ def _days_silent(history: ClientHistory, dates: Sequence[date], as_of: date) -> 
 
 def _waiting(history: ClientHistory, as_of: date, rules: Nudging) -> int:
     return sum((as_of - p.raised_on).days >= rules.problem_waiting_days for p in history.waiting_problems)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _coverage(histories: Sequence[ClientHistory], as_of: date, rules: Nudging) -> tuple[int, int]:
+    """Active clients, and how many of them were touched within their own cadence."""
+    active = covered = 0
+    for h in histories:
+        dates = _touch_dates(h, as_of)
+        anchor = dates[0] if dates else h.created_on
+        if anchor <= as_of and (as_of - anchor).days <= ACTIVE_DAYS:
+            active += 1
+            covered += _days_silent(h, dates, as_of) <= cadence_days(dates, rules)
+    return active, covered
+
+
+def _trust_mix(histories: Sequence[ClientHistory]) -> dict[int | str, int]:
+    mix: dict[int | str, int] = dict.fromkeys(TRUST_KEYS, 0)
+    for h in histories:
+        mix[int(h.trust_level) if h.trust_level else "unassessed"] += 1
+    return mix
+
+
+def _by_purpose(touches: Iterable[TouchRow]) -> dict[Purpose, int]:
+    counts = {purpose: 0 for purpose in Purpose}
+    for row in touches:
+        counts[Purpose(row.purpose)] += 1
+    return counts
+
+
+def _give_ask_ratio(gives: int, asks: int) -> float | None:
+    if asks:
+        return gives / asks
+    return float(gives) if gives else None
+
+
+def _first_response_waits(problems: Iterable[Problem]) -> list[int]:
+    return [max(0, (p.first_response_on - p.raised_on).days) for p in problems if p.first_response_on is not None]
 
 
 def figures(
@@ -229,48 +207,29 @@ def figures(
     ``touches`` and ``nudge_promises`` (default: ``promises_closed``) up to ``as_of``.
     """
     touches = list(touches)
-    active = covered = 0
-    trust_mix: dict[int | str, int] = dict.fromkeys(TRUST_KEYS, 0)
-    for h in histories:
-        dates = _touch_dates(h, as_of)
-        anchor = dates[0] if dates else h.created_on
-        if anchor <= as_of and (as_of - anchor).days <= ACTIVE_DAYS:
-            active += 1
-            covered += _days_silent(h, dates, as_of) <= cadence_days(dates, rules)
-        trust_mix[int(h.trust_level) if h.trust_level else "unassessed"] += 1
-
-    counts = {purpose: 0 for purpose in Purpose}
-    for row in touches:
-        counts[Purpose(row.purpose)] += 1
+    active, covered = _coverage(histories, as_of, rules)
+    trust_mix = _trust_mix(histories)
+    counts = _by_purpose(touches)
     gives, asks = counts[Purpose.GIVE], counts[Purpose.ASK]
-    if asks:
-        ratio: float | None = gives / asks
-    else:
-        ratio = float(gives) if gives else None
-
     closed = [p for p in promises_closed if p.status is not PromiseStatus.OPEN]
     kept = sum(p.status is PromiseStatus.KEPT for p in closed)
-    waits = [
-        max(0, (p.first_response_on - p.raised_on).days)
-        for p in problems
-        if p.first_response_on is not None
-    ]
+    waits = _first_response_waits(problems)
     balances = [h.balance for h in histories]
     total = sum(balances)
     uptake = nudge_uptake(nudges, touches, closed if nudge_promises is None else nudge_promises, as_of)
     return Figures(
         clients=active,
-        coverage=covered / active if active else None,
+        coverage=_share(covered, active),
         gives=gives,
         asks=asks,
         services=counts[Purpose.SERVICE],
-        give_ask_ratio=ratio,
+        give_ask_ratio=_give_ask_ratio(gives, asks),
         promises_closed=len(closed),
-        promises_kept_on_time_share=kept / len(closed) if closed else None,
-        median_first_response_days=float(statistics.median(waits)) if waits else None,
+        promises_kept_on_time_share=_share(kept, len(closed)),
+        median_first_response_days=_median(waits),
         problems_waiting=sum(_waiting(h, as_of, rules) for h in histories),
         total_balance=total,
-        median_balance=float(statistics.median(balances)) if balances else None,
+        median_balance=_median(balances),
         balance_change=total - sum(balances_at_start.get(h.client_id, 0) for h in histories),
         trust_mix=trust_mix,
         nudges_delivered=uptake.delivered,
@@ -322,44 +281,6 @@ def by_rep(
     }
 
 
-def _percent(share: float) -> int:
-    return math.floor(share * 100 + 1e-9)
-
-
-def coaching_focus(f: Figures, team: Figures) -> Msg | None:
-    """The one thing to coach this rep on, or ``None`` when nothing is weak (see module docs).
-
-    Only the catalogue key and its numbers are chosen here; the words (advice, not blame) live
-    in the message catalogue under ``health.focus.*``.
-    """
-
-    def pct(mine: float, theirs: float | None) -> tuple[int, int]:
-        return _percent(mine), _percent(mine if theirs is None else theirs)
-
-    if f.problems_waiting > 0:
-        return Msg("health.focus.waiting", {"count": f.problems_waiting, "team": team.problems_waiting})
-    kept = f.promises_kept_on_time_share
-    if kept is not None and f.promises_closed >= KEPT_MIN_CLOSED and kept < KEPT_ON_TIME_MIN:
-        share, team_share = pct(kept, team.promises_kept_on_time_share)
-        return Msg("health.focus.promises", {"share": share, "closed": f.promises_closed, "team": team_share})
-    response = f.median_first_response_days
-    if response is not None and response > RESPONSE_MAX_DAYS:
-        theirs = team.median_first_response_days
-        return Msg("health.focus.response", {
-            "days": math.ceil(response), "team": math.ceil(response if theirs is None else theirs),
-        })
-    if f.coverage is not None and f.coverage < COVERAGE_MIN:
-        share, team_share = pct(f.coverage, team.coverage)
-        return Msg("health.focus.coverage", {"share": share, "team": team_share})
-    give = f.give_share
-    if give is not None and f.gives + f.asks >= GIVE_ASK_MIN_TOUCHES and give < GIVE_SHARE_MIN:
-        share, team_share = pct(give, team.give_share)
-        return Msg("health.focus.give_ask", {
-            "share": share, "gives": f.gives, "asks": f.asks, "team": team_share,
-        })
-    return None
-
-
 def clients_at_risk(
     histories: Iterable[ClientHistory],
     balances_at_start: Mapping[int, int],
@@ -385,63 +306,3 @@ def clients_at_risk(
             found.append(AtRisk(h.client_id, h.client_name, h.owner_id, score, reasons))
     found.sort(key=lambda r: (-r.score, r.client_name.casefold(), r.client_id))
     return found[: max(0, limit)]
-
-
-# --- logging coverage ---------------------------------------------------------------------
-
-LOGGING_MOST_DAYS = 0.5  # "logged on most working days": on more than half of them
-WAYS = ("tap", "command", "shortcut", "channel", "other")
-_WAY_OF_SOURCE = {"checkin": "tap", "command": "command", "form": "command", "shortcut": "shortcut",
-                  "channel": "channel"}
-
-
-@dataclass(frozen=True)
-class Logging:
-    """How completely touches are logged, so a quiet client can be told from an unlogged one.
-
-    * **working_days** -- the days in ``start..end`` that are working days.
-    * **days_logged** -- per rep, the working days with at least one touch (any way) dated on them.
-    * **reps_logging** -- reps whose ``days_logged / working_days`` is more than
-      ``LOGGING_MOST_DAYS`` (half): they logged on most working days.
-    * **by_way** -- touches in the period by how they were logged: ``tap`` (the end-of-day
-      check-in), ``command`` (/logmeeting and the Slack form), ``shortcut`` (a message logged with
-      the Slack shortcut or the Teams message action), ``channel`` (captured from an opted-in
-      client channel), ``other`` (imports, demo data). Every key is always present.
-    """
-
-    working_days: int
-    days_logged: dict[int, int]  # every rep counted, 0 for none
-    by_way: dict[str, int]
-
-    @property
-    def reps(self) -> int:
-        return len(self.days_logged)
-
-    @property
-    def reps_logging(self) -> int:
-        return sum(self.logs_most_days(rep) for rep in self.days_logged)
-
-    def logs_most_days(self, rep_id: int) -> bool:
-        return self.working_days > 0 and self.days_logged.get(rep_id, 0) / self.working_days > LOGGING_MOST_DAYS
-
-
-def logging_coverage(touches: Iterable[TouchRow], rep_ids: Iterable[int], start: date, end: date,
-                     working_days: frozenset[int] = frozenset(range(5))) -> Logging:
-    """Logging coverage of ``rep_ids`` over ``start..end`` from the touches passed in (touches of
-    other people or outside the period are ignored)."""
-    reps = sorted(set(rep_ids))
-    days: dict[int, set[date]] = {rep: set() for rep in reps}
-    by_way = dict.fromkeys(WAYS, 0)
-    for touch in touches:
-        if touch.rep_id not in days or not start <= touch.on <= end:
-            continue
-        by_way[_WAY_OF_SOURCE.get(touch.source, "other")] += 1
-        if touch.on.weekday() in working_days:
-            days[touch.rep_id].add(touch.on)
-    working = sum((start + timedelta(days=k)).weekday() in working_days for k in range((end - start).days + 1))
-    return Logging(working, {rep: len(d) for rep, d in days.items()}, by_way)
-
-
-def working_days_since(last: date, today: date, working_days: frozenset[int] = frozenset(range(5))) -> int:
-    """Working days after ``last`` and before ``today`` (the days a rep could have logged on)."""
-    return sum((last + timedelta(days=k)).weekday() in working_days for k in range(1, (today - last).days))

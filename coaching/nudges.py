@@ -11,7 +11,7 @@ import enum
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
 
 from coaching.messages import Msg
 from coaching.model import Purpose, TrustLevel
@@ -114,69 +114,131 @@ def cadence_days(touch_dates: Sequence[date], rules: Nudging) -> int:
     return max(rules.cadence_min_days, min(rules.cadence_max_days, median))
 
 
-def detect(history: ClientHistory, as_of: date, rules: Nudging) -> list[Nudge]:
-    """Every nudge this client raises on ``as_of``, most important first."""
-    touches = tuple(t for t in history.touches if t.on <= as_of)
-    dates = [t.on for t in touches]
-    cadence = cadence_days(dates, rules)
-    last = dates[0] if dates else history.created_on
-    silent = (as_of - last).days
-    level = history.trust_level.value if history.trust_level else 0
-    nudges: list[Nudge] = []
+@dataclass(frozen=True)
+class _Situation:
+    """One client's history seen from ``as_of``: what the detectors share, worked out once."""
 
-    def add(kind: NudgeKind, subject: str, next_variant: str = "", **facts: object) -> None:
-        params = {"client": history.client_name, **facts}
+    history: ClientHistory
+    as_of: date
+    rules: Nudging
+    touches: tuple[Touch, ...]  # those on or before ``as_of``, newest first
+    cadence: int
+    last: date  # the latest touch, or the creation date for a client never touched
+    silent: int  # days since ``last``
+    level: int  # the trust level, 0 when unassessed
+
+    def nudge(self, kind: NudgeKind, subject: str, next_variant: str = "", **facts: object) -> Nudge:
+        h = self.history
+        params = {"client": h.client_name, **facts}
         step_key = f"nudge.{kind.value}.next{next_variant}"
-        nudges.append(
-            Nudge(
-                kind, history.owner_id, history.client_id, history.client_name,
-                Msg(f"nudge.{kind.value}.reason", params), Msg(step_key, params),
-                subject, STAKE[kind] + 3 * level + max(-10, min(10, history.balance // 3)),
-                facts=facts,
-            )
+        return Nudge(
+            kind, h.owner_id, h.client_id, h.client_name,
+            Msg(f"nudge.{kind.value}.reason", params), Msg(step_key, params),
+            subject, STAKE[kind] + 3 * self.level + max(-10, min(10, h.balance // 3)),
+            facts=facts,
         )
 
-    if history.last_setback_on and (as_of - history.last_setback_on).days <= rules.recovery_window_days:
-        if not any(t.on > history.last_setback_on for t in touches):
-            add(NudgeKind.RECOVERY, f"client:{history.client_id}:recovery",
-                on=history.last_setback_on)
 
-    for promise in history.open_promises:
-        days = (promise.due_on - as_of).days
-        if 0 <= days <= rules.promise_due_ahead_days:
-            add(NudgeKind.PROMISE_DUE, f"promise:{promise.id}", f".{min(days, 1)}",
-                promise=promise.text, due=promise.due_on)
-        elif days < 0:
-            add(NudgeKind.PROMISE_OVERDUE, f"promise:{promise.id}",
-                promise=promise.text, due=promise.due_on, days=-days)
+def _situation(history: ClientHistory, as_of: date, rules: Nudging) -> _Situation:
+    touches = tuple(t for t in history.touches if t.on <= as_of)
+    dates = [t.on for t in touches]
+    last = dates[0] if dates else history.created_on
+    level = history.trust_level.value if history.trust_level else 0
+    return _Situation(history, as_of, rules, touches, cadence_days(dates, rules), last,
+                      (as_of - last).days, level)
 
-    for problem in history.waiting_problems:
-        waited = (as_of - problem.raised_on).days
-        if waited >= rules.problem_waiting_days:
-            add(NudgeKind.PROBLEM_WAITING, f"problem:{problem.id}",
-                problem=problem.text, days=waited)
 
+# --- detectors: one per nudge kind, each returning the nudges of that kind ---------------------
+
+def _recovery(s: _Situation) -> list[Nudge]:
+    """A recent setback nobody has followed up with a touch yet."""
+    setback = s.history.last_setback_on
+    if not setback or (s.as_of - setback).days > s.rules.recovery_window_days:
+        return []
+    if any(t.on > setback for t in s.touches):
+        return []
+    return [s.nudge(NudgeKind.RECOVERY, f"client:{s.history.client_id}:recovery", on=setback)]
+
+
+def _promise_due(s: _Situation) -> list[Nudge]:
+    found = []
+    for promise in s.history.open_promises:
+        days = (promise.due_on - s.as_of).days
+        if 0 <= days <= s.rules.promise_due_ahead_days:
+            found.append(s.nudge(NudgeKind.PROMISE_DUE, f"promise:{promise.id}", f".{min(days, 1)}",
+                                 promise=promise.text, due=promise.due_on))
+    return found
+
+
+def _promise_overdue(s: _Situation) -> list[Nudge]:
+    found = []
+    for promise in s.history.open_promises:
+        days = (promise.due_on - s.as_of).days
+        if days < 0:
+            found.append(s.nudge(NudgeKind.PROMISE_OVERDUE, f"promise:{promise.id}",
+                                 promise=promise.text, due=promise.due_on, days=-days))
+    return found
+
+
+def _problem_waiting(s: _Situation) -> list[Nudge]:
+    found = []
+    for problem in s.history.waiting_problems:
+        waited = (s.as_of - problem.raised_on).days
+        if waited >= s.rules.problem_waiting_days:
+            found.append(s.nudge(NudgeKind.PROBLEM_WAITING, f"problem:{problem.id}",
+                                 problem=problem.text, days=waited))
+    return found
+
+
+def _silent_after_win(s: _Situation) -> bool:
+    """A recent win, no touch since, and the client's own cadence has passed."""
+    won = s.history.last_won_on
     won_recently = (
-        history.last_won_on is not None
-        and (as_of - history.last_won_on).days <= rules.after_win_window_days
-        and history.last_won_on <= last
+        won is not None
+        and (s.as_of - won).days <= s.rules.after_win_window_days
+        and won <= s.last
     )
-    if won_recently and silent > cadence:
-        add(NudgeKind.AFTER_WIN, f"client:{history.client_id}:after_win", "",
-            days=silent, won=history.last_won_on, cadence=cadence)
-    elif silent > rules.quiet_factor * cadence:
-        add(NudgeKind.QUIET, f"client:{history.client_id}:quiet", f".{level}",
-            days=silent, cadence=cadence)
+    return won_recently and s.silent > s.cadence
 
-    window_start = as_of - timedelta(days=rules.ask_only_window_days)
-    recent = [t for t in touches if t.on > window_start]
-    if len(recent) >= rules.ask_only_min_touches:
-        asks = sum(t.purpose is Purpose.ASK for t in recent)
-        gives = sum(t.purpose is Purpose.GIVE for t in recent)
-        if gives == 0 and asks / len(recent) >= rules.ask_only_share:
-            add(NudgeKind.ASK_ONLY, f"client:{history.client_id}:ask_only", f".{level}",
-                asks=asks, touches=len(recent))
 
+def _after_win(s: _Situation) -> list[Nudge]:
+    if not _silent_after_win(s):
+        return []
+    return [s.nudge(NudgeKind.AFTER_WIN, f"client:{s.history.client_id}:after_win", "",
+                    days=s.silent, won=s.history.last_won_on, cadence=s.cadence)]
+
+
+def _quiet(s: _Situation) -> list[Nudge]:
+    # after_win is the more specific nudge for the same silence: never both
+    if _silent_after_win(s) or s.silent <= s.rules.quiet_factor * s.cadence:
+        return []
+    return [s.nudge(NudgeKind.QUIET, f"client:{s.history.client_id}:quiet", f".{s.level}",
+                    days=s.silent, cadence=s.cadence)]
+
+
+def _ask_only(s: _Situation) -> list[Nudge]:
+    window_start = s.as_of - timedelta(days=s.rules.ask_only_window_days)
+    recent = [t for t in s.touches if t.on > window_start]
+    if len(recent) < s.rules.ask_only_min_touches:
+        return []
+    asks = sum(t.purpose is Purpose.ASK for t in recent)
+    gives = sum(t.purpose is Purpose.GIVE for t in recent)
+    if gives or asks / len(recent) < s.rules.ask_only_share:
+        return []
+    return [s.nudge(NudgeKind.ASK_ONLY, f"client:{s.history.client_id}:ask_only", f".{s.level}",
+                    asks=asks, touches=len(recent))]
+
+
+# Every per-client detector; a new nudge kind adds one function here. Equal stakes keep this order.
+DETECTORS: tuple[Callable[[_Situation], list[Nudge]], ...] = (
+    _recovery, _promise_due, _promise_overdue, _problem_waiting, _after_win, _quiet, _ask_only,
+)
+
+
+def detect(history: ClientHistory, as_of: date, rules: Nudging) -> list[Nudge]:
+    """Every nudge this client raises on ``as_of``, most important first."""
+    situation = _situation(history, as_of, rules)
+    nudges = [nudge for detector in DETECTORS for nudge in detector(situation)]
     return sorted(nudges, key=lambda n: -n.stake)
 
 

@@ -184,37 +184,60 @@ def _promises_match(expected: list[dict[str, Any]], got: Sequence[Any]) -> bool:
     )
 
 
+def _same_name(expected: Any, got: Any, today: date) -> bool:
+    return _name(got) == _name(expected)
+
+
+def _same_day(expected: Any, got: Any, today: date) -> bool:
+    """``None`` on either side means today."""
+    return (got or today) == (date.fromisoformat(expected) if expected else today)
+
+
+def _same_code(expected: Any, got: Any, today: date) -> bool:
+    return (got.value if got is not None else None) == expected
+
+
+def _same(expected: Any, got: Any, today: date) -> bool:
+    return got == expected
+
+
+def _same_level(expected: Any, got: Any, today: date) -> bool:
+    return (int(got) if got is not None else None) == expected
+
+
+def _same_promises(expected: Any, got: Any, today: date) -> bool:
+    return _promises_match(expected, got)
+
+
+def _same_presence(expected: Any, got: Any, today: date) -> bool:
+    return bool(got) == bool(expected)
+
+
+# How each field is judged right (see the module docstring), by the proposal's attribute.
+_RIGHT: dict[str, Callable[[Any, Any, date], bool]] = {
+    "client_name": _same_name,
+    "occurred_on": _same_day,
+    "kind": _same_code,
+    "purpose": _same_code,
+    "proof_shown": _same,
+    "demanded_justification": _same,
+    "asked_for": _same_level,
+    "promises": _same_promises,
+    "problem": _same_presence,
+}
+# Fields where an empty answer (no promise, an empty problem) is a miss, not a wrong value.
+_BY_PRESENCE = ("promises", "problem")
+
+
 def score(fld: str, expected: Any, proposal: Proposal, today: date) -> tuple[bool, bool, Any]:
     """``(correct, wrong, got)`` for one labelled field of one case."""
-    if fld == "client_name":
-        got = proposal.client_name
-        ok = _name(got) == _name(expected)
-        return ok, not ok and got is not None, got
-    if fld == "occurred_on":
-        got = proposal.occurred_on
-        ok = (got or today) == (date.fromisoformat(expected) if expected else today)
-        return ok, not ok and got is not None, got
-    if fld in ("kind", "purpose"):
-        got = getattr(proposal, fld)
-        ok = (got.value if got is not None else None) == expected
-        return ok, not ok and got is not None, got
-    if fld in ("proof_shown", "demanded_justification"):
-        got = getattr(proposal, fld)
-        ok = got == expected
-        return ok, not ok and got is not None, got
-    if fld == "asked_for":
-        got = proposal.asked_for
-        ok = (int(got) if got is not None else None) == expected
-        return ok, not ok and got is not None, got
-    if fld == "promises":
-        got = [(p.text, p.due_on.isoformat() if p.due_on else None) for p in proposal.promises]
-        ok = _promises_match(expected, proposal.promises)
-        return ok, not ok and bool(got), got
-    if fld == "problem":
-        got = proposal.problem
-        ok = bool(got) == bool(expected)
-        return ok, not ok and bool(got), got
-    raise ValueError(f"unknown field {fld!r}")
+    if fld not in _RIGHT:
+        raise ValueError(f"unknown field {fld!r}")
+    value = getattr(proposal, fld)
+    ok = _RIGHT[fld](expected, value, today)
+    got = [(p.text, p.due_on.isoformat() if p.due_on else None) for p in value] if fld == "promises" else value
+    proposed = bool(got) if fld in _BY_PRESENCE else got is not None
+    return ok, not ok and proposed, got
 
 
 def evaluate(reader: NoteReader, cases: Iterable[Case]) -> Report:

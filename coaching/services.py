@@ -2,16 +2,15 @@
 
 Each function does one thing a user or a job asks for and leaves committing to its caller, so
 one conversation turn (state + records) or one import is a single transaction: nothing is ever
-half-written. Authorization is checked here, once, for every channel.
+half-written. Authorization is checked here (who may reach what: :mod:`coaching.access`),
+once, for every channel.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Collection, Iterator, Sequence
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+from typing import Sequence
 
 from coaching import ledger, tips, trust
 from coaching.logflow import LogRequest
@@ -21,7 +20,6 @@ from coaching.model import (
     EntryDraft,
     Interaction,
     InteractionDraft,
-    Kind,
     LedgerEntry,
     Person,
     ProblemDraft,
@@ -29,103 +27,15 @@ from coaching.model import (
     PromiseStatus,
     Purpose,
     Role,
-    Source,
     Team,
 )
-from coaching.nudges import ClientHistory, Nudge, NudgeKind, cadence_days, detect, detect_busy_lapse
+from coaching.nudges import NudgeKind
 from coaching.ports import UnitOfWork
-from coaching.records import ChannelCapture, NudgeFeedback
+from coaching.records import NudgeFeedback
 from coaching.rules import Rules
+from coaching.access import CoachError, find_client, visible_team_ids
 from coaching.vocabulary import norm
 
-
-class CoachError(Exception):
-    """A request the coach cannot carry out; ``message`` says why, in the catalogue's words."""
-
-    def __init__(self, message: Msg) -> None:
-        super().__init__(message.key)
-        self.message = message
-
-
-def local_today(person: Person, now: datetime) -> date:
-    """The rep's own date: what "today" and "Friday" mean to them."""
-    try:
-        return now.astimezone(ZoneInfo(person.timezone)).date()
-    except (KeyError, ValueError):
-        return now.date()
-
-
-# --- who may see what -------------------------------------------------------------------
-
-def visible_team_ids(uow: UnitOfWork, person: Person) -> tuple[int, ...]:
-    """Admins see every team of their workspace; everyone else the teams they are on."""
-    if person.role is Role.ADMIN:
-        return tuple(t.id for t in uow.teams.list(person.workspace_id))
-    return person.team_ids
-
-
-def visible_clients(uow: UnitOfWork, person: Person) -> list[Client]:
-    return uow.clients.list(person.workspace_id, visible_team_ids(uow, person))
-
-
-MAX_NAME_SHOWN = 80
-
-
-def find_client(uow: UnitOfWork, person: Person, name: str) -> Client:
-    """The client the person means by ``name``, if they may see it; else a clear error."""
-    directory = RosterDirectory(uow, person)
-    if found := directory.exact(name):
-        return uow.clients.get(person.workspace_id, found[0])  # type: ignore[return-value]
-    similar = [n for _, n in directory.similar(name, 3)]
-    shown = name if len(name) <= MAX_NAME_SHOWN else name[:MAX_NAME_SHOWN] + "…"  # not 4,000 characters back
-    raise CoachError(Msg("error.no_client", {"name": shown, "similar": similar}) if similar
-                     else Msg("error.no_client_none", {"name": shown}))
-
-
-class RosterDirectory:
-    """The clients one person may log against, for the conversation's client step."""
-
-    def __init__(self, uow: UnitOfWork, person: Person) -> None:
-        self.uow, self.person = uow, person
-        self._clients: list[Client] | None = None
-
-    @property
-    def clients(self) -> list[Client]:
-        if self._clients is None:
-            self._clients = visible_clients(self.uow, self.person)
-        return self._clients
-
-    def exact(self, name: str) -> tuple[int, str] | None:
-        client = self.uow.clients.by_name(self.person.workspace_id, name)
-        if client and client.team_id in visible_team_ids(self.uow, self.person):
-            return client.id, client.name
-        return None
-
-    def by_id(self, client_id: int) -> tuple[int, str] | None:
-        client = self.uow.clients.get(self.person.workspace_id, client_id)
-        if client and client.team_id in visible_team_ids(self.uow, self.person):
-            return client.id, client.name
-        return None
-
-    def similar(self, name: str, limit: int) -> list[tuple[int, str]]:
-        wanted = norm(name)
-        keyed = {norm(c.name): c for c in self.clients}
-        contains = [c for k, c in keyed.items() if wanted and (wanted in k or k in wanted)]
-        close = [keyed[k] for k in difflib.get_close_matches(wanted, list(keyed), n=limit, cutoff=0.6)]
-        picked = list(dict.fromkeys(contains + close))[:limit]
-        return [(c.id, c.name) for c in picked]
-
-    def recent(self, limit: int) -> list[tuple[int, str]]:
-        mine = [c for c in self.clients if c.owner_id == self.person.id] or self.clients
-        return [(c.id, c.name) for c in mine[:limit]]
-
-    def assessed_on(self, client_id: int) -> date | None:
-        """When the client's trust level was last assessed (``None``: never, or not a client
-        this person can see)."""
-        client = self.uow.clients.get(self.person.workspace_id, client_id)
-        if client and client.team_id in visible_team_ids(self.uow, self.person):
-            return client.trust_assessed_on
-        return None
 
 
 # --- logging a touch --------------------------------------------------------------------
@@ -178,41 +88,66 @@ def record_touch(
     uow: UnitOfWork, rep: Person, client: Client, draft: InteractionDraft, rules: Rules, today: date
 ) -> LogResult:
     """Store one touch and every ledger entry it earns, exactly once."""
-    ws, points = rep.workspace_id, rules.points
+    ws = rep.workspace_id
     interaction = uow.interactions.add(ws, rep.id, draft)
     if interaction is None:
         return LogResult(client, None, (), uow.ledger.balance(ws, client.id), None)
-    drafts: list[EntryDraft] = ledger.for_interaction(interaction, points)
+    drafts: list[EntryDraft] = ledger.for_interaction(interaction, rules.points)
+    drafts += _book_promises(uow, rep, client, interaction, draft, rules)
+    drafts += _book_problems(uow, rep, client, interaction, draft, rules, today)
+    _update_trust(uow, client, draft)
+    if draft.won_deal is not None:
+        uow.deals.add(ws, client.id, rep.id, interaction.id, draft.occurred_on, draft.won_deal)
+    entries = tuple(e for d in drafts if (e := uow.ledger.add(ws, d)) is not None)
+    balance = uow.ledger.balance(ws, client.id)
+    return LogResult(client, interaction, entries, balance, _tip(uow, client, draft, balance))
+
+
+def _book_promises(uow: UnitOfWork, rep: Person, client: Client, interaction: Interaction,
+                   draft: InteractionDraft, rules: Rules) -> list[EntryDraft]:
+    """The touch's promises; one already settled (an import says so) is closed and booked."""
+    drafts: list[EntryDraft] = []
     for promise in draft.promises:
-        stored = uow.promises.add(ws, client.id, rep.id, interaction.id, promise.text, draft.occurred_on, promise.due_on)
+        stored = uow.promises.add(rep.workspace_id, client.id, rep.id, interaction.id, promise.text,
+                                  draft.occurred_on, promise.due_on)
         if promise.status is not PromiseStatus.OPEN and promise.closed_on is not None:
-            stored = uow.promises.close(ws, stored.id, promise.status, promise.closed_on)
-            drafts.append(ledger.for_closed_promise(stored, points))  # type: ignore[arg-type]
+            stored = uow.promises.close(rep.workspace_id, stored.id, promise.status, promise.closed_on)
+            drafts.append(ledger.for_closed_promise(stored, rules.points))  # type: ignore[arg-type]
+    return drafts
+
+
+def _book_problems(uow: UnitOfWork, rep: Person, client: Client, interaction: Interaction,
+                   draft: InteractionDraft, rules: Rules, today: date) -> list[EntryDraft]:
+    """A service touch answers the problems waiting by then; a problem raised here is stored."""
+    ws, drafts = rep.workspace_id, []
     if draft.purpose is Purpose.SERVICE:
         drafts += _answered_problems(uow, ws, client.id, draft.occurred_on, today, rules)
     if draft.problem:
         problem = uow.problems.add(ws, client.id, rep.id, interaction.id, draft.problem.text,
                                    draft.occurred_on, draft.problem.first_response_on)
-        drafts += ledger.for_problem(problem, today, points)
+        drafts += ledger.for_problem(problem, today, rules.points)
+    return drafts
+
+
+def _update_trust(uow: UnitOfWork, client: Client, draft: InteractionDraft) -> None:
     signals = draft.asked_for is not None or draft.demanded_justification is not None
     newest = client.trust_assessed_on is None or draft.occurred_on >= client.trust_assessed_on
     if signals and newest:  # a back-dated touch never overwrites a newer assessment
         level = trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level
-        uow.clients.set_trust(ws, client.id, level, draft.occurred_on, draft.asked_for, draft.demanded_justification)
-    if draft.won_deal is not None:
-        uow.deals.add(ws, client.id, rep.id, interaction.id, draft.occurred_on, draft.won_deal)
-    entries = tuple(e for d in drafts if (e := uow.ledger.add(ws, d)) is not None)
-    balance = uow.ledger.balance(ws, client.id)
-    recent = uow.interactions.for_client(ws, client.id, limit=5)
-    situation = tips.Situation(
+        uow.clients.set_trust(client.workspace_id, client.id, level, draft.occurred_on, draft.asked_for,
+                              draft.demanded_justification)
+
+
+def _tip(uow: UnitOfWork, client: Client, draft: InteractionDraft, balance: int) -> Msg | None:
+    recent = uow.interactions.for_client(client.workspace_id, client.id, limit=5)
+    return tips.choose(tips.Situation(
         client=client.name, purpose=draft.purpose, promises_made=len(draft.promises),
         problem_raised=draft.problem is not None,
         recent_asks=sum(i.purpose is Purpose.ASK for i in recent),
         recent_gives=sum(i.purpose is Purpose.GIVE for i in recent),
         trust_level=trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level,
         demanded_justification=draft.demanded_justification, balance=balance,
-    )
-    return LogResult(client, interaction, entries, balance, tips.choose(situation))
+    ))
 
 
 def _answered_problems(uow: UnitOfWork, ws: str, client_id: int, on: date, today: date, rules: Rules) -> list[EntryDraft]:
@@ -250,49 +185,6 @@ def state_purpose(uow: UnitOfWork, rep: Person, touch_id: int, purpose: Purpose,
         drafts += _answered_problems(uow, ws, client.id, touch.occurred_on, today, rules)
     entries = tuple(e for d in drafts if (e := uow.ledger.add(ws, d)) is not None)
     return PurposeResult(client, touch, entries, uow.ledger.balance(ws, client.id), False)
-
-
-# --- capture from client channels -------------------------------------------------------
-
-def capture_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str, client_name: str,
-                    today: date) -> Client:
-    """An admin opts a shared channel in: the roster's own messages there become touches with
-    ``client_name`` (an existing client; capture never creates one). ``platform`` is
-    ``slack`` or ``teams`` for a channel; anything else (a DM, the console) is refused."""
-    if admin.role is not Role.ADMIN:
-        raise CoachError(Msg("error.admins_only", {}))
-    if not channel or platform not in ("slack", "teams"):
-        raise CoachError(Msg("capture.not_a_channel", {}))
-    client = find_client(uow, admin, client_name)
-    uow.captures.save(admin.workspace_id, ChannelCapture(platform, channel, client.id, admin.id, today))
-    return client
-
-
-def release_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str) -> bool:
-    """Stop capturing a channel; False when it was not captured."""
-    if admin.role is not Role.ADMIN:
-        raise CoachError(Msg("error.admins_only", {}))
-    return uow.captures.remove(admin.workspace_id, platform, channel)
-
-
-def captured_client(uow: UnitOfWork, workspace_id: str, platform: str, channel: str) -> Client | None:
-    """The client a channel is mapped to, or ``None`` when the channel is not opted in."""
-    capture = uow.captures.get(workspace_id, platform, channel)
-    return uow.clients.get(workspace_id, capture.client_id) if capture is not None else None
-
-
-def capture_message(uow: UnitOfWork, person: Person, platform: str, channel: str, on: date) -> Interaction | None:
-    """A person's own message in an opted-in channel, as a touch of kind ``message`` whose
-    purpose the check-in asks for. At most one per person, channel and day (the key says so),
-    so a busy thread, an edit or a platform retry never counts twice. ``None`` when nothing is
-    recorded: the channel is not opted in, the client is not the person's to see, or the day's
-    touch is recorded already. The message's words are not stored."""
-    client = captured_client(uow, person.workspace_id, platform, channel)
-    if client is None or client.team_id not in visible_team_ids(uow, person):
-        return None
-    draft = InteractionDraft(client.id, on, Kind.MESSAGE, Purpose.PENDING, source=Source.CHANNEL.value,
-                             external_id=f"channel:{platform}:{channel}:{person.id}:{on.isoformat()}")
-    return uow.interactions.add(person.workspace_id, person.id, draft)
 
 
 def tip_facts(uow: UnitOfWork, rep: Person, result: LogResult) -> dict[str, object]:
@@ -340,61 +232,6 @@ def record_breach(uow: UnitOfWork, actor: Person, client: Client, what: str, tod
     return uow.ledger.add(actor.workspace_id, draft)
 
 
-# --- the daily run ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class UpkeepResult:
-    promises_broken: int
-    problems_unanswered: int
-    silence_entries: int
-
-
-def apply_daily_rules(uow: UnitOfWork, workspace_id: str, as_of: date, rules: Rules) -> UpkeepResult:
-    """The entries time alone earns: overdue promises, waiting problems, silence. Idempotent."""
-    points = rules.points
-    broken = unanswered = silence = 0
-    for promise in uow.promises.open_due_before(workspace_id, as_of):
-        if (breaks_on := ledger.overdue_break_date(promise, as_of, points)) is not None:
-            closed = uow.promises.close(workspace_id, promise.id, PromiseStatus.BROKEN, breaks_on)
-            broken += uow.ledger.add(workspace_id, ledger.for_closed_promise(closed, points)) is not None  # type: ignore[arg-type]
-    for problem in uow.problems.unanswered(workspace_id):
-        for draft in ledger.for_problem(problem, as_of, points):
-            unanswered += uow.ledger.add(workspace_id, draft) is not None
-    for history in uow.histories.client_histories(workspace_id, as_of):
-        last = history.last_touch or history.created_on
-        cadence = cadence_days([t.on for t in history.touches], rules.nudging)
-        for draft in ledger.for_silence(history.client_id, history.owner_id, last, cadence, as_of, points):
-            silence += uow.ledger.add(workspace_id, draft) is not None
-    return UpkeepResult(broken, unanswered, silence)
-
-
-def nudges(uow: UnitOfWork, workspace_id: str, as_of: date, rules: Rules, rep_id: int | None = None) -> Iterator[Nudge]:
-    """Every nudge the run for ``as_of`` would raise, client by client, then per-rep lapses."""
-    for nudge, _ in nudges_with_histories(uow, workspace_id, as_of, rules, rep_id=rep_id):
-        yield nudge
-
-
-def nudges_with_histories(
-    uow: UnitOfWork, workspace_id: str, as_of: date, rules: Rules, rep_id: int | None = None,
-    rep_ids: Collection[int] | None = None,
-) -> Iterator[tuple[Nudge, ClientHistory | None]]:
-    """Each nudge with the client history it came from (``None`` for a rep's lapse), leaving
-    out what its rep snoozed or dismissed. ``rep_ids`` narrows a workspace scan to some reps."""
-    quiet = uow.feedback.suppressed(workspace_id, as_of, rep_id)  # snoozed or dismissed by the rep
-    scope = sorted(rep_ids) if rep_ids is not None else None
-    for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id, rep_ids=scope):
-        for n in detect(history, as_of, rules.nudging):
-            if (n.rep_id, n.subject) not in quiet:
-                yield n, history
-    counts = uow.histories.rep_touch_counts(
-        workspace_id, as_of, rules.nudging.busy_recent_days, rules.nudging.busy_baseline_days)
-    for rid, (recent, baseline) in sorted(counts.items()):
-        if (rep_id is None or rid == rep_id) and (rep_ids is None or rid in rep_ids):
-            lapse = detect_busy_lapse(rid, recent, baseline, rules.nudging)
-            if lapse is not None and (rid, lapse.subject) not in quiet:
-                yield lapse, None
-
-
 # --- reading ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -411,25 +248,6 @@ def passbook(uow: UnitOfWork, viewer: Person, client_name: str) -> PassbookView:
     promises = uow.promises.open_for(viewer.workspace_id, client_id=client.id)
     balance = lines[-1].balance_after if lines else 0
     return PassbookView(client, tuple(reversed(lines)), balance, tuple(promises))
-
-
-def teams_for_health(uow: UnitOfWork, viewer: Person, team_name: str | None) -> list[Team]:
-    """The teams a /teamhealth request covers, or an error saying why not."""
-    if viewer.role is Role.REP:
-        raise CoachError(Msg("error.managers_only", {}))
-    allowed = visible_team_ids(uow, viewer)
-    if team_name:
-        team = uow.teams.by_name(viewer.workspace_id, team_name)
-        if team is None:
-            names = [t.name for t in uow.teams.list(viewer.workspace_id) if t.id in allowed]
-            raise CoachError(Msg("error.no_team_named", {"team": team_name, "teams": names}))
-        if team.id not in allowed:
-            raise CoachError(Msg("error.not_your_team", {"team": team.name}))
-        return [team]
-    teams = [t for t in uow.teams.list(viewer.workspace_id) if t.id in allowed]
-    if not teams:
-        raise CoachError(Msg("error.no_team", {}))
-    return teams
 
 
 SNOOZE_DAYS = 7

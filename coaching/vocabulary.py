@@ -42,9 +42,11 @@ def norm(text: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """What client names are matched and stored on: NFKC, case-folded, NFKC again. It can be
-    longer than the name ("㍿" is "株式会社", "ß" is "ss"), and must fit the same column."""
-    return unicodedata.normalize("NFKC", norm(name))
+    """What client names are matched and stored on (the database's unique key): NFKC (full-width
+    letters become plain ones), case-folded, NFKC again (casefolding can un-normalise),
+    stripped. It can be longer than the name ("㍿" is "株式会社", "ß" is "ss"), and must fit the
+    same column."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).strip()
 
 
 def kind_of(word: str) -> Kind | None:
@@ -67,7 +69,7 @@ def is_word(text: str, words: tuple[str, ...]) -> bool:
     return norm(text).rstrip(".!。！") in words
 
 
-# --- What the note reader looks for in free text (coaching/reading.py) ----------------------
+# --- What the note reader looks for in free text (coaching/reading/) ------------------------
 # A sentence is noisier than a one-word answer, so these lists leave out ordinary English words
 # that only name a tool ("line", "teams", "slack", "meet") and add the forms reps write in a
 # sentence. English entries match whole words; a trailing "*" matches any ending ("complain*").
@@ -119,7 +121,10 @@ NOTE_PROOF_WORDS = (
     "case study", "case studies", "roi", "track record", "reference customer", "success story",
     "success stories", "testimonial*", "similar customer*", "similar rollout*", "similar project*",
     "results from", "customer story", "customer example*",
+    # third-party evidence of a record: an audit, a certification, the history of a service level
+    "soc2", "soc 2", "soc 1", "iso 27001", "audit report", "status history", "uptime history",
     "事例", "導入事例", "実績", "費用対効果", "効果検証", "お客様の声", "導入効果",
+    "監査報告書", "稼働履歴", "稼働率の推移",
 )
 NOTE_NO_PROOF_WORDS = ("no case study", "no case studies", "no references", "事例なし", "実績なし", "事例がなく", "事例は出せず")
 

@@ -23,77 +23,35 @@ work. Times are stored as UTC (SQLite keeps no offset) and read back aware.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from coaching.records import (
-    FAILED,
-    INTERRUPTED,
-    PENDING,
-    SENDING,
-    SENT,
-    SKIPPED,
-    Delivery,
-    DeliveryItem,
-    SentItem,
+from coaching.records import FAILED, INTERRUPTED, PENDING, SENDING, SENT, Delivery, DeliveryItem, SentItem
+from storage.common import IN_CHUNK, as_utc
+from storage.delivery_rows import (
+    DELIVERIES,
+    ITEM_COLUMNS,
+    ITEMS,
+    ITEMS_PER_INSERT,
+    NUDGE_JOBS,
+    PLANNED,
+    STATUSES,
+    check_planned_status,
+    check_status,
+    claimable,
+    delivery_from_row,
+    unique_items,
 )
-from storage.activity import IN_CHUNK, as_utc
 from storage.models import DeliveryItemRow, DeliveryRow
 from storage.repositories import insert_for
 
-NUDGE_JOBS = ("digest", "reminder")  # the messages that carry a rep's nudge items
-STATUSES = frozenset({PENDING, SENDING, SENT, FAILED, SKIPPED})
-PLANNED = STATUSES - {SENDING}  # what ``plan`` may record: "sending" needs a claim (and its time)
-ITEMS_PER_INSERT = 500  # rows per multi-row INSERT: drivers cap bound parameters per statement
-
-DELIVERIES = DeliveryRow.__table__
-ITEMS = DeliveryItemRow.__table__
-_ITEM_COLUMNS = (
-    ITEMS.c.delivery_id, ITEMS.c.rep_id, ITEMS.c.subject, ITEMS.c.kind,
-    ITEMS.c.client_id, ITEMS.c.stake,
-)
-
-
-def check_planned_status(status: str) -> None:
-    if status not in PLANNED:
-        raise ValueError(f"a delivery is planned as one of {sorted(PLANNED)}, not {status!r}")
-
-
-def check_status(status: str) -> None:
-    if status not in STATUSES:
-        raise ValueError(f"unknown delivery status {status!r}; expected one of {sorted(STATUSES)}")
-
-
-def unique_items(items: Iterable[DeliveryItem]) -> list[DeliveryItem]:
-    """The first of each (rep, subject, kind), in the order given."""
-    seen: dict[tuple[int, str, str], DeliveryItem] = {}
-    for item in items:
-        seen.setdefault((item.rep_id, item.subject, item.kind), item)
-    return list(seen.values())
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_utc(moment)
-
-
-def _claimable(max_attempts: int) -> Any:
-    """Pending, or failed with attempts left and not interrupted (an interrupted message may
-    have reached the platform: never sent again)."""
-    d = DELIVERIES.c
-    return or_(
-        d.status == PENDING,
-        and_(d.status == FAILED, d.attempts < max_attempts, d.reason.is_distinct_from(INTERRUPTED)),
-    )
-
-
-def _delivery(row: Any, items: Sequence[DeliveryItem] = ()) -> Delivery:
-    return Delivery(
-        row.id, row.job, row.recipient, row.person_id, row.local_date, row.status,
-        attempts=row.attempts, channel=row.channel, reason=row.reason, items=tuple(items),
-        claimed_at=_utc(row.claimed_at), finished_at=_utc(row.finished_at),
-    )
+# The statuses and checks moved to ``storage.delivery_rows`` stay importable from here.
+__all__ = [
+    "NUDGE_JOBS", "STATUSES", "PLANNED", "ITEMS_PER_INSERT", "DELIVERIES", "ITEMS",
+    "check_planned_status", "check_status", "unique_items", "SqlDeliveryRepository",
+]
 
 
 class SqlDeliveryRepository:
@@ -120,6 +78,17 @@ class SqlDeliveryRepository:
             return None
         wanted = unique_items(items)
         self._release_failed(workspace_id, local_date, wanted)
+        stored = self._insert_items(workspace_id, delivery_id, local_date, wanted)
+        kept = tuple(item for item in wanted if (item.rep_id, item.subject, item.kind) in stored)
+        return Delivery(
+            delivery_id, job, recipient, person_id, local_date, status, items=kept,
+            finished_at=None if status == PENDING else moment,
+        )
+
+    def _insert_items(self, workspace_id: str, delivery_id: int, local_date: date,
+                      wanted: Sequence[DeliveryItem]) -> set[tuple[int, str, str]]:
+        """The (rep, subject, kind) of the items actually inserted: one another delivery already
+        holds that day is skipped by the unique key, not raised."""
         stored: set[tuple[int, str, str]] = set()
         for start in range(0, len(wanted), ITEMS_PER_INSERT):
             rows = [
@@ -132,11 +101,7 @@ class SqlDeliveryRepository:
                 index_elements=["workspace_id", "rep_id", "subject", "kind", "local_date"])
             returning = insert.returning(DeliveryItemRow.rep_id, DeliveryItemRow.subject, DeliveryItemRow.kind)
             stored.update(tuple(row) for row in self.session.execute(returning))
-        kept = tuple(item for item in wanted if (item.rep_id, item.subject, item.kind) in stored)
-        return Delivery(
-            delivery_id, job, recipient, person_id, local_date, status, items=kept,
-            finished_at=None if status == PENDING else moment,
-        )
+        return stored
 
     def _release_failed(self, workspace_id: str, local_date: date, wanted: Sequence[DeliveryItem]) -> None:
         """Items held by a message that failed (and was not interrupted mid-send) never reached
@@ -223,7 +188,7 @@ class SqlDeliveryRepository:
         previous attempt's ``channel``, ``reason`` and ``finished_at`` are cleared."""
         d = DELIVERIES.c
         stmt = update(DELIVERIES).where(
-            d.workspace_id == workspace_id, d.id == delivery_id, _claimable(max_attempts),
+            d.workspace_id == workspace_id, d.id == delivery_id, claimable(max_attempts),
         ).values(
             status=SENDING, attempts=d.attempts + 1, claimed_at=as_utc(now), channel=None, reason=None,
             finished_at=None,
@@ -231,7 +196,7 @@ class SqlDeliveryRepository:
         row = self.session.execute(stmt).one_or_none()
         if row is None:
             return None
-        return _delivery(row, self._items(workspace_id, [row.id]).get(row.id, ()))
+        return delivery_from_row(row, self._items(workspace_id, [row.id]).get(row.id, ()))
 
     def finish(self, workspace_id: str, delivery_id: int, status: str, now: datetime,
                channel: str | None = None, reason: str | None = None) -> None:
@@ -255,7 +220,7 @@ class SqlDeliveryRepository:
         found: list[Delivery] = []
         for start in range(0, len(dates), IN_CHUNK):
             stmt = self._select(workspace_id).where(
-                d.local_date.in_(dates[start:start + IN_CHUNK]), _claimable(max_attempts))
+                d.local_date.in_(dates[start:start + IN_CHUNK]), claimable(max_attempts))
             found.extend(self._with_items(workspace_id, stmt))
         return found  # one chunk in practice; several keep each chunk's order
 
@@ -292,7 +257,7 @@ class SqlDeliveryRepository:
     def _with_items(self, workspace_id: str, stmt: Any) -> list[Delivery]:
         rows = list(self.session.execute(stmt))
         items = self._items(workspace_id, [row.id for row in rows])
-        return [_delivery(row, items.get(row.id, ())) for row in rows]
+        return [delivery_from_row(row, items.get(row.id, ())) for row in rows]
 
     def _items(self, workspace_id: str, delivery_ids: Sequence[int]) -> dict[int, list[DeliveryItem]]:
         """Each delivery's items in the order they were recorded (ids follow the order given
@@ -300,7 +265,7 @@ class SqlDeliveryRepository:
         found: dict[int, list[DeliveryItem]] = {}
         i = ITEMS.c
         for start in range(0, len(delivery_ids), IN_CHUNK):
-            stmt = select(*_ITEM_COLUMNS).where(
+            stmt = select(*ITEM_COLUMNS).where(
                 i.workspace_id == workspace_id, i.delivery_id.in_(delivery_ids[start:start + IN_CHUNK]),
             ).order_by(i.delivery_id, i.id)
             for delivery_id, rep_id, subject, kind, client_id, stake in self.session.execute(stmt):

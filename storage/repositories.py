@@ -7,7 +7,6 @@ of the daily run in :mod:`storage.history`.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Any, Sequence, TypeVar
 
@@ -17,16 +16,11 @@ from sqlalchemy.orm import Session
 
 from coaching.model import Client, Person, Role, Team, TrustLevel, Workspace
 from coaching.records import PersonDraft
+from coaching.vocabulary import name_key  # the one formula; the unique key stores it
 from storage.models import Base, ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
 
 RowT = TypeVar("RowT", bound=Base)
 PLATFORM_COLUMNS = {"slack": PersonRow.slack_user_id, "teams": PersonRow.teams_user_id}
-
-
-def name_key(name: str) -> str:
-    """What client names are matched on: NFKC (full-width letters become plain ones), then
-    casefold, then NFKC again (casefolding can un-normalise), stripped."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).strip()
 
 
 def normalise_email(email: str) -> str:

@@ -80,46 +80,78 @@ def _day(value: str | None) -> date | None:
         return None
 
 
-def parse(view: dict[str, Any], today: date, rules: Conversations) -> tuple[LogRequest | None, dict[str, Msg]]:
-    """The submitted form as a LogRequest, or Slack's per-field errors (block id -> message).
-    Whatever the submission holds, the answer is one of the two, never an exception."""
-    errors: dict[str, Msg] = {}
-    client = _value(view, "client") or ""
-    client_id, client_name = None, ""
-    if client.startswith("client:") and client[7:].isascii() and client[7:].isdigit() and len(client) < 20:
-        client_id = int(client[7:])
-    elif client.startswith("new:") and client[4:].strip():
-        client_name = client[4:].strip()[:MAX_NAME]
-    else:
-        errors["client"] = msg("log.retry.client")
-    on = _day(_value(view, "date") or today.isoformat())
+def _client(value: str | None, errors: dict[str, Msg]) -> tuple[int | None, str]:
+    """The picked client's id (``client:<id>``) or a new client's name (``new:<name>``)."""
+    client = value or ""
+    picked, named = client[7:], client[4:].strip()
+    if client.startswith("client:") and picked.isascii() and picked.isdigit() and len(client) < 20:
+        return int(picked), ""
+    if client.startswith("new:") and named:
+        return None, named[:MAX_NAME]
+    errors["client"] = msg("log.retry.client")
+    return None, ""
+
+
+def _occurred_on(value: str | None, today: date, errors: dict[str, Msg]) -> date:
+    """The day of the meeting: today when left empty; never in the future."""
+    on = _day(value or today.isoformat())
     if on is None:
-        errors["date"], on = msg("log.retry.date"), today
-    elif on > today:
+        errors["date"] = msg("log.retry.date")
+        return today
+    if on > today:
         errors["date"] = msg("log.retry.date_past")
+    return on
+
+
+def _kind_and_purpose(view: dict[str, Any], errors: dict[str, Msg]) -> tuple[str | None, str | None]:
     kind, purpose = _value(view, "kind"), _value(view, "purpose")
     if kind not in {k.value for k in Kind}:
         errors["kind"] = msg("log.retry.kind")
     if purpose not in {p.value for p in Purpose.stated()}:
         errors["purpose"] = msg("log.retry.purpose")
-    promises: tuple[PromiseDraft, ...] = ()
+    return kind, purpose
+
+
+def _promises(view: dict[str, Any], on: date, errors: dict[str, Msg]) -> tuple[PromiseDraft, ...]:
+    """A promise needs a valid due date, not before the meeting; a due date alone is no promise."""
     promise, due_text = _value(view, "promise"), _value(view, "promise_due")
     due = _day(due_text)
     if (promise and not due_text) or (due_text and due is None):
         errors["promise_due"] = msg("log.retry.date")
-    elif promise and due:
-        if due < on:
-            errors["promise_due"] = msg("log.retry.due_past", due=due)
-        promises = (PromiseDraft(promise, due),)
+        return ()
+    if not (promise and due):
+        return ()
+    if due < on:
+        errors["promise_due"] = msg("log.retry.due_past", due=due)
+    return (PromiseDraft(promise, due),)
+
+
+def _asked_for(view: dict[str, Any], errors: dict[str, Msg]) -> str | None:
     asked = _value(view, "asked_for")
     if asked is not None and asked not in {str(level.value) for level in TrustLevel}:
         errors["asked_for"] = msg("log.retry.asked_for")
+    return asked
+
+
+def _yes_no(value: str | None) -> bool | None:
+    """An optional yes/no radio: None when left unanswered."""
+    return None if value is None else value == "yes"
+
+
+def parse(view: dict[str, Any], today: date, rules: Conversations) -> tuple[LogRequest | None, dict[str, Msg]]:
+    """The submitted form as a LogRequest, or Slack's per-field errors (block id -> message).
+    Whatever the submission holds, the answer is one of the two, never an exception."""
+    errors: dict[str, Msg] = {}
+    client_id, client_name = _client(_value(view, "client"), errors)
+    on = _occurred_on(_value(view, "date"), today, errors)
+    kind, purpose = _kind_and_purpose(view, errors)
+    promises = _promises(view, on, errors)
+    asked = _asked_for(view, errors)
     if errors:
         return None, errors
-    justification = _value(view, "justification")
     return LogRequest(
         client_id=client_id, client_name=client_name, occurred_on=on, kind=Kind(kind), purpose=Purpose(purpose),
         note=(_value(view, "note") or "")[: rules.max_note_chars], proof_shown=_value(view, "proof") == "yes",
         promises=promises, problem=_value(view, "problem"), asked_for=TrustLevel(int(asked)) if asked else None,
-        demanded_justification=None if justification is None else justification == "yes",
+        demanded_justification=_yes_no(_value(view, "justification")),
     ), {}

@@ -27,7 +27,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
 from sqlalchemy import MetaData, Table, Text, and_, inspect, select, text, update
 
 from coaching.messages import Catalog, msg
-from coaching.services import CoachError
+from coaching.access import CoachError
 
 log = logging.getLogger(__name__)
 

@@ -65,6 +65,18 @@ def _actions(choices: tuple[Choice, ...], catalog: Catalog, locale: str | None, 
     return [chooser], [submit]
 
 
+def _text_blocks(text: str, bold: bool, first: bool) -> list[dict[str, Any]]:
+    """One TextBlock per line of text: Teams does not break a TextBlock's text at a single "\n".
+    ``bold``: the first line is a title; ``first``: nothing above it, so no spacing either."""
+    parts = [_ORDERED.sub(r"\1\\\2", part.strip()) for part in text.split("\n") if part.strip()] or [""]
+    blocks = []
+    for n, part in enumerate(parts):
+        spacing = {"spacing": "None"} if n else ({} if first else {"spacing": "Small"})
+        blocks.append({"type": "TextBlock", "text": part, "wrap": True, **spacing,
+                       **({"weight": "Bolder"} if bold and n == 0 else {})})
+    return blocks
+
+
 def json_size(value: Any) -> int:
     """Bytes as the SDK sends it (aiohttp's ``json.dumps``)."""
     return len(json.dumps(value))
@@ -77,13 +89,8 @@ def card(reply: Reply, catalog: Catalog, locale: str | None, room: int = MESSAGE
     body: list[dict[str, Any]] = []
     actions: list[dict[str, Any]] = []
     for group, (line, choices) in enumerate(reply.groups()):
-        # One TextBlock per line of text: Teams does not break a TextBlock's text at a single "\n".
-        parts = [_ORDERED.sub(r"\1\\\2", part.strip())
-                 for part in catalog.render(line, locale, escape).split("\n") if part.strip()] or [""]
-        for n, part in enumerate(parts):
-            spacing = {"spacing": "None"} if n else ({"spacing": "Small"} if body else {})
-            body.append({"type": "TextBlock", "text": part, "wrap": True, **spacing,
-                         **({"weight": "Bolder"} if group == 0 and n == 0 and len(reply.lines) > 2 else {})})
+        body += _text_blocks(catalog.render(line, locale, escape), bold=group == 0 and len(reply.lines) > 2,
+                             first=not body)
         if not choices:
             continue
         elements, buttons = _actions(choices, catalog, locale, group)

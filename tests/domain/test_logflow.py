@@ -1,4 +1,4 @@
-"""The /logmeeting conversation, driven answer by answer with an in-memory client directory."""
+"""The /logmeeting conversation, driven answer by answer with an in-memory client book."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pytest
 
 from coaching import logflow
+from coaching.clientbook import ClientBook
 from coaching.logflow import LogRequest, Turn
 from coaching.messages import Catalog
-from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
+from coaching.model import Client, Kind, PromiseDraft, Purpose, TrustLevel
 from coaching.reading import Proposal, ProposedPromise, RuleReader
 from coaching.rules import Conversations
 
@@ -21,27 +22,12 @@ RECENTLY = TODAY - timedelta(days=10)
 CATALOG = Catalog()
 
 
-class Directory:
-    """Clients as ``(id, name)``; every one's trust assessed recently unless ``assessed`` says."""
-
-    def __init__(self, clients: list[tuple[int, str]], assessed: dict[int, date | None] | None = None) -> None:
-        self.clients = clients
-        self.assessed = assessed or {}
-
-    def exact(self, name: str) -> tuple[int, str] | None:
-        return next((c for c in self.clients if c[1].casefold() == name.casefold()), None)
-
-    def similar(self, name: str, limit: int) -> list[tuple[int, str]]:
-        return [c for c in self.clients if name[:3].casefold() in c[1].casefold()][:limit]
-
-    def recent(self, limit: int) -> list[tuple[int, str]]:
-        return self.clients[:limit]
-
-    def by_id(self, client_id: int) -> tuple[int, str] | None:
-        return next((c for c in self.clients if c[0] == client_id), None)
-
-    def assessed_on(self, client_id: int) -> date | None:
-        return self.assessed.get(client_id, RECENTLY)
+def Directory(clients: list[tuple[int, str]], assessed: dict[int, date | None] | None = None) -> ClientBook:
+    """Clients as ``(id, name)``, owned by rep 1; every one's trust assessed recently unless
+    ``assessed`` says."""
+    assessed = assessed or {}
+    return ClientBook(tuple(Client(cid, "W", name, 1, 1, TODAY, trust_assessed_on=assessed.get(cid, RECENTLY))
+                            for cid, name in clients), owner_id=1)
 
 
 CLIENTS = [(1, "Acme"), (2, "Globex"), (3, "Initech"), (4, "Sun Corp"), (5, "山田商事")]

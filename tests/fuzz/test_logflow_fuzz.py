@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from coaching import checkin, ledger
-from coaching.engine import COMMANDS, Inbound
+from coaching.commands import WORDS as COMMANDS
+from coaching.engine import Inbound
 from coaching.messages import LANGUAGES, Msg
 from coaching.model import PromiseStatus
 from coaching.nudges import NudgeKind

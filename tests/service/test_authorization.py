@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 from sqlalchemy import MetaData, select
 
 from bot.cli import main
-from coaching import services
+from coaching import capturing, services
 from coaching.logflow import LogRequest
-from coaching.engine import COMMANDS, Inbound, Outcome
+from coaching.commands import WORDS as COMMANDS
+from coaching.engine import Inbound, Outcome
 from coaching.messages import Catalog, Msg
 from coaching.model import InteractionDraft, Kind, PromiseDraft, Purpose, Role, Source, Workspace
 from coaching.records import PersonDraft
@@ -174,7 +175,7 @@ def seed_world(database_url: str) -> World:
     _book(coach, FOREIGN_WS, "gus@globex.example", "East", NAMES["foreign"], MARKERS["foreign"], 1)
     with coach.uow_factory() as uow:  # an admin mapped a channel to Bob's client
         ada = uow.people.by_email(WORKSPACE, "ada@acme.example")
-        services.capture_channel(uow, ada, "slack", "CSHARED", NAMES["other"], DAY)
+        capturing.capture_channel(uow, ada, "slack", "CSHARED", NAMES["other"], DAY)
         uow.commit()
     targets = {**NAMES, "note": "sent the recap",
                "own_id": own["id"], "mate_id": mate["id"], "other_id": other["id"],

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from coaching import checkin
+from coaching import capturing, checkin
 from coaching.jobs import CHECKIN, ScheduledJobs
 from coaching.engine import Inbound
 from coaching.messages import Catalog
@@ -230,9 +230,8 @@ def test_the_purpose_of_a_captured_touch_is_stated_once(world):
     with coach.uow_factory() as uow:
         uow.captures.save(WORKSPACE, ChannelCapture("slack", "C-ACME", client_id(coach, "Acme"), ids["ada"], FRIDAY))
         alice = uow.people.get(WORKSPACE, ids["alice"])
-        from coaching import services
-        touch = services.capture_message(uow, alice, "slack", "C-ACME", FRIDAY)
-        assert services.capture_message(uow, alice, "slack", "C-ACME", FRIDAY) is None  # once a day
+        touch = capturing.capture_message(uow, alice, "slack", "C-ACME", FRIDAY)
+        assert capturing.capture_message(uow, alice, "slack", "C-ACME", FRIDAY) is None  # once a day
         uow.commit()
     stated = say(coach, "alice@acme.example", f"purpose:{touch.id}:give", key="p1")
     assert "Noted: your messages with Acme today were give" in text(stated.replies[0])

@@ -12,7 +12,7 @@ import pytest
 from bot.bootstrap import Coach, bootstrap
 from bot.demo import ARCHETYPES, DemoReport, seed_demo
 from bot.settings import Settings
-from coaching import services
+from coaching import daily
 from coaching.model import Reason, Role, TrustLevel, Workspace
 from coaching.nudges import NudgeKind
 from storage import db
@@ -104,7 +104,7 @@ def test_every_archetype_shows_its_signature(coach: Coach) -> None:
         people = {p.email: p for p in uow.people.list("demo")}
         rep = {code: people[email].id for email, code in ARCHETYPES.items()}
         code_of = {rid: code for code, rid in rep.items()}
-        nudges = list(services.nudges(uow, "demo", TODAY, coach.rules))
+        nudges = list(daily.nudges(uow, "demo", TODAY, coach.rules))
         clients = uow.clients.list("demo")
         book: dict[str, set[int]] = defaultdict(set)
         for c in clients:

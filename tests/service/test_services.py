@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from coaching import services
+from coaching import access, daily, services
 from coaching.logflow import LogRequest
 from coaching.engine import Engine, Inbound
 from coaching.messages import Msg
@@ -24,7 +24,9 @@ from coaching.model import (
 from coaching.nudges import NudgeKind, Touch
 from coaching.records import PersonDraft
 from coaching.rules import DEFAULT_RULES as RULES
-from coaching.services import CoachError, LogResult, UpkeepResult
+from coaching.access import CoachError
+from coaching.daily import UpkeepResult
+from coaching.services import LogResult
 from tests.fakes import FakeStore, FakeUnitOfWork
 
 WS = "w1"
@@ -238,7 +240,7 @@ def test_apply_daily_rules_books_what_time_earns_once(store, roster):
                                    problem="late invoices"))
     log(store, roster.bob, request("Corp", A, date(2026, 11, 1)))
     nov5 = date(2026, 11, 5)
-    assert run(store, services.apply_daily_rules, WS, nov5, RULES) == UpkeepResult(1, 1, 2)
+    assert run(store, daily.apply_daily_rules, WS, nov5, RULES) == UpkeepResult(1, 1, 2)
     assert entries(store, roster.acme.id) == [
         (Reason.GIVE_TOUCH, 2, oct1),
         (Reason.PROBLEM_UNANSWERED, -5, date(2026, 10, 4)),  # 72 h after it was raised
@@ -249,9 +251,9 @@ def test_apply_daily_rules_books_what_time_earns_once(store, roster):
     promise = look(store, lambda u: u.promises.get(WS, 1))
     assert (promise.status, promise.closed_on) == (PromiseStatus.BROKEN, date(2026, 10, 17))
     assert entries(store, roster.corp.id) == []
-    assert run(store, services.apply_daily_rules, WS, nov5, RULES) == UpkeepResult(0, 0, 0)
+    assert run(store, daily.apply_daily_rules, WS, nov5, RULES) == UpkeepResult(0, 0, 0)
     assert look(store, lambda u: u.ledger.balance(WS, roster.acme.id)) == -15
-    assert run(store, services.apply_daily_rules, WS, date(2026, 11, 12), RULES) == UpkeepResult(0, 0, 1)
+    assert run(store, daily.apply_daily_rules, WS, date(2026, 11, 12), RULES) == UpkeepResult(0, 0, 1)
 
 
 def touch(uow: FakeUnitOfWork, rep: Person, client: Client, on: date, purpose: Purpose) -> None:
@@ -269,7 +271,7 @@ def test_nudges_per_client_then_one_busy_lapse_per_rep(store, roster):
         touch(uow, roster.bob, roster.corp, date(2026, 11, 18), A)
         problem = uow.problems.add(WS, roster.corp.id, roster.bob.id, None, "the API is down", date(2026, 11, 18))
         uow.commit()
-    found = run(store, services.nudges, WS, DAY, RULES)
+    found = run(store, daily.nudges, WS, DAY, RULES)
     ann, acme, corp = roster.ann.id, roster.acme.id, roster.corp.id
     assert [(n.kind, n.rep_id, n.client_id, n.subject) for n in found] == [
         (NudgeKind.PROMISE_DUE, ann, acme, f"promise:{due.id}"),
@@ -281,7 +283,7 @@ def test_nudges_per_client_then_one_busy_lapse_per_rep(store, roster):
     ]
     assert found[-1].facts == {"recent": 0, "usual": 4, "days": 14}
     assert found[1].facts == {"days": 17, "cadence": 7}
-    assert [n.kind for n in run(store, services.nudges, WS, DAY, RULES, roster.bob.id)] == [NudgeKind.PROBLEM_WAITING]
+    assert [n.kind for n in run(store, daily.nudges, WS, DAY, RULES, roster.bob.id)] == [NudgeKind.PROBLEM_WAITING]
 
 
 # --- reading and who may see what ------------------------------------------------------------
@@ -321,9 +323,9 @@ def test_passbook_refuses_clients_the_viewer_cannot_see(store, roster, viewer, n
 def test_teams_for_health(store, roster, viewer, team, expected):
     person = getattr(roster, viewer)
     if isinstance(expected, Msg):
-        assert error_of(store, services.teams_for_health, person, team) == expected
+        assert error_of(store, access.teams_for_health, person, team) == expected
     else:
-        assert [t.name for t in run(store, services.teams_for_health, person, team)] == expected
+        assert [t.name for t in run(store, access.teams_for_health, person, team)] == expected
 
 
 @pytest.mark.parametrize("now, zone, today", [
@@ -337,15 +339,15 @@ def test_teams_for_health(store, roster, viewer, team, expected):
 ])
 def test_local_today_is_the_reps_own_date(now, zone, today):
     rep = Person(1, WS, "r@example.com", "R", Role.REP, (1,), timezone=zone)
-    assert services.local_today(rep, now) == today
+    assert access.local_today(rep, now) == today
 
 
-def test_roster_directory_matches_names_loosely_within_the_visible_teams(store, roster):
+def test_client_book_matches_names_loosely_within_the_visible_teams(store, roster):
     with FakeUnitOfWork(store) as uow:
         for name, team in [("Acme Corporation", roster.east), ("Acme Corp", roster.east), ("Globex", roster.east),
                            ("Acme Industries", roster.west)]:
             uow.clients.add(WS, name, team.id, roster.ann.id, CREATED)
-        directory = services.RosterDirectory(uow, roster.ann)
+        directory = access.client_book(uow, roster.ann)
         names = lambda found: [n for _, n in found]  # noqa: E731
         assert names(directory.similar("acme", 8)) == ["Acme", "Acme Corp", "Acme Corporation"]
         assert names(directory.similar("Acme Crop", 3)) == ["Acme", "Acme Corp", "Acme Corporation"]
@@ -353,6 +355,8 @@ def test_roster_directory_matches_names_loosely_within_the_visible_teams(store, 
         assert names(directory.similar("Globx", 3)) == ["Globex"]
         assert directory.exact("ａｃｍｅ ｃｏｒｐ") == (uow.clients.by_name(WS, "Acme Corp").id, "Acme Corp")
         assert directory.exact("Acme Industries") is None  # West's
+        assert directory.exact("  ACME corporation ") == (uow.clients.by_name(WS, "Acme Corporation").id,
+                                                         "Acme Corporation")  # as the unique key matches
 
 
 # --- the engine over the fakes -----------------------------------------------------------------

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from bot import charts
 from bot.cli import main
-from coaching import health, services, views
+from coaching import access, capturing, health, services, views
 from coaching.logflow import LogRequest
 from coaching.jobs import ScheduledJobs
 from coaching.engine import Inbound
@@ -69,7 +69,7 @@ def seed(coach, workspace: str) -> None:
         for team in uow.teams.list(workspace):  # each team's own channel for the team digest
             uow.teams.set_digest_channel(workspace, team.id, f"C{workspace.upper()}{team.name.upper()}")
         ada = uow.people.by_email(workspace, email("ada"))
-        services.capture_channel(uow, ada, "slack", "CSHARED", "Acme", FRIDAY)  # one channel id, both mapped
+        capturing.capture_channel(uow, ada, "slack", "CSHARED", "Acme", FRIDAY)  # one channel id, both mapped
         uow.commit()
 
 
@@ -140,7 +140,7 @@ def test_passbooks_show_the_workspaces_own_balance_and_entries(both, workspace):
             assert view.client.workspace_id == workspace and view.balance == balance(coach, workspace, name)
             assert all(line.entry.workspace_id == workspace for line in view.lines)
             assert not leaks(said(views.passbook(view)), workspace)
-        with pytest.raises(services.CoachError):  # the other workspace's own client is no client here
+        with pytest.raises(access.CoachError):  # the other workspace's own client is no client here
             services.passbook(uow, ada, unique_client(other(workspace)))
 
 

@@ -176,7 +176,7 @@ def test_a_wrong_key_fails_clearly_instead_of_answering_garbage(database_url):
 def test_oauth_mode_refuses_to_start_without_a_key_and_says_how_to_make_one(database_url):
     from bot.bootstrap import bootstrap
     from bot.server import create_web_app
-    from coaching.services import CoachError
+    from coaching.access import CoachError
 
     db.upgrade(database_url)
     with FakeSlackApi().started_in_thread() as api:

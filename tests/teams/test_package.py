@@ -15,7 +15,7 @@ import pytest
 
 from bot.teams import package
 from bot.teams.package import TEAMS_COMMANDS, build_package, manifest
-from coaching.engine import COMMANDS
+from coaching.commands import WORDS as COMMANDS
 from tests.teams import schemas
 
 BOT_ID = "6a1f2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
+from coaching.clientbook import ClientBook
 from coaching.messages import LANGUAGES, Catalog, Msg, msg
 from coaching.model import Kind, Purpose, TrustLevel
 from coaching.replies import Choice, Reply
@@ -20,10 +21,6 @@ from coaching.rules import Conversations
 EDITABLE = ("client", "date", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification")
 _CATALOG = Catalog()
 _MARKS = "+✓✔☑・•*-–— \t"  # what a label may start with ("+ Promise", "✓ Track record shown")
-
-
-class Clients(Protocol):
-    def recent(self, limit: int) -> list[tuple[int, str]]: ...
 
 
 _YES_NO = (Choice("yes", msg("word.yes")), Choice("no", msg("word.no")))
@@ -44,10 +41,10 @@ _QUESTIONS = {  # the questions that depend on nothing but the step
 }
 
 
-def prompt(step: str, state: dict[str, Any], directory: Clients, rules: Conversations) -> Reply:
+def prompt(step: str, state: dict[str, Any], book: ClientBook, rules: Conversations) -> Reply:
     """The question for ``step`` (``confirm``: the summary)."""
     if step == "client":
-        recent = directory.recent(rules.client_choices)
+        recent = book.recent(rules.client_choices)
         return Reply.of(msg("log.ask.client"), choices=tuple(Choice(f"client:{cid}", name) for cid, name in recent),
                         picker="client")
     if step == "promise" and state.get("tap"):  # the check-in asks; the summary's "+ Promise" adds one

@@ -1,0 +1,74 @@
+"""SQLAlchemy repository for the ledger: each client's points, one idempotent entry per fact
+(its ``key``), summed into balances."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from coaching.model import EntryDraft, LedgerEntry, Reason
+from storage.common import IN_CHUNK
+from storage.models import LedgerEntryRow
+from storage.repositories import insert_for
+
+
+def ledger_entry(row: LedgerEntryRow) -> LedgerEntry:
+    return LedgerEntry(
+        row.id, row.workspace_id, row.client_id, row.rep_id, row.amount, Reason(row.reason),
+        row.occurred_on, row.key, cause=row.cause, detail=dict(row.detail or {}),
+        reverses_id=row.reverses_id,
+    )
+
+
+class SqlLedgerRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, workspace_id: str, draft: EntryDraft) -> LedgerEntry | None:
+        detail = dict(draft.detail)
+        stmt = insert_for(self.session, LedgerEntryRow).values(
+            workspace_id=workspace_id, client_id=draft.client_id, rep_id=draft.rep_id,
+            amount=draft.amount, reason=draft.reason.value, occurred_on=draft.occurred_on,
+            key=draft.key, cause=draft.cause, detail=detail, reverses_id=draft.reverses_id,
+        ).on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+        new_id = self.session.execute(stmt.returning(LedgerEntryRow.id)).scalar_one_or_none()
+        if new_id is None:
+            return None
+        return LedgerEntry(
+            new_id, workspace_id, draft.client_id, draft.rep_id, draft.amount, draft.reason,
+            draft.occurred_on, draft.key, cause=draft.cause, detail=detail,
+            reverses_id=draft.reverses_id,
+        )
+
+    def for_client(self, workspace_id: str, client_id: int) -> list[LedgerEntry]:
+        stmt = select(LedgerEntryRow).where(
+            LedgerEntryRow.workspace_id == workspace_id, LedgerEntryRow.client_id == client_id,
+        ).order_by(LedgerEntryRow.occurred_on, LedgerEntryRow.id)
+        return [ledger_entry(row) for row in self.session.scalars(stmt)]
+
+    def for_cause(self, workspace_id: str, cause: str) -> list[LedgerEntry]:
+        """In the order they were stored."""
+        stmt = select(LedgerEntryRow).where(
+            LedgerEntryRow.workspace_id == workspace_id, LedgerEntryRow.cause == cause,
+        ).order_by(LedgerEntryRow.id)
+        return [ledger_entry(row) for row in self.session.scalars(stmt)]
+
+    def balance(self, workspace_id: str, client_id: int) -> int:
+        return self.balances(workspace_id, [client_id])[client_id]
+
+    def balances(self, workspace_id: str, client_ids: Sequence[int], as_of: date | None = None) -> dict[int, int]:
+        result = dict.fromkeys(client_ids, 0)
+        ids = list(result)
+        for start in range(0, len(ids), IN_CHUNK):
+            stmt = select(LedgerEntryRow.client_id, func.sum(LedgerEntryRow.amount)).where(
+                LedgerEntryRow.workspace_id == workspace_id,
+                LedgerEntryRow.client_id.in_(ids[start:start + IN_CHUNK]),
+            ).group_by(LedgerEntryRow.client_id)
+            if as_of is not None:
+                stmt = stmt.where(LedgerEntryRow.occurred_on <= as_of)
+            for client_id, total in self.session.execute(stmt):
+                result[client_id] = int(total or 0)
+        return result

@@ -1,0 +1,87 @@
+"""SQLAlchemy repository for touches (``interactions``): adding one (idempotent on its
+``external_id``), reading them back, voiding and re-classifying them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coaching.model import Interaction, InteractionDraft, Kind, Purpose
+from storage.models import InteractionRow
+from storage.repositories import insert_for, scoped_get
+
+
+def interaction(row: InteractionRow) -> Interaction:
+    return Interaction(
+        row.id, row.workspace_id, row.client_id, row.rep_id, row.occurred_on, Kind(row.kind),
+        Purpose(row.purpose), note=row.note, proof_shown=row.proof_shown, source=row.source,
+        voided=row.voided,
+    )
+
+
+class SqlInteractionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, workspace_id: str, rep_id: int, draft: InteractionDraft) -> Interaction | None:
+        """Only the touch itself: its promises, problem and deal are stored by their own
+        repositories."""
+        values = dict(
+            workspace_id=workspace_id, client_id=draft.client_id, rep_id=rep_id,
+            occurred_on=draft.occurred_on, kind=draft.kind.value, purpose=draft.purpose.value,
+            note=draft.note, proof_shown=draft.proof_shown, source=draft.source,
+            external_id=draft.external_id, voided=False, logged_at=datetime.now(UTC),
+        )
+        stmt = insert_for(self.session, InteractionRow).values(**values)
+        if draft.external_id is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
+        new_id = self.session.execute(stmt.returning(InteractionRow.id)).scalar_one_or_none()
+        if new_id is None:
+            return None
+        return Interaction(
+            new_id, workspace_id, draft.client_id, rep_id, draft.occurred_on, draft.kind,
+            draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source,
+        )
+
+    def get(self, workspace_id: str, interaction_id: int) -> Interaction | None:
+        row = scoped_get(self.session, InteractionRow, workspace_id, interaction_id)
+        return None if row is None else interaction(row)
+
+    def last_by_rep(self, workspace_id: str, rep_id: int) -> Interaction | None:
+        stmt = select(InteractionRow).where(
+            InteractionRow.workspace_id == workspace_id, InteractionRow.rep_id == rep_id,
+            InteractionRow.voided.is_(False),
+        ).order_by(InteractionRow.logged_at.desc(), InteractionRow.id.desc()).limit(1)
+        row = self.session.scalars(stmt).one_or_none()
+        return None if row is None else interaction(row)
+
+    def void(self, workspace_id: str, interaction_id: int) -> None:
+        row = scoped_get(self.session, InteractionRow, workspace_id, interaction_id)
+        if row is None:
+            raise LookupError(f"no interaction {interaction_id} in workspace {workspace_id!r}")
+        row.voided = True
+        self.session.flush()
+
+    def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
+        stmt = select(InteractionRow).where(
+            InteractionRow.workspace_id == workspace_id, InteractionRow.client_id == client_id,
+            InteractionRow.voided.is_(False),
+        ).order_by(InteractionRow.occurred_on.desc(), InteractionRow.id.desc()).limit(limit)
+        return [interaction(row) for row in self.session.scalars(stmt)]
+
+    def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
+        stmt = select(InteractionRow).where(
+            InteractionRow.workspace_id == workspace_id, InteractionRow.rep_id == rep_id,
+            InteractionRow.occurred_on == day, InteractionRow.voided.is_(False),
+        ).order_by(InteractionRow.id)
+        return [interaction(row) for row in self.session.scalars(stmt)]
+
+    def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:
+        row = scoped_get(self.session, InteractionRow, workspace_id, interaction_id)
+        if row is None:
+            raise LookupError(f"no interaction {interaction_id} in workspace {workspace_id!r}")
+        row.purpose = purpose.value
+        self.session.flush()
+        return interaction(row)
