@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Who you are in the demo chat (see README: the demo's people and their archetypes).
 REP ?= marcus.reed@demo.example
 
-.PHONY: run test test-fast bench setup chat lint clean
+.PHONY: run test test-fast bench mutation setup chat lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -44,5 +44,11 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Mutation testing of the credit rules (nudges, trust, ledger, metrics) with their fast tests:
+# about a minute; the mutants live in mutants/ (docs/coaching-model.md has the last figures).
+mutation: $(STAMP)
+	$(BIN)/mutmut run
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) data .pytest_cache .hypothesis
+	rm -rf $(VENV) data .pytest_cache .hypothesis mutants

@@ -27,7 +27,9 @@ FIELD_HINTS: dict[str, str] = {
     "kind": "How the rep and the client met; null if unsure.",
     "purpose": "give: the rep brought value without asking (information, an introduction, help); "
                "ask: the rep asked for business (an order, a meeting, a referral, a decision); "
-               "service: the rep handled a problem or request of the client's. Null if unsure.",
+               "service: the rep handled a problem or request of the client's; "
+               "contact: the rep kept in touch with nothing given or asked (a greeting, a check-in, "
+               "a courtesy call; not a give). Null if unsure.",
     "summary": "The note itself, lightly tidied (spelling, spacing), in the rep's own words and language; "
                "keep placeholders such as [EMAIL_1] or [PHONE_1] exactly as they are.",
     "proof_shown": "true if the rep showed evidence of results (a case study, data, references); "

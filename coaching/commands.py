@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coaching.model import Purpose
+from coaching.model import Purpose, Setback as SetbackKind
+from coaching.moment_commands import ABOUT_A_CLIENT, SETBACK_WORDS, PutRight, SetTrust, Setback, Solved, Won  # noqa: F401
 from coaching.vocabulary import norm
 
 MAX_ID = 2**31 - 1  # record ids are 32-bit in the database (touches: 64-bit)
@@ -162,7 +163,7 @@ class StatePurpose:
 
 Command = (LogMeeting | Ledger | Promises | Clients | Nudges | Home | TeamHealth | TeamChannelHere | Help
            | Cancel | SetLeave | Llm | Capture | NotToday | Unknown | Tap | PickClient | NewClient | Feedback
-           | ClosePromise | StatePurpose)
+           | ClosePromise | StatePurpose | Setback | PutRight | Won | Solved | SetTrust)
 # Pressed while logging, these act and leave the logging conversation where it was.
 KEEPS_CONVERSATION = (Feedback, ClosePromise, StatePurpose, NotToday)
 # Typed while logging, these start over (the others are answers to the question asked).
@@ -193,6 +194,8 @@ def button(command: Command) -> str:
             return f"/logmeeting {text}".strip()
         case NotToday():
             return NOT_TODAY_WORDS[0]
+        case Setback(client_id=cid, kind=kind, what=what) if cid is not None and kind is not None:
+            return f"setback:{cid}:{kind.value}:{what}"
     raise ValueError(f"no button for {command!r}")
 
 
@@ -202,7 +205,8 @@ _FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)", re.DOTALL)
 _FEEDBACK_WORDS = {"snoozed": "snooze", "dismissed": "dismiss"}
 _PROMISE = re.compile(r"(kept|broken|守った|守れなかった)\s*(:?)\s*(\d+)")
 _TAP = re.compile(r"tap:(\d+|other)|client:(\d+)|new:(.+)", re.DOTALL)
-_PURPOSE = re.compile(r"purpose:(\d+):(give|ask|service)")
+_PURPOSE = re.compile(r"purpose:(\d+):(give|ask|service|contact)")
+_SETBACK = re.compile(r"setback:(\d+):(false_claim|misunderstanding):(.*)", re.DOTALL)
 _CHANNEL_HERE = re.compile(r"channel\s+here|チャンネル\s*(?:ここ|ここに)?|ここ")
 _PAGE = re.compile(r"(.+?)\s+(?:page|p\.?|ページ)\s*(\d+)")
 NOT_TODAY_WORDS = ("not today", "nothing today", "no touches today", "none today", "今日はなし", "本日はなし",
@@ -223,6 +227,12 @@ WORDS: dict[str, tuple[str, ...]] = {
     "back": ("back", "復帰", "戻りました"),
     "llm": ("llm", "ai"),
     "capture": ("capture", "キャプチャ", "取り込み"),
+    "setback": ("setback", "失点"),
+    "misunderstanding": ("misunderstanding", "誤解"),
+    "corrected": ("corrected", "訂正済み", "訂正済", "訂正しました"),
+    "won": ("won", "受注", "成約"),
+    "solved": ("solved", "解決", "解決済み"),
+    "trust": ("trust", "信頼", "信頼レベル"),
 }
 _TEAM_WORDS = ("team", "all", "チーム", "全員", "すべて")
 
@@ -240,6 +250,8 @@ def parse_button(value: str) -> Command | None:
         return Feedback("snoozed" if m[1] == "snooze" else "dismissed", m[2], m[3])
     if m := _PURPOSE.fullmatch(value):
         return StatePurpose(record_id(m[1], MAX_BIG_ID), Purpose(m[2]))
+    if m := _SETBACK.fullmatch(value):
+        return Setback("", SetbackKind(m[2]), m[3].strip(), client_id=record_id(m[1]) or 0)
     if (m := _PROMISE.fullmatch(norm(value))) and m[2] == ":":
         return ClosePromise(m[1] in ("kept", "守った"), promise_id=record_id(m[3]) or 0)
     return None
@@ -273,6 +285,8 @@ def _typed(name: str, rest: str) -> Command:
         return TeamChannelHere() if _CHANNEL_HERE.fullmatch(norm(rest)) else TeamHealth(rest)
     if name == "llm":
         return Llm(norm(rest))
+    if name in ABOUT_A_CLIENT:
+        return ABOUT_A_CLIENT[name](rest)
     return Capture(rest)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
 
-from coaching import access, capturing, checkin, daily, health, home, services, views
+from coaching import access, capturing, checkin, daily, health, home, passbooks, services, views
 from coaching import commands as c
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role
@@ -64,7 +64,7 @@ def answer(ctx: Context, command: c.Command) -> Reply:
 def ledger(ctx: Context, command: c.Ledger) -> Reply:
     if not command.client:
         return home.summary(ctx.uow, ctx.person, ctx.today, ctx.rules)
-    return views.passbook(services.passbook(ctx.uow, ctx.person, command.client), command.page)
+    return views.passbook(passbooks.passbook(ctx.uow, ctx.person, command.client, rules=ctx.rules), command.page)
 
 
 @handles(c.Promises)
@@ -209,3 +209,4 @@ def help_text(ctx: Context, command: c.Help) -> Reply:
 @handles(c.Unknown)
 def unknown(ctx: Context, command: c.Unknown) -> Reply:
     return Reply.of(msg("help.unknown", text=command.text[:80]))
+from coaching import moment_handlers  # noqa: E402,F401  (registers the turning-point handlers)

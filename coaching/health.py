@@ -190,6 +190,7 @@ def reply(r: HealthReport) -> Reply:
             before=_days(before.median_first_response_days), waiting=now.problems_waiting),
         msg("health.balance", total=now.total_balance, change=now.balance_change,
             median=msg("health.na") if now.median_balance is None else msg("health.number", value=now.median_balance)),
+        msg("health.setbacks", setbacks=now.setbacks, open=now.in_recovery, before=before.setbacks),
         msg("health.trust_mix", l1=now.trust_mix[1], l2=now.trust_mix[2], l3=now.trust_mix[3],
             l4=now.trust_mix[4], none=now.trust_mix["unassessed"]),
         msg("health.nudges_acted", now=_pct(now.nudges_acted_share), delivered=now.nudges_delivered,
@@ -205,6 +206,8 @@ def reply(r: HealthReport) -> Reply:
         f = row.figures
         lines.append(msg("health.rep_line", rep=row.rep.name, coverage=_pct(f.coverage), gives=f.gives,
                          asks=f.asks, promises=_pct(f.promises_kept_on_time_share), balance=f.total_balance))
+        if f.in_recovery:  # a setback not put right: the manager's first question
+            lines.append(msg("health.rep_recovery", count=f.in_recovery))
         if r.logging is not None:
             key = "health.rep_logging" if r.logging.logs_most_days(row.rep.id) else "health.rep_logging_low"
             lines.append(msg(key, days=r.logging.days_logged.get(row.rep.id, 0), working=r.logging.working_days))

@@ -135,6 +135,43 @@ def for_breach(
     )
 
 
+def for_misunderstanding(
+    client_id: int, rep_id: int, on: date, key: str, what: str, points: Points
+) -> EntryDraft:
+    """A misunderstanding the rep's message caused: their responsibility, a smaller debit than a lie."""
+    return EntryDraft(
+        client_id, rep_id, points.misunderstanding, Reason.MISUNDERSTANDING, on, key=key, cause=key,
+        detail={"what": what},
+    )
+
+
+def for_put_right(
+    client_id: int, rep_id: int, setback_on: date, on: date, key: str, what: str, points: Points
+) -> EntryDraft:
+    """A correction after a setback: always booked (it ends the recovery, and the passbook says
+    so); it earns ``put_right_fast`` only when it came within ``put_right_fast_days``."""
+    fast = 0 <= (on - setback_on).days <= points.put_right_fast_days
+    return EntryDraft(
+        client_id, rep_id, points.put_right_fast if fast else 0, Reason.PUT_RIGHT, on, key=key, cause=key,
+        detail={"what": what, "setback": setback_on.isoformat()},
+    )
+
+
+SETBACKS = (Reason.PROMISE_BROKEN, Reason.HONESTY_BREACH, Reason.MISUNDERSTANDING)
+
+
+def open_setback(entries: Iterable[LedgerEntry], as_of: date, window_days: int) -> LedgerEntry | None:
+    """The latest setback (a broken promise, a false claim, a misunderstanding) booked on or
+    before ``as_of`` and within ``window_days`` of it, if nothing put it right since."""
+    known = [e for e in entries if e.occurred_on <= as_of]
+    setbacks = [e for e in known if e.reason in SETBACKS and (as_of - e.occurred_on).days <= window_days]
+    if not setbacks:
+        return None
+    latest = max(setbacks, key=lambda e: (e.occurred_on, e.id))
+    repaired = any(e.reason is Reason.PUT_RIGHT and e.occurred_on >= latest.occurred_on for e in known)
+    return None if repaired else latest
+
+
 def for_silence(
     client_id: int, rep_id: int, last_touch: date, cadence_days: int, as_of: date, points: Points
 ) -> list[EntryDraft]:

@@ -82,7 +82,7 @@ from coaching.log_coverage import (  # noqa: F401  (re-exported)
     LOGGING_MOST_DAYS, WAYS, Logging, logging_coverage, working_days_since,
 )
 from coaching.model import Problem, Promise, PromiseStatus, Purpose
-from coaching.nudges import ClientHistory, cadence_days
+from coaching.nudges import TREND_DAYS, ClientHistory, cadence_days, in_recovery
 from coaching.records import SentItem, TouchRow
 from coaching.rules import Nudging
 from coaching.uptake import ACTED_DAYS, Uptake, acted_share, nudge_uptake  # noqa: F401  (re-exported)
@@ -117,6 +117,8 @@ class Figures:
     trust_mix: dict[int | str, int]
     nudges_delivered: int = 0
     nudges_acted_share: float | None = None
+    setbacks: int = 0  # clients with a setback in the last TREND_DAYS
+    in_recovery: int = 0  # clients whose setback is not put right yet
 
     @property
     def give_share(self) -> float | None:
@@ -234,6 +236,9 @@ def figures(
         trust_mix=trust_mix,
         nudges_delivered=uptake.delivered,
         nudges_acted_share=uptake.share,
+        setbacks=sum(h.last_setback_on is not None and 0 <= (as_of - h.last_setback_on).days < TREND_DAYS
+                     for h in histories),
+        in_recovery=sum(in_recovery(h, as_of, rules) for h in histories),
     )
 
 

@@ -30,11 +30,13 @@ class Kind(enum.StrEnum):
 
 
 class Purpose(enum.StrEnum):
-    """Why the rep reached out: to give value, to ask for business, or to serve a problem."""
+    """Why the rep reached out: to give value, to ask for business, to serve a problem, or just
+    to keep in touch (connection is not trust: a contact keeps the rhythm and earns nothing)."""
 
     GIVE = "give"
     ASK = "ask"
     SERVICE = "service"
+    CONTACT = "contact"
     # A touch captured from a client channel: it happened, but the rep has not said why yet
     # (the end-of-day check-in asks). It earns nothing and weighs on no purpose share until then.
     PENDING = "pending"
@@ -42,7 +44,7 @@ class Purpose(enum.StrEnum):
     @classmethod
     def stated(cls) -> tuple[Purpose, ...]:
         """The purposes a rep can choose."""
-        return (cls.GIVE, cls.ASK, cls.SERVICE)
+        return (cls.GIVE, cls.ASK, cls.SERVICE, cls.CONTACT)
 
 
 class Source(enum.StrEnum):
@@ -84,9 +86,18 @@ class Reason(enum.StrEnum):
     PROMISE_BROKEN = "promise_broken"
     PROBLEM_ANSWERED_FAST = "problem_answered_fast"
     PROBLEM_UNANSWERED = "problem_unanswered"
-    HONESTY_BREACH = "honesty_breach"
+    HONESTY_BREACH = "honesty_breach"  # a claim that proved false
+    MISUNDERSTANDING = "misunderstanding"  # the rep's message was taken wrongly
+    PUT_RIGHT = "put_right"  # a correction after a setback: the recovery is done
     SILENCE = "silence"
-    CORRECTION = "correction"
+    CORRECTION = "correction"  # a reversing entry (a mistaken entry cancelled)
+
+
+class Setback(enum.StrEnum):
+    """What went wrong with a client, as a rep records it."""
+
+    FALSE_CLAIM = "false_claim"  # a claim that proved false: the balance is reset
+    MISUNDERSTANDING = "misunderstanding"  # the message was ambiguous: a smaller debit
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,8 @@ class InteractionDraft:
     won_deal: str | None = None  # None: no deal won; "" a deal won with no note
     source: str = "command"  # a Source value
     external_id: str | None = None  # idempotency key from the platform or the import
+    correction: bool = False  # the rep put a setback right in this touch
+    setback: Setback | None = None  # something went wrong in this touch (an import says so)
 
 
 @dataclass(frozen=True)
@@ -189,6 +202,8 @@ class Interaction:
     proof_shown: bool = False
     source: str = "command"
     voided: bool = False
+    asked_for: TrustLevel | None = None  # the trust signals this touch carried
+    demanded_justification: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class NudgeKind(enum.StrEnum):
     PROMISE_DUE = "promise_due"
     PROMISE_OVERDUE = "promise_overdue"
     PROBLEM_WAITING = "problem_waiting"
+    PROBLEM_FOLLOW_UP = "problem_follow_up"  # answered, not yet solved: a gentle check, no penalty
     RECOVERY = "recovery"
 
 
@@ -37,6 +38,7 @@ STAKE = {
     NudgeKind.PROMISE_DUE: 60,
     NudgeKind.AFTER_WIN: 50,
     NudgeKind.QUIET: 40,
+    NudgeKind.PROBLEM_FOLLOW_UP: 35,
     NudgeKind.ASK_ONLY: 30,
     NudgeKind.BUSY_LAPSE: 20,
 }
@@ -62,7 +64,19 @@ class WaitingProblem:
     raised_on: date
 
 
+@dataclass(frozen=True)
+class AnsweredProblem:
+    """A problem answered (on ``answered_on``) and not marked solved yet."""
+
+    id: int
+    text: str
+    answered_on: date
+
+
 TREND_DAYS = 28  # a balance's trend compares it with this many days before
+# Answered, unsolved problems are followed up within this many days of the answer (the default
+# recovery window and a day): storage gathers no older ones.
+FOLLOW_UP_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,9 @@ class ClientHistory:
     open_promises: tuple[OpenPromise, ...] = ()
     waiting_problems: tuple[WaitingProblem, ...] = ()
     last_won_on: date | None = None
-    last_setback_on: date | None = None  # latest broken promise or honesty breach
+    last_setback_on: date | None = None  # latest broken promise, false claim or misunderstanding
+    last_put_right_on: date | None = None  # latest correction the rep sent after a setback
+    answered_problems: tuple[AnsweredProblem, ...] = ()
     trust_level: TrustLevel | None = None
     balance: int = 0
     balance_before: int | None = None  # the balance ``TREND_DAYS`` before (None: no entries then)
@@ -150,14 +166,19 @@ def _situation(history: ClientHistory, as_of: date, rules: Nudging) -> _Situatio
 
 # --- detectors: one per nudge kind, each returning the nudges of that kind ---------------------
 
+def in_recovery(history: ClientHistory, as_of: date, rules: Nudging) -> bool:
+    """A setback within the recovery window, not yet put right. Other contact does not repair
+    it: only a correction the rep marks as one (on the day of the setback or after) does."""
+    setback, put_right = history.last_setback_on, history.last_put_right_on
+    if not setback or setback > as_of or (as_of - setback).days > rules.recovery_window_days:
+        return False
+    return put_right is None or not setback <= put_right <= as_of
+
+
 def _recovery(s: _Situation) -> list[Nudge]:
-    """A recent setback nobody has followed up with a touch yet."""
-    setback = s.history.last_setback_on
-    if not setback or (s.as_of - setback).days > s.rules.recovery_window_days:
+    if not in_recovery(s.history, s.as_of, s.rules):
         return []
-    if any(t.on > setback for t in s.touches):
-        return []
-    return [s.nudge(NudgeKind.RECOVERY, f"client:{s.history.client_id}:recovery", on=setback)]
+    return [s.nudge(NudgeKind.RECOVERY, f"client:{s.history.client_id}:recovery", on=s.history.last_setback_on)]
 
 
 def _promise_due(s: _Situation) -> list[Nudge]:
@@ -190,6 +211,21 @@ def _problem_waiting(s: _Situation) -> list[Nudge]:
     return found
 
 
+def _problem_follow_up(s: _Situation) -> list[Nudge]:
+    """A problem answered ``follow_through_days`` ago or more, not marked solved, with no touch
+    since: check the fix held (within the recovery window; older ones are let go)."""
+    found = []
+    for problem in s.history.answered_problems:
+        days = (s.as_of - problem.answered_on).days
+        if not s.rules.follow_through_days <= days <= s.rules.recovery_window_days:
+            continue
+        if any(t.on > problem.answered_on for t in s.touches):
+            continue
+        found.append(s.nudge(NudgeKind.PROBLEM_FOLLOW_UP, f"problem:{problem.id}:follow_up",
+                             problem=problem.text, days=days))
+    return found
+
+
 def _silent_after_win(s: _Situation) -> bool:
     """A recent win, no touch since, and the client's own cadence has passed."""
     won = s.history.last_won_on
@@ -217,21 +253,23 @@ def _quiet(s: _Situation) -> list[Nudge]:
 
 
 def _ask_only(s: _Situation) -> list[Nudge]:
+    """The balance of asks and gives over the window: at least ``ask_only_min_touches`` asks,
+    and asks are ``ask_only_share`` or more of asks and gives together. A contact is no give (a
+    courtesy call does not silence it), and one give among many asks does not either."""
     window_start = s.as_of - timedelta(days=s.rules.ask_only_window_days)
     recent = [t for t in s.touches if t.on > window_start]
-    if len(recent) < s.rules.ask_only_min_touches:
-        return []
     asks = sum(t.purpose is Purpose.ASK for t in recent)
     gives = sum(t.purpose is Purpose.GIVE for t in recent)
-    if gives or asks / len(recent) < s.rules.ask_only_share:
+    if asks < s.rules.ask_only_min_touches or asks / (asks + gives) < s.rules.ask_only_share:
         return []
     return [s.nudge(NudgeKind.ASK_ONLY, f"client:{s.history.client_id}:ask_only", f".{s.level}",
-                    asks=asks, touches=len(recent))]
+                    asks=asks, touches=asks + gives)]
 
 
 # Every per-client detector; a new nudge kind adds one function here. Equal stakes keep this order.
 DETECTORS: tuple[Callable[[_Situation], list[Nudge]], ...] = (
-    _recovery, _promise_due, _promise_overdue, _problem_waiting, _after_win, _quiet, _ask_only,
+    _recovery, _promise_due, _promise_overdue, _problem_waiting, _after_win, _quiet, _problem_follow_up,
+    _ask_only,
 )
 
 

@@ -28,6 +28,7 @@ from coaching.model import (
     Workspace,
 )
 from coaching.nudges import ClientHistory
+from coaching.trust import Signal
 
 if TYPE_CHECKING:  # annotations only: import these from coaching.records
     from coaching.records import (
@@ -101,6 +102,8 @@ class InteractionRepository(Protocol):
         """The rep's touches dated ``day``, voided ones left out, in the order logged."""
     def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:
         """Say why a captured touch happened (its purpose was ``pending``)."""
+    def trust_signals(self, workspace_id: str, client_id: int, after: date | None, limit: int) -> list[Signal]:
+        """The latest ``limit`` touches with a trust signal, newest first, after ``after``."""
 
 
 class CaptureRepository(Protocol):
@@ -121,6 +124,8 @@ class PromiseRepository(Protocol):
     ) -> Promise: ...
     def get(self, workspace_id: str, promise_id: int) -> Promise | None: ...
     def close(self, workspace_id: str, promise_id: int, status: PromiseStatus, closed_on: date) -> Promise: ...
+    def for_client(self, workspace_id: str, client_id: int) -> list[Promise]:
+        """Every promise made to the client, open or closed, by due date."""
     def open_for(self, workspace_id: str, rep_id: int | None = None, client_id: int | None = None) -> list[Promise]:
         """Open promises, soonest due first."""
     def open_due_before(self, workspace_id: str, day: date) -> list[Promise]:
@@ -134,6 +139,8 @@ class ProblemRepository(Protocol):
     ) -> Problem: ...
     def unanswered(self, workspace_id: str, client_id: int | None = None) -> list[Problem]: ...
     def answer(self, workspace_id: str, problem_id: int, on: date) -> Problem: ...
+    def unresolved(self, workspace_id: str, client_id: int) -> list[Problem]: ...
+    def resolve(self, workspace_id: str, problem_id: int, on: date) -> Problem: ...
 
 
 class DealRepository(Protocol):

@@ -24,6 +24,9 @@ class Points:
     problem_unanswered: int = -5
     problem_unanswered_after_days: int = 3  # 72 h
     breach_reset_to: int = -20
+    misunderstanding: int = -5  # the rep's message was taken wrongly: their responsibility, not a lie
+    put_right_fast: int = 2  # a correction within ``put_right_fast_days`` of the setback
+    put_right_fast_days: int = 2
     silence_per_week: int = -1
     ask_touch: int = 0
 
@@ -47,6 +50,7 @@ class Nudging:
     promise_due_ahead_days: int = 1  # today or tomorrow
     problem_waiting_days: int = 1
     recovery_window_days: int = 30
+    follow_through_days: int = 7  # a problem answered but not solved: check in after this many days
     logging_lapse_days: int = 3  # working days with nothing logged before the digest says so
 
 
@@ -63,10 +67,19 @@ class Conversations:
 
 
 @dataclass(frozen=True)
+class Trusting:
+    # The level moves when the evidence does: this many of the last ``trust_window`` signals
+    # (what the client asked of the rep, touch by touch) must agree on a new level.
+    trust_window: int = 3
+    trust_agree: int = 2
+
+
+@dataclass(frozen=True)
 class Rules:
     points: Points = Points()
     nudging: Nudging = Nudging()
     conversations: Conversations = Conversations()
+    trusting: Trusting = Trusting()
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Rules:
         """Return a copy with ``{"points": {"give_touch": 1}, ...}`` applied."""

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Sequence
 
 from coaching import ledger, tips, trust
+from coaching import vocabulary as vocab
 from coaching.logflow import LogRequest
 from coaching.messages import Msg
 from coaching.model import (
@@ -27,13 +28,15 @@ from coaching.model import (
     PromiseStatus,
     Purpose,
     Role,
+    Setback,
+    Source,
     Team,
 )
 from coaching.nudges import NudgeKind
 from coaching.ports import UnitOfWork
 from coaching.records import NudgeFeedback
 from coaching.rules import Rules
-from coaching.access import CoachError, find_client, visible_team_ids
+from coaching.access import CoachError, visible_team_ids
 from coaching.vocabulary import norm
 
 
@@ -69,9 +72,15 @@ def log_request(
         note=request.note, proof_shown=request.proof_shown, promises=request.promises,
         problem=ProblemDraft(request.problem) if request.problem else None,
         asked_for=request.asked_for, demanded_justification=request.demanded_justification,
-        source=request.source, external_id=external_id,
+        source=request.source, external_id=external_id, won_deal="" if request.won else None,
     )
-    return record_touch(uow, rep, client, draft, rules, today)
+    result = record_touch(uow, rep, client, draft, rules, today)
+    if request.trust_skipped and result.interaction is not None:
+        # Asked and skipped: the question is not put again for trust_reassess_days (the level,
+        # and why it is what it is, stay as they were).
+        uow.clients.set_trust(rep.workspace_id, client.id, client.trust_level, request.occurred_on,
+                              client.trust_asked_for, client.trust_demanded_justification)
+    return result
 
 
 def ensure_client(uow: UnitOfWork, rep: Person, name: str, created_on: date) -> Client:
@@ -95,7 +104,8 @@ def record_touch(
     drafts: list[EntryDraft] = ledger.for_interaction(interaction, rules.points)
     drafts += _book_promises(uow, rep, client, interaction, draft, rules)
     drafts += _book_problems(uow, rep, client, interaction, draft, rules, today)
-    _update_trust(uow, client, draft)
+    drafts += _book_turns(uow, rep, client, interaction, draft, rules)
+    _update_trust(uow, client, draft, rules)
     if draft.won_deal is not None:
         uow.deals.add(ws, client.id, rep.id, interaction.id, draft.occurred_on, draft.won_deal)
     entries = tuple(e for d in drafts if (e := uow.ledger.add(ws, d)) is not None)
@@ -123,26 +133,56 @@ def _book_problems(uow: UnitOfWork, rep: Person, client: Client, interaction: In
     if draft.purpose is Purpose.SERVICE:
         drafts += _answered_problems(uow, ws, client.id, draft.occurred_on, today, rules)
     if draft.problem:
+        # Raised and answered in the same service touch: answered that day, never "waiting". (An
+        # import says when it was answered in its own column; empty there means not yet.)
+        on_the_spot = draft.purpose is Purpose.SERVICE and draft.source != Source.IMPORT.value
+        answered = draft.problem.first_response_on or (draft.occurred_on if on_the_spot else None)
         problem = uow.problems.add(ws, client.id, rep.id, interaction.id, draft.problem.text,
-                                   draft.occurred_on, draft.problem.first_response_on)
+                                   draft.occurred_on, answered)
         drafts += ledger.for_problem(problem, today, rules.points)
     return drafts
 
 
-def _update_trust(uow: UnitOfWork, client: Client, draft: InteractionDraft) -> None:
-    signals = draft.asked_for is not None or draft.demanded_justification is not None
-    newest = client.trust_assessed_on is None or draft.occurred_on >= client.trust_assessed_on
-    if signals and newest:  # a back-dated touch never overwrites a newer assessment
-        level = trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level
-        uow.clients.set_trust(client.workspace_id, client.id, level, draft.occurred_on, draft.asked_for,
-                              draft.demanded_justification)
+def _book_turns(uow: UnitOfWork, rep: Person, client: Client, interaction: Interaction,
+                draft: InteractionDraft, rules: Rules) -> list[EntryDraft]:
+    """A setback the touch records (an import says so), or the correction it carries."""
+    ws, on, what = rep.workspace_id, draft.occurred_on, (draft.note or "")[:300]
+    cause = f"interaction:{interaction.id}"
+    if draft.setback is Setback.FALSE_CLAIM:
+        return [ledger.for_breach(client.id, rep.id, uow.ledger.balance(ws, client.id), on, f"{cause}:false_claim",
+                                  what, rules.points)]
+    if draft.setback is Setback.MISUNDERSTANDING:
+        return [ledger.for_misunderstanding(client.id, rep.id, on, f"{cause}:misunderstanding", what, rules.points)]
+    setback = ledger.open_setback(uow.ledger.for_client(ws, client.id), on, rules.nudging.recovery_window_days) \
+        if draft.correction else None
+    if setback is None:
+        return []
+    return [ledger.for_put_right(client.id, rep.id, setback.occurred_on, on, f"put_right:{setback.id}", what,
+                                 rules.points)]
+
+
+def _update_trust(uow: UnitOfWork, client: Client, draft: InteractionDraft, rules: Rules) -> None:
+    """The client's position after this touch's signal: set by the first signal, then moved
+    only when the last signals agree (:func:`trust.move`). A level the rep stated holds until
+    the signals since then agree on another."""
+    if draft.asked_for is None:
+        return
+    stated = client.trust_level is not None and client.trust_asked_for is None
+    after = client.trust_assessed_on if stated else None
+    signals = uow.interactions.trust_signals(client.workspace_id, client.id, after, rules.trusting.trust_window)
+    level = trust.move(client.trust_level, signals, rules.trusting)
+    if not signals or (stated and level == client.trust_level):
+        return
+    uow.clients.set_trust(client.workspace_id, client.id, level, signals[0].on, draft.asked_for,
+                          draft.demanded_justification)
 
 
 def _tip(uow: UnitOfWork, client: Client, draft: InteractionDraft, balance: int) -> Msg | None:
     recent = uow.interactions.for_client(client.workspace_id, client.id, limit=5)
     return tips.choose(tips.Situation(
         client=client.name, purpose=draft.purpose, promises_made=len(draft.promises),
-        problem_raised=draft.problem is not None,
+        problem_raised=draft.problem is not None and draft.purpose is not Purpose.SERVICE,  # else answered here
+        concession=vocab.mentions(draft.note, vocab.CONCESSION_WORDS),
         recent_asks=sum(i.purpose is Purpose.ASK for i in recent),
         recent_gives=sum(i.purpose is Purpose.GIVE for i in recent),
         trust_level=trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level,
@@ -230,24 +270,6 @@ def record_breach(uow: UnitOfWork, actor: Person, client: Client, what: str, tod
     key = f"breach:{client.id}:{today.isoformat()}:{norm(what)[:80]}"
     draft = ledger.for_breach(client.id, client.owner_id, current, today, key, what, rules.points)
     return uow.ledger.add(actor.workspace_id, draft)
-
-
-# --- reading ----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PassbookView:
-    client: Client
-    lines: tuple[ledger.PassbookLine, ...]  # newest first
-    balance: int
-    open_promises: tuple[Promise, ...]
-
-
-def passbook(uow: UnitOfWork, viewer: Person, client_name: str) -> PassbookView:
-    client = find_client(uow, viewer, client_name)
-    lines = ledger.passbook(uow.ledger.for_client(viewer.workspace_id, client.id))
-    promises = uow.promises.open_for(viewer.workspace_id, client_id=client.id)
-    balance = lines[-1].balance_after if lines else 0
-    return PassbookView(client, tuple(reversed(lines)), balance, tuple(promises))
 
 
 SNOOZE_DAYS = 7

@@ -25,12 +25,15 @@ class Situation:
     trust_level: TrustLevel | None
     demanded_justification: bool | None
     balance: int
+    concession: bool = False  # the note says the client wants a discount or something free
 
 
 def choose(s: Situation) -> Msg:
     """The most useful tip for this moment; the order is the order of what is at stake."""
     if s.problem_raised:
         return msg("tip.problem_raised", client=s.client)
+    if s.concession:
+        return msg("tip.concession", client=s.client)
     if s.balance < 0:
         return msg("tip.rebuild", client=s.client)
     if s.promises_made:
@@ -45,4 +48,6 @@ def choose(s: Situation) -> Msg:
         return msg(f"tip.level_up.{int(s.trust_level)}", client=s.client)
     if s.purpose is Purpose.GIVE:
         return msg("tip.give_steady", client=s.client)
+    if s.purpose is Purpose.CONTACT:
+        return msg("tip.contact", client=s.client)
     return msg("tip.domain", client=s.client)

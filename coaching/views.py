@@ -14,7 +14,8 @@ from coaching.messages import Msg, msg
 from coaching.model import LedgerEntry, Promise
 from coaching.nudges import Nudge
 from coaching.replies import Choice, Reply
-from coaching.services import LogResult, PassbookView, PurposeResult
+from coaching.passbooks import PassbookView
+from coaching.services import LogResult, PurposeResult
 
 PAGE = 15
 
@@ -69,8 +70,9 @@ def passbook(view: PassbookView, page: int = 1) -> Reply:
     start = (page - 1) * PAGE
     shown = view.lines[start:start + PAGE]
     lines: list[Msg | str] = [
-        msg("ledger.header", client=view.client.name, balance=view.balance),
-        trust.explain(view.client),
+        msg("ledger.header", client=view.client.name, balance=view.balance) if view.as_of is None
+        else msg("ledger.header_as_of", client=view.client.name, balance=view.balance, on=view.as_of),
+        view.trust or trust.explain(view.client),
     ]
     if not view.lines:
         lines.append(msg("ledger.empty"))

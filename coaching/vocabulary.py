@@ -23,6 +23,8 @@ PURPOSE_WORDS: dict[Purpose, tuple[str, ...]] = {
     Purpose.GIVE: ("give", "gave", "giving", "info", "share", "shared", "ギブ", "情報提供", "提供", "共有", "お役立ち"),
     Purpose.ASK: ("ask", "asked", "pitch", "proposal", "sell", "closing", "price", "提案", "営業", "お願い", "クロージング", "見積", "見積もり", "価格"),
     Purpose.SERVICE: ("service", "support", "fix", "issue", "対応", "サポート", "フォロー", "トラブル", "問い合わせ"),
+    Purpose.CONTACT: ("contact", "check-in", "checkin", "greeting", "courtesy", "keep in touch",
+                      "ご挨拶", "挨拶", "近況確認", "ご機嫌伺い", "様子伺い", "顔出し"),
 }
 
 YES = ("yes", "y", "yeah", "yep", "sure", "ok", "はい", "うん", "ええ", "あり", "ある", "した", "そう")
@@ -93,11 +95,17 @@ NOTE_KIND_WORDS: dict[Kind, tuple[str, ...]] = {
 NOTE_GIVE_WORDS = (
     "share", "shared", "sharing", "article", "articles", "checklist", "how-to", "release notes", "newsletter",
     "recording", "link to", "introduce", "introduced", "introduction", "intro to", "invited", "tips",
-    "congrat*", "check in", "checked in", "checking in", "catch up", "caught up", "no ask", "no pitch",
-    "nothing to sell", "pure give", "not selling", "without asking", "nothing asked", "nothing in return",
-    "say hi", "said hi",
-    "情報提供", "共有", "紹介", "案内", "お礼", "お役立ち", "定期連絡", "ご機嫌伺い", "ギブ", "業界動向", "情報をお渡し",
-    "営業色なし", "営業なし", "売り込みなし", "売り込みはせず", "営業はせず",
+    "congrat*", "pure give", "nothing in return",
+    "情報提供", "共有", "紹介", "案内", "お役立ち", "ギブ", "業界動向", "情報をお渡し",
+)
+# Keeping in touch with nothing given or asked: connection, not value. It keeps the client's
+# rhythm and earns nothing; a note that says only this is a contact, not a give.
+NOTE_CONTACT_WORDS = (
+    "check in", "checked in", "checking in", "catch up", "caught up", "say hi", "said hi", "say hello",
+    "said hello", "touch base", "touched base", "courtesy call", "courtesy visit", "keep in touch", "kept in touch",
+    "nothing to report", "nothing new", "just to say", "greeting*", "how they were doing", "new year greeting*",
+    "ご機嫌伺い", "ご挨拶", "挨拶", "近況確認", "近況を伺", "様子伺い", "顔出し", "顔を出", "定期連絡", "用件なし",
+    "特に用件", "年始", "年末のご挨拶", "お礼",
 )
 NOTE_ASK_WORDS = (
     "proposal", "proposals", "propose", "proposed", "pitch", "pitched", "quote", "quotes", "quotation",
@@ -134,7 +142,7 @@ NOTE_PROBLEM_WORDS = (
     "not working", "doesn't work", "is slow", "too slow", "delayed", "late", "headache", "pain point*",
     "struggl*", "error", "errors", "mistake", "mistakes",
     "不満", "クレーム", "困って", "困り", "問題", "苦情", "トラブル", "不具合", "遅れ", "遅延", "障害", "ご立腹",
-    "怒って", "不安", "ミス", "間違い", "エラー",
+    "怒って", "不安", "ミス", "間違い", "エラー", "ご指摘", "指摘され", "指摘を受け",
 )
 NOTE_NO_PROBLEM_WORDS = (
     "no issue", "no issues", "no problem", "no problems", "no complaints", "nothing wrong",
@@ -157,6 +165,21 @@ JUSTIFY_HINT_WORDS = (
     "justify", "justified", "justification", "evidence", "backed by", "back it up", "breakdown",
     "every number", "numbers behind", "data behind",
     "根拠", "エビデンス", "裏付け", "内訳", "理由を", "細かく聞かれ", "細かく確認", "詳しく説明", "説明を求め",
+)
+
+# A deal won, said in a note ("signed the contract", 受注) or typed alone (the quick form, the summary).
+WON_WORDS = (
+    "won the deal", "won the contract", "won the bid", "won the business", "won the account", "deal won",
+    "closed the deal", "closed-won", "closed won", "signed the contract", "signed the order", "signed the deal",
+    "they signed", "po received", "received the po", "got the po",
+    "受注", "成約", "契約締結", "ご契約いただ", "契約をいただ", "発注をいただ", "発注いただ", "ご発注",
+)
+WON = ("won", "deal won", "win", "受注", "成約", "受注した")
+# A concession the client demands (a discount, something free): the coach's advice is to trade it.
+CONCESSION_WORDS = (
+    "discount", "discounts", "price cut", "cut the price", "lower the price", "for free", "free of charge",
+    "at no cost", "no charge", "throw in", "waive", "waived",
+    "値引き", "値下げ", "割引", "無償", "無料で", "タダで", "サービスで", "おまけ",
 )
 
 

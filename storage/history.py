@@ -31,14 +31,14 @@ from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select, t
 from sqlalchemy.orm import Session, aliased
 
 from coaching.model import Problem, Promise, PromiseStatus, Purpose, Reason
-from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, AnsweredProblem, ClientHistory, OpenPromise, Touch, WaitingProblem
 from coaching.records import TouchRow
 from storage.activity import IN_CHUNK, problem, promise
 from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
 from storage.repositories import trust
 
 PURPOSES = {purpose.value: purpose for purpose in Purpose}
-SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value)
+SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value)
 Key = int  # client id: the order every stream arrives in
 
 
@@ -61,6 +61,13 @@ class _Stream:
         rows = list(self._head[1])
         self._head = next(self._groups, None)
         return rows
+
+
+def _problems(rows: list[Any], as_of: date) -> tuple[tuple[WaitingProblem, ...], tuple[AnsweredProblem, ...]]:
+    """A client's unsolved problems as of ``as_of``: waiting for a first response, or answered."""
+    waiting = tuple(WaitingProblem(r[2], r[3], r[4]) for r in rows if r[5] is None or r[5] > as_of)
+    answered = tuple(AnsweredProblem(r[2], r[3], r[5]) for r in rows if r[5] is not None and r[5] <= as_of)
+    return waiting, answered
 
 
 def _note(note: str | None) -> str | None:
@@ -99,15 +106,16 @@ class SqlHistoryRepository:
         ]
         try:
             clients, touches, promises, problems = results[0], *map(_Stream, results[1:])
-            for owner_id, client_id, name, created_on, level, balance, before, setback, won in clients:
+            for owner_id, client_id, name, created_on, level, balance, before, setback, put_right, won in clients:
                 key = client_id
                 recent = touches.take(key)
+                waiting, answered = _problems(problems.take(key), as_of)
                 yield ClientHistory(
                     client_id, name, owner_id, created_on,
                     touches=tuple(Touch(t[2], PURPOSES[t[3]]) for t in recent),
                     open_promises=tuple(OpenPromise(*p[2:]) for p in promises.take(key)),
-                    waiting_problems=tuple(WaitingProblem(*p[2:]) for p in problems.take(key)),
-                    last_won_on=won, last_setback_on=setback, trust_level=trust(level),
+                    waiting_problems=waiting, answered_problems=answered,
+                    last_won_on=won, last_setback_on=setback, last_put_right_on=put_right, trust_level=trust(level),
                     balance=int(balance or 0), balance_before=None if before is None else int(before),
                     last_note=_note(recent[0][4]) if recent else None,
                 )
@@ -223,6 +231,7 @@ class SqlHistoryRepository:
             # so a client without entries by then gets None, not 0 (entries summing to 0 give 0).
             func.sum(case((le.occurred_on <= before, le.amount))).label("balance_before"),
             func.max(case((le.reason.in_(SETBACKS), le.occurred_on))).label("last_setback_on"),
+            func.max(case((le.reason == Reason.PUT_RIGHT.value, le.occurred_on))).label("last_put_right_on"),
         ).where(le.workspace_id == workspace_id, le.occurred_on <= as_of).group_by(le.client_id)
         deals = select(d.client_id, func.max(d.won_on).label("last_won_on")).where(
             d.workspace_id == workspace_id, d.won_on <= as_of).group_by(d.client_id)
@@ -234,7 +243,7 @@ class SqlHistoryRepository:
         return select(
             c.owner_id, c.id, c.name, c.created_on, c.trust_level,
             ledger_sq.c.balance, ledger_sq.c.balance_before, ledger_sq.c.last_setback_on,
-            deals_sq.c.last_won_on,
+            ledger_sq.c.last_put_right_on, deals_sq.c.last_won_on,
         ).outerjoin(ledger_sq, ledger_sq.c.client_id == c.id).outerjoin(
             deals_sq, deals_sq.c.client_id == c.id
         ).where(*scope).order_by(c.id)
@@ -267,17 +276,21 @@ class SqlHistoryRepository:
         p = PromiseRow
         return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.due_on).join(
             ClientRow, ClientRow.id == p.client_id
-        ).where(
-            p.workspace_id == workspace_id, p.status == PromiseStatus.OPEN.value,
+        ).where(  # open as of that day: still open, or closed only after it
+            p.workspace_id == workspace_id,
+            or_(p.status == PromiseStatus.OPEN.value, p.closed_on > as_of),
             p.made_on <= as_of, *scope,
         ).order_by(p.client_id, p.due_on, p.id)
 
     @staticmethod
     def _waiting_problems(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]]) -> Select[Any]:
         p = ProblemRow
-        return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.raised_on).join(
+        # As of that day: still waiting for a first response, or answered lately and not solved.
+        recent = as_of - timedelta(days=FOLLOW_UP_DAYS)
+        return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.raised_on, p.first_response_on).join(
             ClientRow, ClientRow.id == p.client_id
         ).where(
-            p.workspace_id == workspace_id, p.first_response_on.is_(None),
-            p.raised_on <= as_of, *scope,
+            p.workspace_id == workspace_id, p.raised_on <= as_of,
+            or_(p.resolved_on.is_(None), p.resolved_on > as_of),
+            or_(p.first_response_on.is_(None), p.first_response_on > recent), *scope,
         ).order_by(p.client_id, p.raised_on, p.id)

@@ -56,6 +56,12 @@ class SqlPromiseRepository:
         self.session.flush()
         return promise(row)
 
+    def for_client(self, workspace_id: str, client_id: int) -> list[Promise]:
+        stmt = select(PromiseRow).where(
+            PromiseRow.workspace_id == workspace_id, PromiseRow.client_id == client_id,
+        ).order_by(PromiseRow.due_on, PromiseRow.id)
+        return [promise(row) for row in self.session.scalars(stmt)]
+
     def open_for(self, workspace_id: str, rep_id: int | None = None, client_id: int | None = None) -> list[Promise]:
         stmt = self._open(workspace_id)
         if rep_id is not None:
@@ -109,6 +115,25 @@ class SqlProblemRepository:
         if row.first_response_on is None:
             row.first_response_on = on
             self.session.flush()
+        return problem(row)
+
+
+    def unresolved(self, workspace_id: str, client_id: int) -> list[Problem]:
+        """The client's problems not marked solved, oldest first."""
+        stmt = select(ProblemRow).where(
+            ProblemRow.workspace_id == workspace_id, ProblemRow.client_id == client_id,
+            ProblemRow.resolved_on.is_(None),
+        ).order_by(ProblemRow.raised_on, ProblemRow.id)
+        return [problem(row) for row in self.session.scalars(stmt)]
+
+    def resolve(self, workspace_id: str, problem_id: int, on: date) -> Problem:
+        """Marks the problem solved (answered too, that day, if it never was)."""
+        row = scoped_get(self.session, ProblemRow, workspace_id, problem_id)
+        if row is None:
+            raise LookupError(f"no problem {problem_id} in workspace {workspace_id!r}")
+        row.resolved_on = row.resolved_on or on
+        row.first_response_on = row.first_response_on or on
+        self.session.flush()
         return problem(row)
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coaching.model import Interaction, InteractionDraft, Kind, Purpose
+from coaching.model import Interaction, InteractionDraft, Kind, Purpose, TrustLevel
+from coaching.trust import Signal, assess
 from storage.models import InteractionRow
 from storage.repositories import insert_for, scoped_get
 
@@ -17,8 +18,12 @@ def interaction(row: InteractionRow) -> Interaction:
     return Interaction(
         row.id, row.workspace_id, row.client_id, row.rep_id, row.occurred_on, Kind(row.kind),
         Purpose(row.purpose), note=row.note, proof_shown=row.proof_shown, source=row.source,
-        voided=row.voided,
+        voided=row.voided, asked_for=_level(row.asked_for), demanded_justification=row.demanded_justification,
     )
+
+
+def _level(value: int | None) -> TrustLevel | None:
+    return None if value is None else TrustLevel(value)
 
 
 class SqlInteractionRepository:
@@ -33,6 +38,8 @@ class SqlInteractionRepository:
             occurred_on=draft.occurred_on, kind=draft.kind.value, purpose=draft.purpose.value,
             note=draft.note, proof_shown=draft.proof_shown, source=draft.source,
             external_id=draft.external_id, voided=False, logged_at=datetime.now(UTC),
+            asked_for=None if draft.asked_for is None else int(draft.asked_for),
+            demanded_justification=draft.demanded_justification,
         )
         stmt = insert_for(self.session, InteractionRow).values(**values)
         if draft.external_id is not None:
@@ -43,6 +50,7 @@ class SqlInteractionRepository:
         return Interaction(
             new_id, workspace_id, draft.client_id, rep_id, draft.occurred_on, draft.kind,
             draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source,
+            asked_for=draft.asked_for, demanded_justification=draft.demanded_justification,
         )
 
     def get(self, workspace_id: str, interaction_id: int) -> Interaction | None:
@@ -85,3 +93,14 @@ class SqlInteractionRepository:
         row.purpose = purpose.value
         self.session.flush()
         return interaction(row)
+
+    def trust_signals(self, workspace_id: str, client_id: int, after: date | None, limit: int) -> list[Signal]:
+        """The latest ``limit`` touches of the client that said what the client asked of the
+        rep, newest first, dated after ``after`` (when the rep last stated the level)."""
+        i = InteractionRow
+        stmt = select(i.occurred_on, i.asked_for, i.demanded_justification).where(
+            i.workspace_id == workspace_id, i.client_id == client_id, i.voided.is_(False),
+            i.asked_for.is_not(None), *([i.occurred_on > after] if after is not None else []),
+        ).order_by(i.occurred_on.desc(), i.id.desc()).limit(limit)
+        return [Signal(on, assess(TrustLevel(level), justify))  # type: ignore[arg-type]
+                for on, level, justify in self.session.execute(stmt)]

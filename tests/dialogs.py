@@ -74,7 +74,7 @@ LOG_JA = Script(
         Say("昨日", ("・2026年11月19日(木)の打ち合わせ", "この内容で記録しますか")),
         Say("記録する", ("田中商事様との活動を記録しました。", "+2  見返りを求めずに価値を提供(打ち合わせ)", "信用残高:+2",
                         "コーチからのひとこと")),
-        Say("通帳 田中商事", ("信用通帳:田中商事(残高 +2)", "信頼レベル 1", "事例集を送る")),
+        Say("通帳 田中商事", ("信用通帳:田中商事(残高 +2)", "信頼レベル1", "事例集を送る")),
     ),
     balance=2, client="田中商事",
 )
@@ -142,7 +142,7 @@ CHECKIN_EN = Script(
     (
         Say("tap:other", ("Which client did you meet?",)),
         Say("Acme Corp", ("I don't have a client called “Acme Corp” yet",)),
-        Pick(1, ("What was the touch for?",)),
+        Pick(1, ("What did they get from you?",)),
         Pick(1, ("Did you promise anything?",)),
         Pick(1, ("Saved your touch with Acme Corp.", "+2  Gave value without asking (Meeting)",
                  "Credit balance with Acme Corp: +2")),
@@ -155,11 +155,50 @@ CHECKIN_JA = Script(
     (
         Say("tap:other", ("どのお客様とのやり取りですか",)),
         Say("田中商事", ("「田中商事」はまだ登録されていません",)),
-        Pick(1, ("今回の目的は何でしたか",)),
+        Pick(1, ("今回、お客様に何をお渡ししましたか",)),
         Pick(1, ("何か約束をしましたか",)),
         Pick(1, ("田中商事様との活動を記録しました。", "信用残高:+2")),
     ),
     balance=2, client="田中商事",
 )
 
-SCRIPTS = (LOG_EN, LOG_JA, QUICK_EN, FREE_EN, FREE_JA, CHECKIN_EN, CHECKIN_JA)
+# A problem raised and answered in the same service touch is answered (+3, nothing waits); a
+# false claim resets credit at once; only a correction the rep records ends the recovery (fast:
+# +2); a deal won; the passbook says it all.
+SETBACK_EN = Script(
+    "setback_en", "alice@acme.example",
+    (
+        Say("/logmeeting Acme Corp call service: they reported the export is broken; walked them through "
+            "the workaround on the call", ("Add “Acme Corp” as a new client",)),
+        Pick(1, ("• Problem raised: ", "Save")),
+        Say("save", ("Saved your touch with Acme Corp.", "+3  Answered their problem within a day")),
+        Say("setback Acme Corp: told them SSO was included; it is not", ("What happened with Acme Corp?",)),
+        Pick(1, ("Recorded: a claim to Acme Corp proved false", "reset to -20", "corrected Acme Corp:")),
+        Say("nudges", ("Repair the relationship", "has not been put right yet")),
+        Say("corrected Acme Corp: sent the corrected feature sheet in writing",
+            ("Put right with Acme Corp, +2 for being quick", "Credit balance: -18")),
+        Say("nudges", ("Nothing needs you today",)),
+        Say("won Acme Corp", ("Deal won with Acme Corp",)),
+        Say("ledger Acme Corp", ("balance -18", "A claim proved false: “told them SSO was included; it is not”",
+                                 "Put right: “sent the corrected feature sheet in writing”")),
+    ),
+    balance=-18, client="Acme Corp", interactions=2,
+)
+
+SETBACK_JA = Script(
+    "setback_ja", "ken@acme.example",
+    (
+        Say("/logmeeting 田中商事 電話 対応: 請求書の金額が違うとのご指摘。その場で原因を説明し、訂正版を送付",
+            ("「田中商事」を新しいお客様として追加",)),
+        Pick(1, ("・困りごと:", "記録する")),
+        Say("記録する", ("田中商事", "+3")),
+        Say("失点 田中商事 誤解: 納期を月末と伝えたつもりが月初と受け取られた",
+            ("田中商事様との誤解", "-5", "訂正済み 田中商事")),
+        Say("訂正済み 田中商事: 正しい納期を書面で送付", ("田中商事様への訂正を記録しました", "+2")),
+        Say("受注 田中商事", ("田中商事様からの受注", "記録しました")),
+        Say("通帳 田中商事", ("こちらの伝え方で誤解が生じた", "訂正を伝えた:「正しい納期を書面で送付」")),
+    ),
+    balance=0, client="田中商事", interactions=2,
+)
+
+SCRIPTS = (LOG_EN, LOG_JA, QUICK_EN, FREE_EN, FREE_JA, CHECKIN_EN, CHECKIN_JA, SETBACK_EN, SETBACK_JA)

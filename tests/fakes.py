@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import unicodedata
 from collections import namedtuple
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
@@ -22,7 +21,9 @@ from coaching.model import (
     Client, EntryDraft, Interaction, InteractionDraft, LedgerEntry, Person, Problem, Promise,
     PromiseStatus, Purpose, Reason, Team, TrustLevel, Workspace,
 )
-from coaching.nudges import TREND_DAYS, ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.ledger import SETBACKS
+from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, AnsweredProblem, ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.trust import Signal, assess
 from coaching.records import (
     FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ChannelCapture, DialogState, ChatReference, Delivery,
     DeliveryItem, NudgeFeedback, PersonDraft, SentItem, TouchRow,
@@ -30,15 +31,12 @@ from coaching.records import (
 
 T = TypeVar("T")
 OPEN = PromiseStatus.OPEN
-SETBACKS = (Reason.PROMISE_BROKEN, Reason.HONESTY_BREACH)
 PLATFORMS = {"slack": "slack_user_id", "teams": "teams_user_id"}
 ANY = object()
 DISMISS_DAYS = 30  # as storage.feedback.DISMISS_DAYS: a dismissal holds this many days
 
 
-def name_key(name: str) -> str:
-    """As :func:`storage.repositories.name_key`: NFKC, casefold, NFKC again, stripped."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold()).strip()
+from coaching.vocabulary import name_key  # noqa: E402  (the one formula, as storage's unique key)
 
 
 def pick(rows: Iterable[T], order: Callable[[T], Any] | None = None, **equal: Any) -> list[T]:
@@ -216,7 +214,8 @@ class FakeInteractionRepository(_Repo, table="interactions"):
         if draft.external_id is not None and external in self.data.external_ids:
             return None
         touch = self._new(Interaction, workspace_id, draft.client_id, rep_id, draft.occurred_on, draft.kind,
-                          draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source)
+                          draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source,
+                          asked_for=draft.asked_for, demanded_justification=draft.demanded_justification)
         if draft.external_id is not None:
             self.data.external_ids[external] = touch.id
         return touch
@@ -239,6 +238,11 @@ class FakeInteractionRepository(_Repo, table="interactions"):
 
     def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:
         return self._store(replace(self._get_or_fail(workspace_id, interaction_id), purpose=purpose))
+
+    def trust_signals(self, workspace_id: str, client_id: int, after: date | None, limit: int) -> list[Signal]:
+        touches = [i for i in self.for_client(workspace_id, client_id, limit=10**9)
+                   if i.asked_for is not None and (after is None or i.occurred_on > after)]
+        return [Signal(i.occurred_on, assess(i.asked_for, i.demanded_justification)) for i in touches[:limit]]
 
 
 class FakeCaptureRepository(_Repo):
@@ -263,6 +267,9 @@ class FakePromiseRepository(_Repo, table="promises"):
     def close(self, workspace_id: str, promise_id: int, status: PromiseStatus, closed_on: date) -> Promise:
         return self._store(replace(self._get_or_fail(workspace_id, promise_id), status=status, closed_on=closed_on))
 
+    def for_client(self, workspace_id: str, client_id: int) -> list[Promise]:
+        return pick(self.rows.values(), lambda p: (p.due_on, p.id), workspace_id=workspace_id, client_id=client_id)
+
     def open_for(self, workspace_id: str, rep_id: int | None = None, client_id: int | None = None) -> list[Promise]:
         return pick(self.rows.values(), lambda p: (p.due_on, p.id), workspace_id=workspace_id, status=OPEN,
                     rep_id=_any(rep_id), client_id=_any(client_id))
@@ -285,6 +292,15 @@ class FakeProblemRepository(_Repo, table="problems"):
     def answer(self, workspace_id: str, problem_id: int, on: date) -> Problem:
         problem = self._get_or_fail(workspace_id, problem_id)
         return problem if problem.first_response_on else self._store(replace(problem, first_response_on=on))
+
+    def unresolved(self, workspace_id: str, client_id: int) -> list[Problem]:
+        return pick(self.rows.values(), lambda p: (p.raised_on, p.id), workspace_id=workspace_id,
+                    client_id=client_id, resolved_on=None)
+
+    def resolve(self, workspace_id: str, problem_id: int, on: date) -> Problem:
+        problem = self._get_or_fail(workspace_id, problem_id)
+        return self._store(replace(problem, resolved_on=problem.resolved_on or on,
+                                   first_response_on=problem.first_response_on or on))
 
 
 class FakeDealRepository(_Repo):
@@ -529,10 +545,13 @@ class FakeHistoryRepository(_Repo):
         d, window_start, mine = self.data, as_of - timedelta(days=window_days), {"client_id": client.id}
         touches = [i for i in pick(d.interactions.values(), lambda i: (i.occurred_on, i.id), voided=False, **mine)
                    if i.occurred_on <= as_of][::-1]
-        promises = [p for p in pick(d.promises.values(), lambda p: (p.due_on, p.id), status=OPEN, **mine)
-                    if p.made_on <= as_of]
-        problems = [p for p in pick(d.problems.values(), lambda p: (p.raised_on, p.id), first_response_on=None, **mine)
-                    if p.raised_on <= as_of]
+        promises = [p for p in pick(d.promises.values(), lambda p: (p.due_on, p.id), **mine)
+                    if p.made_on <= as_of and (p.status is OPEN or (p.closed_on and p.closed_on > as_of))]
+        unsolved = [p for p in pick(d.problems.values(), lambda p: (p.raised_on, p.id), **mine)
+                    if p.raised_on <= as_of and (p.resolved_on is None or p.resolved_on > as_of)]
+        problems = [p for p in unsolved if p.first_response_on is None or p.first_response_on > as_of]
+        answered = [p for p in unsolved if p.first_response_on is not None
+                    and as_of - timedelta(days=FOLLOW_UP_DAYS) < p.first_response_on <= as_of]
         entries = [e for e in pick(d.ledger.values(), **mine) if e.occurred_on <= as_of]
         before = [e.amount for e in entries if e.occurred_on <= as_of - timedelta(days=TREND_DAYS)]
         kept = [(rank, i) for rank, i in enumerate(touches, 1) if rank <= limit or i.occurred_on > window_start]
@@ -543,6 +562,8 @@ class FakeHistoryRepository(_Repo):
             touches=tuple(Touch(i.occurred_on, i.purpose) for _, i in kept),
             open_promises=tuple(OpenPromise(p.id, p.text, p.due_on) for p in promises),
             waiting_problems=tuple(WaitingProblem(p.id, p.text, p.raised_on) for p in problems),
+            answered_problems=tuple(AnsweredProblem(p.id, p.text, p.first_response_on) for p in answered),
+            last_put_right_on=max((e.occurred_on for e in entries if e.reason is Reason.PUT_RIGHT), default=None),
             last_won_on=max((x.won_on for x in pick(d.deals, **mine) if x.won_on <= as_of), default=None),
             last_setback_on=max((e.occurred_on for e in entries if e.reason in SETBACKS), default=None),
             trust_level=client.trust_level, balance=sum(e.amount for e in entries),

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from coaching import access, daily, health, services, views
+from coaching import access, daily, health, passbooks, views
 from coaching.messages import msg
 from bot.bootstrap import Coach
 from bot.cli.common import Fail, cli_admin, find_person, load_coach, load_settings, main, make_scheduler, \
@@ -96,13 +96,15 @@ def _delivery_rows(coach: Coach, day: date) -> list[dict[str, Any]]:
 
 @main.command()
 @click.option("--client", "client_name", required=True, help="The client's name.")
+@click.option("--as-of", "as_of", help="The passbook as it stood that day (YYYY-MM-DD): nothing booked after it.")
 @FORMAT
-def ledger(client_name: str, fmt: str) -> None:
+def ledger(client_name: str, as_of: str | None, fmt: str) -> None:
     """A client's credit passbook: every entry with its reason and the running balance."""
     coach = load_coach()
     lang = coach.settings.language
+    day = parse_day(as_of, coach) if as_of else None
     with coach.uow_factory() as uow:
-        view = services.passbook(uow, cli_admin(coach), client_name)
+        view = passbooks.passbook(uow, cli_admin(coach), client_name, as_of=day, rules=coach.rules)
     if fmt in ("json", "csv"):
         entries = [{"date": line.entry.occurred_on.isoformat(), "amount": line.entry.amount,
                     "reason": coach.catalog.render(views.reason(line.entry), lang),
@@ -111,7 +113,8 @@ def ledger(client_name: str, fmt: str) -> None:
         if fmt == "csv":
             click.echo(csv_text([{"client": view.client.name, **e} for e in entries], LEDGER_FIELDS), nl=False)
             return
-        click.echo(json_text({"client": view.client.name, "balance": view.balance, "entries": entries}))
+        click.echo(json_text({"client": view.client.name, "balance": view.balance, "entries": entries,
+                              **({"as_of": day.isoformat()} if day else {})}))
         return
     click.echo(render(views.passbook(view, page=1), coach.catalog, lang))
 

@@ -35,7 +35,7 @@ LOCALIZATION_SCHEMA = f"{SCHEMA_BASE}/MicrosoftTeams.Localization.schema.json"
 # The Microsoft 365 Agents SDK reads the bot's app (client) id from this setting.
 BOT_ID_ENV = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID"
 
-TEAMS_COMMANDS = ("logmeeting", "ledger", "promises", "teamhealth", "away", "back", "help")
+TEAMS_COMMANDS = ("logmeeting", "ledger", "promises", "setback", "won", "teamhealth", "away", "back", "help")
 # The message action's command id: Teams sends it back as ``commandId`` (bot/teams/app.py).
 MESSAGE_ACTION = "logClientTouch"
 # Resource-specific consent, granted per team by whoever installs the app there: the bot gets

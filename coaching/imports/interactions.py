@@ -17,7 +17,7 @@ from coaching.imports import cells
 from coaching.imports.shape import MAX_NAME_CHARS, Problem, Row, shown
 from coaching.ledger import promise_outcome
 from coaching.messages import Msg, msg
-from coaching.model import InteractionDraft, Kind, ProblemDraft, PromiseDraft, PromiseStatus, Purpose
+from coaching.model import InteractionDraft, Kind, ProblemDraft, PromiseDraft, PromiseStatus, Purpose, Setback
 from coaching.vocabulary import kind_of, name_key, norm, purpose_of
 
 T = TypeVar("T")
@@ -30,6 +30,10 @@ OUTCOME_WORDS: dict[PromiseStatus, tuple[str, ...]] = {
 }
 WON_WORDS = ("yes", "y", "true", "1", "won", "はい", "受注")
 NOT_WON_WORDS = ("no", "n", "false", "0", "-", "いいえ", "なし")
+SETBACK_WORDS: dict[Setback, tuple[str, ...]] = {
+    Setback.FALSE_CLAIM: ("false_claim", "false claim", "事実と異なる説明", "虚偽"),
+    Setback.MISUNDERSTANDING: ("misunderstanding", "誤解", "行き違い"),
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class TouchLine:
     problem: ProblemDraft | None
     won_deal: str | None  # None: no deal; "": won, with nothing more said
     external_id: str
+    setback: Setback | None = None  # what went wrong in this touch (the note says what)
+    correction: bool = False  # the touch put the open setback right
 
     def draft(self, client_id: int) -> InteractionDraft:
         """The touch for :func:`coaching.services.record_touch`."""
@@ -54,6 +60,7 @@ class TouchLine:
             client_id=client_id, occurred_on=self.occurred_on, kind=self.kind, purpose=self.purpose,
             note=self.note, promises=(self.promise,) if self.promise else (), problem=self.problem,
             won_deal=self.won_deal, source="import", external_id=self.external_id,
+            setback=self.setback, correction=self.correction,
         )
 
 
@@ -68,14 +75,17 @@ def parse_interaction_row(line: int, row: Row, today: date) -> tuple[TouchLine |
     promise = _promise(row, on, today, problems)
     problem = _problem(row, on, today, problems)
     won = _won(row.get("won_deal", ""))
+    setback, correction = _setback(row, problems), _yes(row, "correction", problems)
     if problems:
         return None, problems
     assert on is not None and kind is not None and purpose is not None
     key = external_id([
         on.isoformat(), rep, norm(client), kind.value, purpose.value, note.strip(),
         *_promise_values(promise), *_problem_values(problem), won,
+        # only when set, so a row from before these columns keeps its identity
+        *([setback.value] if setback else []), *(["correction"] if correction else []),
     ])
-    return TouchLine(line, rep, client, on, kind, purpose, note, promise, problem, won, key), []
+    return TouchLine(line, rep, client, on, kind, purpose, note, promise, problem, won, key, setback, correction), []
 
 
 def check_interactions(rows: Iterable[tuple[int, Row]], today: date) -> tuple[list[TouchLine], list[Problem]]:
@@ -171,6 +181,27 @@ def _problem(row: Row, on: date | None, today: date, problems: list[Msg]) -> Pro
         return ProblemDraft(problem_text, cells.day(row, "problem_answered_on", problems, today, on))
     _requires(row, ("problem_answered_on",), "problem", problems)
     return None
+
+
+def _setback(row: Row, problems: list[Msg]) -> Setback | None:
+    """``false_claim`` or ``misunderstanding`` (or a Japanese word for it); empty: none."""
+    text = norm(row.get("setback", ""))
+    if not text:
+        return None
+    found = next((s for s, words in SETBACK_WORDS.items() if text in words), None)
+    if found is None:
+        problems.append(msg("import.bad_setback", value=shown(row["setback"]), allowed=[s.value for s in Setback]))
+    return found
+
+
+def _yes(row: Row, column: str, problems: list[Msg]) -> bool:
+    text = norm(row.get(column, ""))
+    if not text or text in NOT_WON_WORDS:
+        return False
+    if text in ("yes", "y", "true", "1", "はい"):
+        return True
+    problems.append(msg("import.bad_yes_no", column=column, value=shown(row[column])))
+    return False
 
 
 def _won(text: str) -> str | None:

@@ -33,7 +33,8 @@ class Columns:
 ROSTER = Columns(("email", "name", "role", "team"), ("timezone", "locale", "slack_user_id", "teams_user_id", "on_leave"))
 INTERACTIONS = Columns(
     ("date", "rep", "client", "kind", "purpose", "note"),
-    ("promise", "promise_due", "promise_outcome", "promise_closed_on", "problem", "problem_answered_on", "won_deal"),
+    ("promise", "promise_due", "promise_outcome", "promise_closed_on", "problem", "problem_answered_on", "won_deal",
+     "setback", "correction"),
 )
 
 

@@ -118,6 +118,8 @@ def summary(state: dict[str, Any]) -> list[Msg]:
         lines.append(msg("log.summary.promise", promise=what, due=date.fromisoformat(due)))
     if d.get("problem"):
         lines.append(msg("log.summary.problem", problem=d["problem"]))
+    if d.get("won"):
+        lines.append(msg("log.summary.won"))
     if d.get("asked_for"):
         lines.append(msg("log.summary.asked_for", asked=msg(f"trust.asked.{d['asked_for']}")))
     if d.get("justification") is not None:

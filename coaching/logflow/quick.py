@@ -38,6 +38,8 @@ def scan(state: State, words: list[str], today: date, book: ClientBook) -> tuple
             scanned.append(("kind", kind.value))
         elif (purpose := vocab.purpose_of(word)) and "purpose" not in said:
             scanned.append(("purpose", purpose.value))
+        elif vocab.is_word(word, vocab.WON):
+            state["d"]["won"] = True
         elif (on := parse_date(word, today, prefer="past")) and on <= today:
             scanned.append(("on", on.isoformat()))
         else:
@@ -90,6 +92,8 @@ def hint(state: State, text: str) -> None:
     hinted = state.setdefault("hint", {})
     hinted["asked"] = hinted.get("asked", False) or vocab.mentions(text, vocab.TRUST_HINT_WORDS)
     hinted["justify"] = hinted.get("justify", False) or vocab.mentions(text, vocab.JUSTIFY_HINT_WORDS)
+    if vocab.mentions(text, vocab.WON_WORDS):  # shown on the summary, where typing "won" takes it back
+        state["d"]["won"] = True
 
 
 def proposed(state: State, proposal: Proposal, name: str, warnings: list[Msg], ctx: Ctx) -> str:

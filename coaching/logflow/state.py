@@ -54,6 +54,8 @@ class LogRequest:
     asked_for: TrustLevel | None
     demanded_justification: bool | None
     source: str = Source.COMMAND.value
+    won: bool = False  # a deal won with this touch
+    trust_skipped: bool = False  # the trust question was put and skipped: not asked again for a while
 
 
 @dataclass(frozen=True)
@@ -101,5 +103,6 @@ def request(state: State) -> LogRequest:
         problem=d.get("problem") or None,
         asked_for=TrustLevel(d["asked_for"]) if d.get("asked_for") else None,
         demanded_justification=d.get("justification"),
-        source=state.get("source", Source.COMMAND.value),
+        source=state.get("source", Source.COMMAND.value), won=bool(d.get("won")),
+        trust_skipped=bool(state.get("trust_skipped")) and d.get("asked_for") is None,
     )

@@ -157,6 +157,7 @@ def asked_for(state: State, text: str, ctx: Ctx) -> Turn:
         return show(state, "asked_for", ctx)
     if vocab.is_word(text, vocab.SKIP):
         settle(state, "asked_for", None)
+        state["trust_skipped"] = True
     elif re.fullmatch(r"level:[1-4]", text):
         settle(state, "asked_for", int(text[-1]))
     else:
@@ -198,6 +199,8 @@ def _corrected(d: dict, text: str, today: date) -> bool:
     the day. ``False``: ``text`` is none of them."""
     if text == "proof":
         d["proof"] = not d.get("proof")
+    elif vocab.is_word(text, vocab.WON):
+        d["won"] = not d.get("won")
     elif chosen_kind := vocab.kind_of(text):
         d["kind"] = chosen_kind.value
     elif chosen_purpose := vocab.purpose_of(text):

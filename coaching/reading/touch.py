@@ -10,7 +10,7 @@ from coaching.dates import find_date
 from coaching.model import Kind, Purpose
 from coaching.reading.clauses import Clause
 from coaching.reading.signals import TRUSTS
-from coaching.reading.words import ASK, GIVE, KINDS, NO_PROOF, PROOF, RESPONSE, SERVICE, WEAK_ASK
+from coaching.reading.words import ASK, CONTACT, GIVE, KINDS, NO_PROOF, PROOF, RESPONSE, SERVICE, WEAK_ASK
 
 _NO_WORD = "\u2060"  # a word joiner: keeps "sat", "sun", "wed" from reading as weekdays
 _AMBIGUOUS_DAY = re.compile(r"(?i)(?<![a-z])(s)(at|un)(?![a-z])|(?<![a-z])(w)(ed)(?![a-z])")  # "sat down"
@@ -23,7 +23,10 @@ _FUTURE_KIND = re.compile(
 )
 _GIVE_DEED = re.compile(r"walked \w+ through|answered (?:his|her|their) questions|質問に回答")
 _TRADED = re.compile(r"in exchange for|in return for|交換条件|代わりに")  # a case study the client will give
-_NEGATED_ASK = re.compile(r"no ask|no pitch|nothing to sell|not selling|without asking|営業色なし|営業なし|"
+# Something handed over: with "no ask" beside it, a give (alone, "no ask" says only what it was not).
+_HANDED = re.compile(r"(?<![a-z])(?:sent|send|shared|brought|gave|handed|forwarded|emailed)(?![a-z])|"
+                     r"送付|送り|送っ|お渡し|手渡し|添付|共有")
+_NEGATED_ASK = re.compile(r"no ask|no pitch|nothing to sell|not selling|without asking|nothing asked|営業色なし|営業なし|"
                           r"売り込み(?:なし|はせず)|営業はせず")
 _INTRODUCTION = re.compile(r"(?:会社|自社|製品|商品|サービス)紹介")
 
@@ -82,11 +85,15 @@ def purpose(clauses: list[Clause], problem: bool, promised: bool) -> Purpose | N
         return None if "ask" in cues else Purpose.SERVICE
     if "ask" in cues:
         return Purpose.ASK
-    if "give" in cues:
+    if "give" in cues or {"no_ask", "handed"} <= cues:
         return Purpose.GIVE
     if problem and ("responded" in cues or promised):
         return Purpose.SERVICE
-    return Purpose.ASK if "weak" in cues else None
+    if "weak" in cues:
+        return Purpose.ASK
+    # Keeping in touch with nothing given: contact, not a give. "No ask" alone says what the
+    # touch was not, not what the client got: left open, the log asks.
+    return Purpose.CONTACT if "contact" in cues else None
 
 
 def _purpose_cues(clause: Clause, problem: bool) -> set[str]:
@@ -94,7 +101,7 @@ def _purpose_cues(clause: Clause, problem: bool) -> set[str]:
     low = clause.low
     cues: set[str] = set()
     if _NEGATED_ASK.search(low):
-        cues.add("give")
+        cues.add("no_ask")
         low = _NEGATED_ASK.sub(" ", low)
     # Showing a track record or introducing oneself is part of selling, not a gift.
     proof = bool(PROOF.search(low))
@@ -105,6 +112,8 @@ def _purpose_cues(clause: Clause, problem: bool) -> set[str]:
         "weak": bool(WEAK_ASK.search(low)),
         "service": bool(SERVICE.search(low)) or (clause.promise and problem and bool(re.search(r"\bfix", low))),
         "responded": bool(RESPONSE.search(low)),
+        "contact": bool(CONTACT.search(low)),
+        "handed": bool(_HANDED.search(low)),
     }
     return cues | {cue for cue, present in found.items() if present}
 

@@ -29,3 +29,4 @@ SERVICE, RESPONSE = word_pattern(vocab.NOTE_SERVICE_WORDS), word_pattern(vocab.N
 PROOF, NO_PROOF = word_pattern(vocab.NOTE_PROOF_WORDS), word_pattern(vocab.NOTE_NO_PROOF_WORDS)
 PROBLEM, NO_PROBLEM = word_pattern(vocab.NOTE_PROBLEM_WORDS), word_pattern(vocab.NOTE_NO_PROBLEM_WORDS)
 SOLVED = word_pattern(vocab.NOTE_SOLVED_WORDS)
+CONTACT = word_pattern(vocab.NOTE_CONTACT_WORDS)

@@ -38,6 +38,8 @@ class InteractionRow(Base):
     external_id: Mapped[str | None] = mapped_column(ExternalId)
     voided: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     logged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    asked_for: Mapped[int | None] = mapped_column(Integer)  # the trust signals this touch carried (0010)
+    demanded_justification: Mapped[bool | None] = mapped_column(Boolean)
 
 
 # The nudge scan's touches query, ROW_NUMBER() OVER (PARTITION BY client_id ORDER BY occurred_on

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 from coaching.ledger import (
     balance,
+    for_misunderstanding,
+    for_put_right,
+    open_setback,
     for_breach,
     for_closed_promise,
     for_interaction,
@@ -66,6 +69,8 @@ def entry(id: int, amount: int, on: date = D, reason: Reason = Reason.GIVE_TOUCH
         (Purpose.GIVE, False, [(2, Reason.GIVE_TOUCH, "interaction:7:give")]),
         (Purpose.ASK, False, []),
         (Purpose.SERVICE, False, []),
+        (Purpose.CONTACT, False, []),  # keeping in touch earns nothing
+        (Purpose.CONTACT, True, [(2, Reason.PROOF_SHOWN, "interaction:7:proof")]),
         (Purpose.ASK, True, [(2, Reason.PROOF_SHOWN, "interaction:7:proof")]),
         (Purpose.GIVE, True, [(2, Reason.GIVE_TOUCH, "interaction:7:give"),
                               (2, Reason.PROOF_SHOWN, "interaction:7:proof")]),
@@ -188,6 +193,51 @@ def test_no_silence_entries_when_silence_costs_nothing() -> None:
     assert for_silence(3, 5, date(2026, 1, 1), 14, date(2026, 6, 1), points) == []
 
 
+# --- every entry whole: whose, when, why, and what it quotes ----------------------------------
+
+LATER = D + timedelta(days=1)
+WHOLE = {
+    "closed promise": (lambda: for_closed_promise(promise(PromiseStatus.KEPT, LATER), P),
+                       EntryDraft(3, 5, 3, Reason.PROMISE_KEPT, LATER, "promise:4:closed", "promise:4",
+                                  {"promise": "send the quote", "due": D.isoformat()})),
+    "closed without a date": (lambda: for_closed_promise(promise(PromiseStatus.KEPT, None), P), None),
+    "answered fast": (lambda: for_problem(problem(1), LATER, P)[0],
+                      EntryDraft(3, 5, 3, Reason.PROBLEM_ANSWERED_FAST, LATER, "problem:9:fast", "problem:9",
+                                 {"problem": "late delivery"})),
+    "left waiting": (lambda: for_problem(problem(None), D + timedelta(days=5), P)[0],
+                     EntryDraft(3, 5, -5, Reason.PROBLEM_UNANSWERED, D + timedelta(days=3), "problem:9:unanswered",
+                                "problem:9", {"problem": "late delivery"})),
+    "false claim": (lambda: for_breach(3, 5, 4, LATER, "b:1", "said SSO was in", P),
+                    EntryDraft(3, 5, -24, Reason.HONESTY_BREACH, LATER, "b:1", "b:1", {"what": "said SSO was in"})),
+    "misunderstanding": (lambda: for_misunderstanding(3, 5, LATER, "m:1", "scope", P),
+                         EntryDraft(3, 5, -5, Reason.MISUNDERSTANDING, LATER, "m:1", "m:1", {"what": "scope"})),
+    "put right": (lambda: for_put_right(3, 5, D, LATER, "p:1", "sent the fix", P),
+                  EntryDraft(3, 5, 2, Reason.PUT_RIGHT, LATER, "p:1", "p:1",
+                             {"what": "sent the fix", "setback": D.isoformat()})),
+    "silence": (lambda: for_silence(3, 5, D, 14, D + timedelta(days=21), P)[0],
+                EntryDraft(3, 5, -1, Reason.SILENCE, D + timedelta(days=21), f"silence:3:{D.isoformat()}:1",
+                           "client:3", {"weeks": "1", "cadence": "14"})),
+    "reversal": (lambda: reversal(entry(12, -10, reason=Reason.PROMISE_BROKEN), LATER, "by mistake"),
+                 EntryDraft(3, 5, 10, Reason.CORRECTION, LATER, "reverse:12", "entry:12",
+                            {"reverses": "promise_broken", "why": "by mistake"}, reverses_id=12)),
+}
+
+
+@pytest.mark.parametrize("name", WHOLE)
+def test_every_entry_whole(name) -> None:
+    make, expected = WHOLE[name]
+    assert make() == expected
+
+
+def test_silence_accrues_week_by_week_until_today() -> None:
+    drafts = for_silence(3, 5, D, 14, D + timedelta(days=14 + 7 * 3 + 6), P)
+    assert [(d.occurred_on - D).days for d in drafts] == [21, 28, 35]
+
+
+def test_an_open_purpose_earns_nothing_and_no_unknown_reason() -> None:
+    assert for_interaction(touch(Purpose.PENDING), P) == []
+
+
 # --- corrections and the passbook -----------------------------------------------------------
 
 def test_reversal_negates_and_points_back() -> None:
@@ -196,6 +246,40 @@ def test_reversal_negates_and_points_back() -> None:
     assert (undo.amount, undo.reason, undo.occurred_on) == (10, Reason.CORRECTION, D + timedelta(days=1))
     assert (undo.key, undo.cause, undo.reverses_id) == ("reverse:12", "entry:12", 12)
     assert undo.detail == {"reverses": "promise_broken", "why": "marked by mistake"}
+
+
+# --- setbacks and their repair ----------------------------------------------------------------
+
+def test_a_misunderstanding_costs_5_whatever_the_balance() -> None:
+    draft = for_misunderstanding(3, 5, D, "misunderstanding:3:x", "scope of the quote", P)
+    assert (draft.amount, draft.reason, draft.key, draft.detail) == (
+        -5, Reason.MISUNDERSTANDING, "misunderstanding:3:x", {"what": "scope of the quote"})
+
+
+@pytest.mark.parametrize("days_after, amount", [(0, 2), (1, 2), (2, 2), (3, 0), (30, 0), (-1, 0)])
+def test_a_correction_is_worth_2_within_two_days_and_is_booked_anyway(days_after, amount) -> None:
+    draft = for_put_right(3, 5, D, D + timedelta(days=days_after), "put_right:9", "sent the fix", P)
+    assert (draft.amount, draft.reason, draft.detail["setback"]) == (amount, Reason.PUT_RIGHT, D.isoformat())
+
+
+@pytest.mark.parametrize(
+    "booked, as_of, window, open_id",
+    [
+        ([(1, Reason.HONESTY_BREACH, 0)], 0, 30, 1),
+        ([(1, Reason.MISUNDERSTANDING, 0)], 30, 30, 1),  # the last day of the window
+        ([(1, Reason.MISUNDERSTANDING, 0)], 31, 30, None),  # past it
+        ([(1, Reason.PROMISE_BROKEN, 5)], 4, 30, None),  # booked after the day asked about
+        ([(1, Reason.HONESTY_BREACH, 0), (2, Reason.PUT_RIGHT, 0)], 3, 30, None),  # put right the same day
+        ([(1, Reason.HONESTY_BREACH, 0), (2, Reason.PUT_RIGHT, 2)], 1, 30, 1),  # not yet, as of day 1
+        ([(2, Reason.PUT_RIGHT, 0), (1, Reason.HONESTY_BREACH, 1)], 3, 30, 1),  # a correction before repairs nothing
+        ([(1, Reason.HONESTY_BREACH, 0), (2, Reason.MISUNDERSTANDING, 2)], 3, 30, 2),  # the latest one
+        ([(1, Reason.GIVE_TOUCH, 0), (2, Reason.SILENCE, 1)], 3, 30, None),
+    ],
+)
+def test_open_setback(booked, as_of, window, open_id) -> None:
+    entries = [entry(i, -5, D + timedelta(days=day), reason=reason) for i, reason, day in booked]
+    found = open_setback(entries, D + timedelta(days=as_of), window)
+    assert (found.id if found else None) == open_id
 
 
 def test_passbook_runs_in_date_order_then_id() -> None:

@@ -368,7 +368,8 @@ def test_the_answer_is_saved_with_the_touch() -> None:
     turns = talk(["Solutions in my area and around it", "save"], quick="Acme call give: sent it", directory=due(None))
     assert turns[-1].finished.asked_for is TrustLevel.SOLUTIONS
     skipped = talk(["今回はスキップ", "save"], quick="Acme call give: sent it", directory=due(None))
-    assert skipped[-1].finished.asked_for is None and [step(t) for t in skipped] == ["asked_for", "confirm", None]
+    assert skipped[-1].finished.asked_for is None and skipped[-1].finished.trust_skipped  # not put again for a while
+    assert [step(t) for t in skipped] == ["asked_for", "confirm", None]
 
 
 @pytest.mark.parametrize("note, asked", [

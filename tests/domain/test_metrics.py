@@ -29,6 +29,7 @@ def hist(
     client_id: int = 1, name: str = "Acme", owner: int = 1, *, touched: tuple[int, ...] = (1,),
     created: int = 400, balance: int = 0, trust: TrustLevel | None = None,
     promises_due: tuple[int, ...] = (), waiting: tuple[int, ...] = (), setback: int | None = None,
+    put_right: int | None = None,
 ) -> ClientHistory:
     """A client history; every number is "days before AS_OF" (negative = after)."""
     return ClientHistory(
@@ -37,6 +38,7 @@ def hist(
         open_promises=tuple(OpenPromise(i, f"p{i}", ago(d)) for i, d in enumerate(promises_due)),
         waiting_problems=tuple(WaitingProblem(i, f"q{i}", ago(d)) for i, d in enumerate(waiting)),
         last_setback_on=None if setback is None else ago(setback),
+        last_put_right_on=None if put_right is None else ago(put_right),
         trust_level=trust, balance=balance,
     )
 
@@ -93,6 +95,8 @@ def test_clients_but_no_activity():
         ((), 30, 1, 0.0),
         ((), 300, 0, None),              # never touched, created long ago: inactive
         ((), -2, 0, None),               # created after as_of
+        ((0,), 400, 1, 1.0),             # touched today
+        ((), 0, 1, 1.0),                 # created today
     ],
 )
 def test_active_clients_and_coverage(touched, created, clients, coverage):
@@ -228,6 +232,25 @@ def test_by_rep_groups_clients_by_owner_and_activity_by_rep():
     team = figures(histories, touches, promises, problems, start, AS_OF, RULES)
     assert team.gives == sum(f.gives for f in reps.values()) == 2
     assert team.total_balance == sum(f.total_balance for f in reps.values()) == 13
+
+
+@pytest.mark.parametrize("setbacks, put_right, counted, open_", [
+    ((None,), (None,), 0, 0),
+    ((0,), (None,), 1, 1),  # today
+    ((27,), (None,), 1, 1),  # the last day of the 4 weeks
+    ((28,), (None,), 0, 1),  # before them, still not put right
+    ((31,), (None,), 0, 0),  # past the recovery window too
+    ((3, 5, 40), (1, None, None), 2, 1),
+    ((-1,), (None,), 0, 0),  # booked after the day asked about
+])
+def test_setbacks_and_clients_not_put_right(setbacks, put_right, counted, open_):
+    f = fig([hist(i, setback=s, put_right=p) for i, (s, p) in enumerate(zip(setbacks, put_right))])
+    assert (f.setbacks, f.in_recovery) == (counted, open_)
+
+
+def test_a_rep_with_only_a_problem_has_a_row():
+    reps = by_rep([], [], [], [problem(1, rep=5)], {}, AS_OF, RULES)
+    assert list(reps) == [5] and reps[5].median_first_response_days == 1.0
 
 
 def test_by_rep_with_nothing_is_empty():
@@ -431,6 +454,8 @@ def test_coaching_focus_team_figure_falls_back_to_the_reps_own():
         ({"touched": (32,)}, 0, ("silent",), 2),
         ({"touched": (), "created": 40}, 0, ("silent",), 2),
         ({"touched": (11, 16, 21, 26)}, 0, ("silent",), 2),  # cadence 7: 11 > 10.5
+        ({"touched": (15, 25, 35, 45)}, 0, (), 0),  # cadence 10: silent exactly 15 is not yet
+        ({"setback": 0}, 0, ("setback",), 4),  # a setback today
         ({"balance": 4}, 5, ("falling_balance",), 1),
         ({"balance": 5}, 5, (), 0),
         ({"balance": -1}, None, ("falling_balance",), 1),  # not at start: started at 0

@@ -9,6 +9,7 @@ import pytest
 from coaching.messages import Msg
 from coaching.model import Purpose, TrustLevel
 from coaching.nudges import (
+    AnsweredProblem,
     ClientHistory,
     NudgeKind,
     OpenPromise,
@@ -22,7 +23,7 @@ from coaching.rules import Nudging
 
 AS_OF = date(2025, 6, 30)
 RULES = Nudging()
-G, A, S = Purpose.GIVE, Purpose.ASK, Purpose.SERVICE
+G, A, S, C = Purpose.GIVE, Purpose.ASK, Purpose.SERVICE, Purpose.CONTACT
 
 
 def ago(days: int) -> date:
@@ -33,6 +34,7 @@ def hist(
     touches: tuple[tuple[int, Purpose], ...] = ((1, G),), *, created: int = 400,
     due: tuple[int, ...] = (), waiting: tuple[int, ...] = (), won: int | None = None,
     setback: int | None = None, trust: TrustLevel | None = None, balance: int = 0,
+    put_right: int | None = None, answered: tuple[int, ...] = (),
 ) -> ClientHistory:
     """Every number is "days before AS_OF" (negative: after it)."""
     return ClientHistory(
@@ -42,6 +44,8 @@ def hist(
         waiting_problems=tuple(WaitingProblem(20 + i, f"problem {i}", ago(d)) for i, d in enumerate(waiting)),
         last_won_on=None if won is None else ago(won),
         last_setback_on=None if setback is None else ago(setback),
+        last_put_right_on=None if put_right is None else ago(put_right),
+        answered_problems=tuple(AnsweredProblem(30 + i, f"fixed {i}", ago(d)) for i, d in enumerate(answered)),
         trust_level=trust, balance=balance,
     )
 
@@ -128,13 +132,16 @@ def test_quiet_next_step_depends_on_trust_level(trust, key) -> None:
     "touches, fires",
     [
         (((5, A), (10, A), (15, A), (20, A)), True),
-        (((5, A), (10, A), (15, A)), True),
-        (((5, A), (10, A), (15, A), (20, G)), False),  # one give is enough
-        (((5, A), (10, A)), False),  # fewer than 3 recent touches
-        (((5, A), (10, A), (15, A), (20, A), (25, S)), True),  # 4 of 5 = 80%
-        (((5, A), (10, A), (15, A), (20, S)), False),  # 3 of 4 = 75%
+        (((5, A), (10, A), (15, A)), True),  # exactly the minimum of 3 asks
+        (((5, A), (10, A)), False),  # fewer than 3 asks
+        (((5, A), (10, A), (15, A), (20, G)), False),  # 3 of 4 asks and gives = 75%
+        (((5, A), (10, A), (15, A), (20, A), (25, G)), True),  # 4 of 5 = 80%: one give among many does not silence it
+        (((5, A), (10, A), (15, A), (20, A), (25, G), (30, G)), False),  # 4 of 6
+        (((5, A), (10, A), (15, A), (20, C), (25, C), (30, C), (35, C), (40, C)), True),  # contact is no give
+        (((5, A), (10, A), (15, A), (20, S), (25, S)), True),  # service is neither
         (((5, A), (10, A), (90, A), (95, A)), False),  # 90 days ago is outside the window
-        (((5, A), (10, A), (89, A)), True),
+        (((5, A), (10, A), (89, A)), True),  # 89 days ago is inside it
+        (((0, A), (10, A), (89, A)), True),  # a touch today counts
     ],
 )
 def test_ask_only(touches, fires) -> None:
@@ -142,8 +149,8 @@ def test_ask_only(touches, fires) -> None:
 
 
 def test_ask_only_facts() -> None:
-    nudge = only(hist(((5, A), (10, A), (15, A), (20, A), (25, S))), NudgeKind.ASK_ONLY)
-    assert nudge.facts == {"asks": 4, "touches": 5}
+    nudge = only(hist(((5, A), (10, A), (15, A), (20, A), (25, G), (30, C))), NudgeKind.ASK_ONLY)
+    assert nudge.facts == {"asks": 4, "touches": 5}  # asks and gives: the contact is neither
     assert (nudge.subject, nudge.next_step.key) == ("client:4:ask_only", "nudge.ask_only.next.0")
 
 
@@ -162,10 +169,17 @@ def test_after_win_replaces_quiet(won, touched) -> None:
         (30, gives(3, 30, 40, 50), []),  # touched since the win, recently
         (25, gives(8, 25, 35, 45), []),  # 8 days silent is within the cadence of 10
         (200, gives(200, 210, 220, 230), [NudgeKind.QUIET]),  # win too old: plain quiet
+        (181, gives(181, 191, 201, 211), [NudgeKind.QUIET]),  # a day past the 180-day window
+        (10, gives(10, 20, 30, 40), []),  # silent exactly the cadence (10 days): not yet
     ],
 )
 def test_after_win_does_not_fire(won, touched, expected) -> None:
     assert kinds(hist(touched, won=won)) == expected
+
+
+def test_after_win_on_the_last_day_of_its_window() -> None:
+    assert kinds(hist(gives(180, 190, 200, 210), won=180)) == [NudgeKind.AFTER_WIN]
+    assert kinds(hist(gives(11, 21, 31, 41), won=11)) == [NudgeKind.AFTER_WIN]  # a day past the cadence
 
 
 def test_promise_due_today_and_tomorrow() -> None:
@@ -190,12 +204,58 @@ def test_problem_waiting_from_the_next_day() -> None:
 
 
 @pytest.mark.parametrize(
-    "setback, touched, fires",
-    [(5, gives(10), True), (5, gives(10, 2), False), (40, gives(41), False), (30, gives(1, 31), False),
-     (30, gives(31), True)],
+    "setback, put_right, touched, fires",
+    [
+        (5, None, gives(10), True),
+        (5, None, gives(10, 2, 1), True),  # other contact, even gives, does not repair it
+        (5, 2, gives(10, 2), False),  # put right three days later
+        (5, 5, gives(10), False),  # put right the same day
+        (5, 6, gives(10), True),  # a correction before the setback repairs nothing
+        (5, -1, gives(10), True),  # nor one booked after the day asked about
+        (5, 0, gives(10), False),  # put right today
+        (0, None, gives(10), True),  # a setback today
+        (-1, None, gives(10), False),  # one booked after the day asked about
+        (30, None, gives(31), True),  # the last day of the window
+        (31, None, gives(40), False),  # past it
+    ],
 )
-def test_recovery(setback, touched, fires) -> None:
-    assert (NudgeKind.RECOVERY in kinds(hist(touched, setback=setback))) is fires
+def test_recovery(setback, put_right, touched, fires) -> None:
+    history = hist(touched, setback=setback, put_right=put_right)
+    assert (NudgeKind.RECOVERY in kinds(history)) is fires
+
+
+def test_problem_follow_up_looks_at_every_answered_problem() -> None:
+    later = only(hist(gives(20, 9), answered=(10, 8)), NudgeKind.PROBLEM_FOLLOW_UP)  # touched since the first
+    assert later.subject == "problem:31:follow_up"
+    nudge = only(hist(gives(20), answered=(3, 8)), NudgeKind.PROBLEM_FOLLOW_UP)
+    assert (nudge.subject, nudge.facts) == ("problem:31:follow_up", {"problem": "fixed 1", "days": 8})
+    assert nudge.reason.params == nudge.next_step.params == {"client": "Acme", "problem": "fixed 1", "days": 8}
+
+
+def test_recovery_says_when_the_setback_was() -> None:
+    nudge = only(hist(gives(10), setback=5), NudgeKind.RECOVERY)
+    assert (nudge.subject, nudge.facts, nudge.next_step.params) == (
+        "client:4:recovery", {"on": ago(5)}, {"client": "Acme", "on": ago(5)})
+
+
+@pytest.mark.parametrize(
+    "answered, touched, fires",
+    [
+        ((7,), gives(10), True),  # a week after the answer, no touch since
+        ((6,), gives(10), False),  # not yet
+        ((30,), gives(40), True),  # the last day it is followed up
+        ((31,), gives(40), False),  # let go
+        ((7,), gives(10, 7), True),  # a touch the day of the answer is not "since"
+        ((7,), gives(10, 6), False),  # a touch since the answer
+        ((0,), gives(10), False),  # answered today
+    ],
+)
+def test_problem_follow_up(answered, touched, fires) -> None:
+    history = hist(touched, answered=answered)
+    fired = [n for n in detect(history, AS_OF, RULES) if n.kind is NudgeKind.PROBLEM_FOLLOW_UP]
+    assert bool(fired) is fires
+    if fired:
+        assert fired[0].subject == "problem:30:follow_up" and fired[0].facts["days"] == answered[0]
 
 
 # --- ordering and dates ----------------------------------------------------------------------
@@ -209,7 +269,8 @@ def test_most_at_stake_first() -> None:
 
 
 @pytest.mark.parametrize("trust, balance, stake", [(None, 0, 40), (TrustLevel.SOLUTIONS, 9, 49),
-                                                   (TrustLevel.PRESENCE, -60, 42), (None, 90, 50)])
+                                                   (TrustLevel.PRESENCE, -60, 42), (None, 90, 50),
+                                                   (None, 4, 41), (None, -4, 38)])  # whole points, rounded down
 def test_stake_grows_with_trust_and_balance(trust, balance, stake) -> None:
     assert only(hist(gives(40), trust=trust, balance=balance), NudgeKind.QUIET).stake == stake
 

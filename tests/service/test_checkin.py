@@ -181,7 +181,7 @@ def test_one_tap_stores_one_touch_asking_only_purpose_and_promise(world):
     clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
     acme = client_id(coach, "Acme")
     first = say(coach, "alice@acme.example", f"tap:{acme}", key="k1")
-    assert "What was the touch for?" in text(first.replies[0])
+    assert "What did they get from you?" in text(first.replies[0])
     second = say(coach, "alice@acme.example", "give", key="k2")
     assert "Did you promise anything?" in text(second.replies[0])
     saved = say(coach, "alice@acme.example", "send the case study by Tuesday", key="k3")
@@ -202,7 +202,7 @@ def test_someone_else_asks_for_the_client_first(world):
     coach, clock, _ = world
     clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
     assert "Which client did you meet?" in text(say(coach, "alice@acme.example", "tap:other").replies[0])
-    assert "What was the touch for?" in text(say(coach, "alice@acme.example", "Acme").replies[0])
+    assert "What did they get from you?" in text(say(coach, "alice@acme.example", "Acme").replies[0])
     say(coach, "alice@acme.example", "ask")
     done = say(coach, "alice@acme.example", "no")
     assert "Saved your touch with Acme." in text(done.replies[-1])
@@ -213,7 +213,7 @@ def test_a_client_picked_from_the_search_with_no_conversation_starts_a_tap(world
     coach, clock, _ = world
     clock.now = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
     acme = client_id(coach, "Acme")
-    assert "What was the touch for?" in text(say(coach, "alice@acme.example", f"client:{acme}").replies[0])
+    assert "What did they get from you?" in text(say(coach, "alice@acme.example", f"client:{acme}").replies[0])
 
 
 def test_a_tap_on_a_client_of_another_team_is_refused(world):

@@ -197,7 +197,7 @@ def test_one_bad_row_imports_nothing_and_names_its_line(staffed: Coach, tmp_path
         (5, Msg("import.future_date", {"column": "date", "value": date(2026, 11, 21), "today": TODAY})),
         (5, Msg("import.bad_kind", {"value": "fax", "allowed": ["meeting", "call", "email", "message", "visit", "event"]})),
         (5, Msg("import.unknown_rep", {"email": "zed@example.com"})),
-        (6, Msg("import.bad_purpose", {"value": "gift", "allowed": ["give", "ask", "service"]})),
+        (6, Msg("import.bad_purpose", {"value": "gift", "allowed": ["give", "ask", "service", "contact"]})),
     ]
     assert book(staffed) == {}
 
@@ -218,7 +218,7 @@ def test_skip_invalid_imports_the_rest(staffed: Coach, tmp_path: Path) -> None:
     ("2026-13-01,ann@example.com,Acme,call,give,,,,,,,,", [Msg("import.bad_date", {"column": "date", "value": "2026-13-01"})]),
     ("02/11/2026,ann@example.com,Acme,call,give,,,,,,,,", [Msg("import.bad_date", {"column": "date", "value": "02/11/2026"})]),
     (",ann@example.com,,call,gift,,,,,,,,", [Msg("import.required", {"column": "date"}), Msg("import.required", {"column": "client"}),
-                                           Msg("import.bad_purpose", {"value": "gift", "allowed": ["give", "ask", "service"]})]),
+                                           Msg("import.bad_purpose", {"value": "gift", "allowed": ["give", "ask", "service", "contact"]})]),
     ("2026-11-02,ann@example.com,Acme,call,give,,Send it,,,,,,", [Msg("import.required", {"column": "promise_due"})]),
     ("2026-11-02,ann@example.com,Acme,call,give,,Send it,2026-11-01,,,,,",
      [Msg("import.before_touch", {"column": "promise_due", "value": date(2026, 11, 1), "touch": date(2026, 11, 2)})]),
@@ -330,3 +330,38 @@ def test_touches_replay_in_date_order(staffed: Coach, tmp_path: Path) -> None:
     assert book(staffed) == {"Acme": [(Reason.PROBLEM_ANSWERED_FAST, 3, date(2026, 11, 3))]}
     with staffed.uow_factory() as uow:
         assert uow.clients.by_name(WS, "Acme").created_on == date(2026, 11, 2)
+
+
+SETBACK_HEADER = "date,rep,client,kind,purpose,note,setback,correction\n"
+
+
+def test_setbacks_and_corrections_are_booked_from_their_columns(staffed: Coach, tmp_path: Path) -> None:
+    """A false claim resets the balance to -20; a misunderstanding costs 5; a correction row
+    ends the recovery (and, two days after the setback, earns 2); a contact earns nothing."""
+    path = write(tmp_path, SETBACK_HEADER + (
+        "2026-11-02,ann@example.com,Acme,meeting,give,Shared the benchmark,,\n"
+        "2026-11-03,ann@example.com,Acme,call,ask,Said SSO was included; it is not,false_claim,\n"
+        "2026-11-05,ann@example.com,Acme,email,service,Sent the corrected spec in writing,,yes\n"
+        "2026-11-06,ann@example.com,田中商事,visit,ご挨拶,年末のご挨拶,,\n"
+        "2026-11-09,ann@example.com,田中商事,email,提案,見積の範囲,誤解,\n"
+    ))
+    report = import_interactions(staffed, path, progress=False)
+    assert (report.added, report.skipped) == (5, [])
+    booked = {name: [e for e in entries if e[0] is not Reason.SILENCE] for name, entries in book(staffed).items()}
+    assert booked == {
+        "Acme": [(Reason.GIVE_TOUCH, 2, date(2026, 11, 2)), (Reason.HONESTY_BREACH, -22, date(2026, 11, 3)),
+                 (Reason.PUT_RIGHT, 2, date(2026, 11, 5))],
+        "田中商事": [(Reason.MISUNDERSTANDING, -5, date(2026, 11, 9))],
+    }
+    before = book(staffed)
+    again = import_interactions(staffed, path, progress=False)
+    assert (again.added, again.already) == (0, 5) and book(staffed) == before
+
+
+@pytest.mark.parametrize("setback, correction, problem", [
+    ("lie", "", Msg("import.bad_setback", {"value": "lie", "allowed": ["false_claim", "misunderstanding"]})),
+    ("", "maybe", Msg("import.bad_yes_no", {"column": "correction", "value": "maybe"})),
+])
+def test_setback_and_correction_values_are_checked(staffed: Coach, tmp_path: Path, setback, correction, problem):
+    path = write(tmp_path, SETBACK_HEADER + f"2026-11-02,ann@example.com,Acme,call,ask,x,{setback},{correction}\n")
+    assert failure(import_interactions, staffed, path) == [(2, problem)]

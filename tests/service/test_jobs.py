@@ -158,7 +158,7 @@ def test_the_digest_item_has_its_context(world):
     body = text(reply)
     assert "    last touch Sun 11 Oct 2026 (40 days ago): “asked for the order (40)”, credit " in body
     assert "trust level 2 (they want solutions from you)" in body
-    assert "Only asking: 3 of your last 3 touches with Acme were asks" in body
+    assert "Only asking: 3 of your last 3 asks and gives with Acme were asks" in body
 
 
 def test_promise_reminder_the_working_day_before_and_not_twice_with_the_digest(world):

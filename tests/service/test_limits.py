@@ -192,7 +192,7 @@ def test_huge_files_are_refused_quickly(cli, tmp_path, database_url):
     path.write_text(HEADER.rstrip("\n") + "".join(f",c{i}" for i in range(100_000)) + "\n")
     refused(cli, path, "big.csv:1: The header has columns the coach doesn't know: c0, c1, c2, c3, c4, c5, c6, c7, "
                        "c8, c9, …. Known columns: date, rep, client, kind, purpose, note, promise, promise_due, "
-                       "promise_outcome, promise_closed_on, problem, problem_answered_on, won_deal.")
+                       "promise_outcome, promise_closed_on, problem, problem_answered_on, won_deal, setback, correction.")
     with path.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024 + 1)  # sparse: no 50 MB written
     refused(cli, path, f"big.csv: {path} is larger than 50 MB. Split it into smaller files.")
@@ -218,5 +218,5 @@ def test_files_that_are_not_utf8_csv_say_how_to_save_them(cli, tmp_path, databas
             f"sjis.csv:2: “rep”: “{short}” is not an e-mail address.",
             "sjis.csv:2: “client” is longer than 200 characters.",  # each ㍿ is stored as 株式会社
             f"sjis.csv:2: Kind “{short}” isn't known. Use one of: meeting, call, email, message, visit, event.",
-            f"sjis.csv:2: Purpose “{short}” isn't known. Use one of: give, ask, service.")
+            f"sjis.csv:2: Purpose “{short}” isn't known. Use one of: give, ask, service, contact.")
     assert touches(database_url) == 0

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from coaching import access, daily, services
+from coaching import access, daily, passbooks, services
 from coaching.logflow import LogRequest
 from coaching.engine import Engine, Inbound
 from coaching.messages import Msg
@@ -293,7 +293,7 @@ def test_passbook_newest_first_for_whoever_may_see_the_client(store, roster):
                                    promises=(PromiseDraft("send the SLA", DAY + timedelta(days=4)),)), DAY)
     log(store, roster.bob, request("Corp", G, DAY - timedelta(days=1)), DAY)
     for viewer in (roster.bob, roster.ada):
-        view = run(store, services.passbook, viewer, "ＣＯＲＰ")
+        view = run(store, passbooks.passbook, viewer, "ＣＯＲＰ")
         assert (view.client, view.balance) == (roster.corp, 6)
         assert [(line.entry.reason, line.balance_after) for line in view.lines] == [
             (Reason.GIVE_TOUCH, 6), (Reason.PROOF_SHOWN, 4), (Reason.GIVE_TOUCH, 2)]
@@ -307,7 +307,7 @@ def test_passbook_newest_first_for_whoever_may_see_the_client(store, roster):
     ("bob", "Acme", Msg("error.no_client_none", {"name": "Acme"})),
 ])
 def test_passbook_refuses_clients_the_viewer_cannot_see(store, roster, viewer, name, expected):
-    assert error_of(store, services.passbook, getattr(roster, viewer), name) == expected
+    assert error_of(store, passbooks.passbook, getattr(roster, viewer), name) == expected
 
 
 @pytest.mark.parametrize("viewer, team, expected", [

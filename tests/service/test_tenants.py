@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from bot import charts
 from bot.cli import main
-from coaching import access, capturing, health, services, views
+from coaching import access, capturing, health, passbooks, services, views
 from coaching.logflow import LogRequest
 from coaching.jobs import ScheduledJobs
 from coaching.engine import Inbound
@@ -136,12 +136,12 @@ def test_passbooks_show_the_workspaces_own_balance_and_entries(both, workspace):
     with coach.uow_factory() as uow:
         ada = uow.people.by_email(workspace, email("ada"))
         for name in (*SHARED, unique_client(workspace)):
-            view = services.passbook(uow, ada, name)
+            view = passbooks.passbook(uow, ada, name)
             assert view.client.workspace_id == workspace and view.balance == balance(coach, workspace, name)
             assert all(line.entry.workspace_id == workspace for line in view.lines)
             assert not leaks(said(views.passbook(view)), workspace)
         with pytest.raises(access.CoachError):  # the other workspace's own client is no client here
-            services.passbook(uow, ada, unique_client(other(workspace)))
+            passbooks.passbook(uow, ada, unique_client(other(workspace)))
 
 
 @dataclass

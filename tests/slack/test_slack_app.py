@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.slack.app import COMMANDS
-from tests.dialogs import CHECKIN_EN, CHECKIN_JA, LOG_EN, LOG_JA, Script
+from tests.dialogs import CHECKIN_EN, CHECKIN_JA, LOG_EN, LOG_JA, SETBACK_EN, SETBACK_JA, Script
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SECRET, SlackHarness, choice_elements, text_of
 from tests.support import client_state
@@ -33,7 +33,7 @@ def slack(database_url):
             yield harness
 
 
-@pytest.mark.parametrize("script", [LOG_EN, LOG_JA, CHECKIN_EN, CHECKIN_JA], ids=lambda s: s.name)
+@pytest.mark.parametrize("script", [LOG_EN, LOG_JA, CHECKIN_EN, CHECKIN_JA, SETBACK_EN, SETBACK_JA], ids=lambda s: s.name)
 def test_shared_dialog_script(slack, script: Script):
     """The same script the console passes: typed steps as DM messages, picks as button clicks."""
     user = {"alice@acme.example": "UALICE", "ken@acme.example": "UKEN"}[script.email]

@@ -125,9 +125,11 @@ def test_the_command_list_is_the_engines_commands(app_manifest):
     [commands] = app_manifest["bots"][0]["commandLists"]
     assert commands["scopes"] == ["personal", "team", "groupChat"]
     assert [c["title"] for c in commands["commands"]] == list(TEAMS_COMMANDS)
-    assert TEAMS_COMMANDS == ("logmeeting", "ledger", "promises", "teamhealth", "away", "back", "help")
+    assert TEAMS_COMMANDS == ("logmeeting", "ledger", "promises", "setback", "won", "teamhealth", "away", "back",
+                              "help")
     assert set(TEAMS_COMMANDS) <= set(COMMANDS)
-    assert all(c["description"].strip() for c in commands["commands"])
+    assert len(commands["commands"]) <= 10  # Teams' limit for one command list
+    assert all(0 < len(c["description"].strip()) <= 128 for c in commands["commands"])
 
 
 def test_the_message_action_is_one_bot_based_action_on_messages(app_manifest):

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from bot.server import create_web_app
-from tests.dialogs import LOG_EN, LOG_JA, Pick, Script
+from tests.dialogs import LOG_EN, LOG_JA, SETBACK_EN, SETBACK_JA, Pick, Script
 from tests.support import make_coach, seed_roster
 from tests.teams.connector import FakeConnector
 from tests.teams.playground import LOCAL
@@ -76,6 +76,6 @@ async def run_script(database_url: str, script: Script) -> tuple[int, int]:
         return uow.ledger.balance("acme", client.id), len(uow.interactions.for_client("acme", client.id))
 
 
-@pytest.mark.parametrize("script", [LOG_EN, LOG_JA], ids=lambda s: s.name)
+@pytest.mark.parametrize("script", [LOG_EN, LOG_JA, SETBACK_EN, SETBACK_JA], ids=lambda s: s.name)
 def test_shared_dialog_script_through_teams(database_url, script: Script):
     assert asyncio.run(run_script(database_url, script)) == (script.balance, script.interactions)
