@@ -33,6 +33,7 @@ from sqlalchemy import text
 from bot.bootstrap import bootstrap
 from bot.settings import Settings
 from coaching import daily
+from coaching.digest_items import GROUPED, TIERS, items
 from coaching.schedule import Schedule, choose
 
 
@@ -41,14 +42,15 @@ def _rss_mb() -> float:
 
 
 class _Ranked:
-    """A nudge in a bounded heap whose top is the nudge that ranks last by the order
-    ``coaching.schedule.choose`` uses (most at stake, then client name, then subject), so the
-    heap keeps exactly the items ``choose`` would pick from all of a rep's nudges."""
+    """A nudge in a bounded heap whose top is the nudge that ranks last by the order a digest
+    uses (:func:`coaching.digest_items.ranked`). Grouped kinds are kept whole beside the heap
+    (a group is one item, naming its clients), so heap and groups together hold exactly what
+    ``choose`` would pick from all of a rep's nudges."""
 
     __slots__ = ("key", "nudge")
 
     def __init__(self, nudge: Any) -> None:
-        self.key = (-nudge.stake, nudge.client_name or "", nudge.subject)
+        self.key = (TIERS.get(nudge.kind, 2), -nudge.stake, nudge.client_name or "", nudge.subject)
         self.nudge = nudge
 
     def __lt__(self, other: _Ranked) -> bool:
@@ -75,22 +77,28 @@ def measure(url: str, workspace: str, as_of: date) -> dict[str, Any]:
     started = time.perf_counter()
     kinds: Counter[str] = Counter()
     best: dict[int, list[_Ranked]] = {}  # rep -> heap of the digest_size nudges that rank first so far
+    grouped: dict[int, list[Any]] = {}  # rep -> the nudges of grouped kinds (one item each kind)
     seen = 0
     with coach.uow_factory() as uow:
         for n in daily.nudges(uow, workspace, as_of, coach.rules):
             seen += 1
             kinds[n.kind.value] += 1
+            if n.kind in GROUPED:
+                grouped.setdefault(n.rep_id, []).append(n)
+                continue
             heap, entry = best.setdefault(n.rep_id, []), _Ranked(n)
             if len(heap) < schedule.digest_size:
                 heapq.heappush(heap, entry)
             elif heap[0] < entry:
                 heapq.heapreplace(heap, entry)
-    digests = {rep: choose([e.nudge for e in heap], {}, as_of, schedule) for rep, heap in best.items()}
+    digests = {rep: choose([e.nudge for e in best.get(rep, [])] + grouped.get(rep, []), {}, as_of, schedule)
+               for rep in best.keys() | grouped.keys()}
     run = time.perf_counter() - started
     return {
         "floor_seconds": floor, "floor_clients": floor_clients,
         "run_seconds": run, "nudges": seen, "kinds": dict(sorted(kinds.items())),
-        "reps_with_digest": len(digests), "digest_items": sum(len(d) for d in digests.values()),
+        "reps_with_digest": len(digests), "digest_items": sum(len(items(d)) for d in digests.values()),
+        "digest_nudges": sum(len(d) for d in digests.values()),
         "ratio": run / floor if floor else None,
         "rss_baseline_mb": baseline, "rss_after_floor_mb": after_floor, "rss_peak_mb": _rss_mb(),
     }

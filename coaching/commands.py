@@ -20,6 +20,9 @@ from coaching.moment_commands import ABOUT_A_CLIENT, SETBACK_WORDS, PutRight, Se
 from coaching.vocabulary import norm
 
 MAX_ID = 2**31 - 1  # record ids are 32-bit in the database (touches: 64-bit)
+# Nudge subjects one feedback button carries (a grouped item, a whole digest): Slack refuses a
+# button value over 2,000 characters, and a subject is about 30.
+MAX_SUBJECTS = 40
 MAX_BIG_ID = 2**63 - 1
 
 
@@ -61,7 +64,8 @@ class Clients:
 
 @dataclass(frozen=True)
 class Nudges:
-    pass
+    """Today's nudges; ``kind``: only that kind, client by client (a grouped digest item's detail)."""
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,9 @@ class NewClient:
 
 @dataclass(frozen=True)
 class Feedback:
-    """Snooze or dismiss a nudge from a digest."""
-    action: str  # "snoozed" or "dismissed"
+    """Snooze a nudge, mark it not useful (dismissed), or useful; ``subject`` may name several
+    nudges, joined by ``|`` (a grouped digest item, or the whole digest)."""
+    action: str  # "snoozed", "dismissed" or "useful"
     kind: str
     subject: str
 
@@ -194,6 +199,10 @@ def button(command: Command) -> str:
             return f"/logmeeting {text}".strip()
         case NotToday():
             return NOT_TODAY_WORDS[0]
+        case Nudges(kind=kind):
+            return f"nudges {kind}".strip()
+        case Solved(client=client):
+            return f"solved {client}"
         case Setback(client_id=cid, kind=kind, what=what) if cid is not None and kind is not None:
             return f"setback:{cid}:{kind.value}:{what}"
     raise ValueError(f"no button for {command!r}")
@@ -201,8 +210,9 @@ def button(command: Command) -> str:
 
 # --- parsers ----------------------------------------------------------------------------------------
 
-_FEEDBACK = re.compile(r"(snooze|dismiss):([a-z_]+):(.+)", re.DOTALL)
-_FEEDBACK_WORDS = {"snoozed": "snooze", "dismissed": "dismiss"}
+_FEEDBACK = re.compile(r"(snooze|dismiss|useful):([a-z_]+):(.+)", re.DOTALL)
+_FEEDBACK_WORDS = {"snoozed": "snooze", "dismissed": "dismiss", "useful": "useful"}
+_FEEDBACK_ACTIONS = {word: action for action, word in _FEEDBACK_WORDS.items()}
 _PROMISE = re.compile(r"(kept|broken|守った|守れなかった)\s*(:?)\s*(\d+)")
 _TAP = re.compile(r"tap:(\d+|other)|client:(\d+)|new:(.+)", re.DOTALL)
 _PURPOSE = re.compile(r"purpose:(\d+):(give|ask|service|contact)")
@@ -247,7 +257,7 @@ def parse_button(value: str) -> Command | None:
             return Tap(None) if m[1] == "other" else Tap(record_id(m[1]), m[1])
         return PickClient(record_id(m[2]), m[2])
     if m := _FEEDBACK.fullmatch(value):
-        return Feedback("snoozed" if m[1] == "snooze" else "dismissed", m[2], m[3])
+        return Feedback(_FEEDBACK_ACTIONS[m[1]], m[2], m[3])
     if m := _PURPOSE.fullmatch(value):
         return StatePurpose(record_id(m[1], MAX_BIG_ID), Purpose(m[2]))
     if m := _SETBACK.fullmatch(value):
@@ -270,7 +280,9 @@ def parse_text(text: str) -> Command:
 
 
 def _typed(name: str, rest: str) -> Command:
-    simple = {"promises": Promises(), "nudges": Nudges(), "home": Home(), "help": Help(), "cancel": Cancel(),
+    if name == "nudges":
+        return Nudges(norm(rest).replace(" ", "_"))
+    simple = {"promises": Promises(), "home": Home(), "help": Help(), "cancel": Cancel(),
               "away": SetLeave(True), "back": SetLeave(False)}
     if name in simple:
         return simple[name]

@@ -7,15 +7,16 @@ from collections import Counter
 from datetime import date
 from typing import Iterable, Mapping, Sequence
 
-from coaching import views
-from coaching.commands import ClosePromise, Feedback, LogMeeting, button
+from coaching import digest_items, views
+from coaching.commands import MAX_SUBJECTS, ClosePromise, Feedback, LogMeeting, Nudges, Solved, button
 from coaching.messages import Msg, msg
 from coaching.model import Person
 from coaching.nudges import ClientHistory, Nudge, NudgeKind
 from coaching.replies import Choice, Reply
 
 DIGEST_SIZE = 5
-NOTE_CHARS = 120
+NOTE_CHARS = 80
+NAMES_SHOWN = 5  # a grouped item names this many clients, then "and N more"
 
 
 def context(history: ClientHistory, as_of: date) -> Msg:
@@ -41,35 +42,73 @@ def context(history: ClientHistory, as_of: date) -> Msg:
     return msg("digest.context.line", parts=parts)
 
 
-def _choices(n: Nudge) -> tuple[Choice, ...]:
-    choices = (Choice(button(LogMeeting(n.client_name)), msg("digest.log")),) if n.client_name else ()
-    return choices + (Choice(button(Feedback("snoozed", n.kind.value, n.subject)), msg("digest.snooze")),
-                      Choice(button(Feedback("dismissed", n.kind.value, n.subject)), msg("digest.dismiss")))
+def _action(n: Nudge) -> tuple[Choice, ...]:
+    """The one button that acts on a nudge, where there is one: mark the promise kept, mark the
+    problem solved, log a touch. A setback is repaired by a correction, not a button; a lapse
+    across all clients has no client to open."""
+    if n.kind in (NudgeKind.PROMISE_DUE, NudgeKind.PROMISE_OVERDUE):
+        return (Choice(button(ClosePromise(True, promise_id=int(n.subject.split(":")[1]))), msg("digest.kept")),)
+    if n.kind is NudgeKind.PROBLEM_FOLLOW_UP and n.client_name:
+        return (Choice(button(Solved(n.client_name)), msg("digest.solved")),)
+    if n.client_name and n.kind is not NudgeKind.RECOVERY:
+        return (Choice(button(LogMeeting(n.client_name)), msg("digest.log")),)
+    return ()
 
 
-def _item(n: Nudge, histories: Mapping[int, ClientHistory], as_of: date | None) -> Msg:
+def _not_useful(members: Sequence[Nudge]) -> Choice:
+    subject = "|".join(n.subject for n in members[:MAX_SUBJECTS])
+    return Choice(button(Feedback("dismissed", members[0].kind.value, subject)), msg("digest.not_useful"))
+
+
+def _single(n: Nudge, histories: Mapping[int, ClientHistory], as_of: date | None, shown: set[int]) -> Msg:
+    """One nudge's line, with the client's context the first time that client appears."""
     line = views.nudge_line(n)
     history = histories.get(n.client_id) if n.client_id is not None else None
-    if history is None or as_of is None:
+    if history is None or as_of is None or n.client_id in shown:
         return line
+    shown.add(history.client_id)
     return msg("digest.item", line=line, context=context(history, as_of))
+
+
+def _group(members: Sequence[Nudge]) -> Msg:
+    """Several clients with the same pattern: one line naming them (at most ``NAMES_SHOWN``),
+    and the pattern's next step once."""
+    names = [n.client_name or "" for n in members]
+    shown = names[:NAMES_SHOWN] + ([msg("digest.group_more", count=len(names) - NAMES_SHOWN)]
+                                   if len(names) > NAMES_SHOWN else [])
+    kind = members[0].kind.value
+    return msg("digest.group", kind=msg(f"nudge.{kind}.title"), count=len(members), clients=shown,
+               next=msg(f"digest.group_next.{kind}"))
+
+
+def _entry(item: Sequence[Nudge], histories: Mapping[int, ClientHistory], as_of: date | None,
+           shown: set[int]) -> tuple[Msg, tuple[Choice, ...]]:
+    if len(item) == 1:
+        return _single(item[0], histories, as_of, shown), _action(item[0]) + (_not_useful(item),)
+    show = Choice(button(Nudges(item[0].kind.value)), msg("digest.show_them"))
+    return _group(item), (show, _not_useful(item))
 
 
 def digest(person: Person, nudges: Iterable[Nudge], size: int = DIGEST_SIZE,
            histories: Mapping[int, ClientHistory] | None = None, as_of: date | None = None,
            lapsed_since: date | None = None) -> Reply | None:
-    """``None`` on a day with nothing to say. Items most at stake first; each offers to log a
-    touch with that client (Done), to snooze it for a week, or to mark it not relevant.
-    ``lapsed_since``: the rep's last logged touch, when their logging itself has lapsed; the
-    digest then says that some of these clients may be unlogged rather than quiet."""
-    ranked = sorted(nudges, key=lambda n: (-n.stake, n.client_name or "", n.subject))[:size]
-    if not ranked:
+    """``None`` on a day with nothing to say. What is due first, then patterns, a pattern several
+    clients share as one item (:mod:`coaching.digest_items`); each item has the button that acts
+    on it and "not useful", and the digest ends with "useful". ``lapsed_since``: the rep's last
+    logged touch, when their logging itself has lapsed; the digest then says that some of these
+    clients may be unlogged rather than quiet."""
+    chosen = digest_items.items(list(nudges))[:size]
+    if not chosen:
         return None
-    items = [(_item(n, histories or {}, as_of), _choices(n)) for n in ranked]
+    shown: set[int] = set()
+    entries = [_entry(item, histories or {}, as_of, shown) for item in chosen]
+    every = "|".join(f"{n.kind.value}={n.subject}" for item in chosen for n in item[:MAX_SUBJECTS // size])
+    entries.append((msg("digest.useful_ask"), (Choice(button(Feedback("useful", "digest", every)),
+                                                      msg("digest.useful")),)))
     header: tuple[Msg, ...] = (msg("digest.title", name=person.name),)
     if lapsed_since is not None:
         header += (msg("digest.logging_lapsed", since=lapsed_since),)
-    return Reply.of_items(header, items)
+    return Reply.of_items(header, entries)
 
 
 def reminder(person: Person, nudges: Sequence[Nudge]) -> Reply | None:

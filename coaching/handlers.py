@@ -90,8 +90,12 @@ def clients(ctx: Context, command: c.Clients) -> Reply:
 
 @handles(c.Nudges)
 def nudges(ctx: Context, command: c.Nudges) -> Reply:
+    """Today's nudges, most at stake first; ``nudges KIND``: one kind's, client by client (the
+    detail behind a grouped digest item)."""
     found = sorted(daily.nudges(ctx.uow, ctx.person.workspace_id, ctx.today, ctx.rules, rep_id=ctx.person.id),
                    key=lambda n: -n.stake)
+    if command.kind:
+        found = [n for n in found if n.kind.value == command.kind]
     if not found:
         return Reply.of(msg("nudge.none"))
     return Reply.of(msg("nudge.header", count=len(found)), *[views.nudge_line(n) for n in found[:NUDGES_SHOWN]])
@@ -117,6 +121,8 @@ def team_channel(ctx: Context, command: c.TeamChannelHere) -> Reply:
 @handles(c.Feedback)
 def feedback(ctx: Context, command: c.Feedback) -> Reply:
     done = services.record_feedback(ctx.uow, ctx.person, command.kind, command.subject, command.action, ctx.today)
+    if done.action == "useful":
+        return Reply.of(msg("digest.noted_useful"))
     return Reply.of(msg("digest.snoozed", until=done.until) if done.until else msg("digest.dismissed"))
 
 

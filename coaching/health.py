@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from coaching import access, metrics
+from coaching import access, effect_report, metrics, moves
+from coaching.effect import Effect
 from coaching.messages import Msg, msg
 from coaching.model import Person, Problem, Promise, Role, Team
 from coaching.nudges import ClientHistory
@@ -42,6 +43,7 @@ class HealthReport:
     names: dict[int, str]
     chart: Chart | None = None
     logging: metrics.Logging | None = None  # how completely the period's touches were logged
+    effect: Effect | None = None  # sent against held-back nudges, when some were held back
 
 
 def team_health(uow: UnitOfWork, viewer: Person, team_name: str | None, now: datetime, rules: Rules,
@@ -136,15 +138,17 @@ def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, r
     reps = _sellers(r.people, r.histories)
     per_rep = metrics.by_rep(r.histories, *now_args, as_of, rules.nudging, reps=[rep.id for rep in reps],
                              nudges=items_now)
+    names = {rep.id: rep.name for rep in reps}
     rows = tuple(
-        RepRow(rep, per_rep[rep.id], metrics.coaching_focus(per_rep[rep.id], team_now))
+        RepRow(rep, per_rep[rep.id], moves.move(rep.id, per_rep, names, team_now))
         for rep in sorted(reps, key=lambda rep: rep.name.casefold()) if rep.id in per_rep
     )
     risk = metrics.clients_at_risk(r.histories, r.at_start, as_of, rules.nudging)
-    names = {rep.id: rep.name for rep in reps}
     chart = _chart(uow, workspace_id, teams, rows, as_of)
     logging = metrics.logging_coverage(now_args[0], [rep.id for rep in reps], p.start, as_of, working_days)
-    return HealthReport(tuple(teams), p.start, as_of, team_now, team_before, rows, tuple(risk), names, chart, logging)
+    measured = effect_report.read(uow, workspace_id, teams, p.start, as_of)[-1] if rules.nudging.holdout_share else None
+    return HealthReport(tuple(teams), p.start, as_of, team_now, team_before, rows, tuple(risk), names, chart, logging,
+                        measured if measured is not None and measured.held.n else None)
 
 
 CHART_WEEKS = 8
@@ -178,6 +182,28 @@ def _days(value: float | None) -> Msg:
     return msg("health.na") if value is None else msg("health.days", value=round(value, 1))
 
 
+def _distorts(logging: metrics.Logging, row: RepRow) -> bool:
+    """A logging lapse is worth a line only where it distorts the figures: the rep logged on
+    too few working days and their coverage looks low (a "quiet" client may be an unlogged one)."""
+    coverage = row.figures.coverage
+    return not logging.logs_most_days(row.rep.id) and coverage is not None and coverage < metrics.COVERAGE_MIN
+
+
+def _rep_lines(r: HealthReport, row: RepRow) -> list[Msg]:
+    """A rep's figures, a setback not put right (the manager's first question), a logging lapse
+    only where it distorts them, and the one coaching move."""
+    f = row.figures
+    lines = [msg("health.rep_line", rep=row.rep.name, coverage=_pct(f.coverage), gives=f.gives,
+                 asks=f.asks, promises=_pct(f.promises_kept_on_time_share), balance=f.total_balance)]
+    if f.in_recovery:
+        lines.append(msg("health.rep_recovery", count=f.in_recovery))
+    if r.logging is not None and _distorts(r.logging, row):
+        lines.append(msg("health.rep_logging_low", days=r.logging.days_logged.get(row.rep.id, 0),
+                         working=r.logging.working_days))
+    lines.append(msg("health.rep_focus", focus=row.focus or msg("health.focus.none")))
+    return lines
+
+
 def reply(r: HealthReport) -> Reply:
     now, before = r.now, r.before
     lines: list[Msg | str] = [
@@ -193,9 +219,14 @@ def reply(r: HealthReport) -> Reply:
         msg("health.setbacks", setbacks=now.setbacks, open=now.in_recovery, before=before.setbacks),
         msg("health.trust_mix", l1=now.trust_mix[1], l2=now.trust_mix[2], l3=now.trust_mix[3],
             l4=now.trust_mix[4], none=now.trust_mix["unassessed"]),
-        msg("health.nudges_acted", now=_pct(now.nudges_acted_share), delivered=now.nudges_delivered,
-            before=_pct(before.nudges_acted_share)),
     ]
+    if now.wins or now.quiet_after_win or before.wins:
+        lines.append(msg("health.wins", wins=now.wins, before=before.wins, quiet=now.quiet_after_win))
+    if now.nudges_delivered:  # never "– of 0"
+        lines.append(msg("health.nudges_acted", now=_pct(now.nudges_acted_share), delivered=now.nudges_delivered,
+                         before=_pct(before.nudges_acted_share)))
+    if r.effect is not None:  # the coach measuring itself: sent against held back
+        lines.append(effect_report.line(r.effect))
     if r.logging is not None:
         ways = r.logging.by_way
         lines.append(msg("health.logging", logging=r.logging.reps_logging, reps=r.logging.reps,
@@ -203,15 +234,7 @@ def reply(r: HealthReport) -> Reply:
                          channel=ways["channel"], other=ways["other"]))
     lines.append(msg("health.reps"))
     for row in r.reps:
-        f = row.figures
-        lines.append(msg("health.rep_line", rep=row.rep.name, coverage=_pct(f.coverage), gives=f.gives,
-                         asks=f.asks, promises=_pct(f.promises_kept_on_time_share), balance=f.total_balance))
-        if f.in_recovery:  # a setback not put right: the manager's first question
-            lines.append(msg("health.rep_recovery", count=f.in_recovery))
-        if r.logging is not None:
-            key = "health.rep_logging" if r.logging.logs_most_days(row.rep.id) else "health.rep_logging_low"
-            lines.append(msg(key, days=r.logging.days_logged.get(row.rep.id, 0), working=r.logging.working_days))
-        lines.append(msg("health.rep_focus", focus=row.focus or msg("health.focus.none")))
+        lines += _rep_lines(r, row)
     lines.append(msg("health.at_risk") if r.at_risk else msg("health.none_at_risk"))
     for risk in r.at_risk:
         reasons = [msg(f"health.risk.{code}") for code in risk.reasons]

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Iterable, Mapping, Sequence
 
@@ -82,7 +82,8 @@ from coaching.log_coverage import (  # noqa: F401  (re-exported)
     LOGGING_MOST_DAYS, WAYS, Logging, logging_coverage, working_days_since,
 )
 from coaching.model import Problem, Promise, PromiseStatus, Purpose
-from coaching.nudges import TREND_DAYS, ClientHistory, cadence_days, in_recovery
+from coaching import episodes
+from coaching.nudges import ClientHistory, cadence_days
 from coaching.records import SentItem, TouchRow
 from coaching.rules import Nudging
 from coaching.uptake import ACTED_DAYS, Uptake, acted_share, nudge_uptake  # noqa: F401  (re-exported)
@@ -119,6 +120,8 @@ class Figures:
     nudges_acted_share: float | None = None
     setbacks: int = 0  # clients with a setback in the last TREND_DAYS
     in_recovery: int = 0  # clients whose setback is not put right yet
+    wins: int = 0  # clients with a deal won in the last TREND_DAYS
+    quiet_after_win: int = 0  # clients gone quiet since a recent win
 
     @property
     def give_share(self) -> float | None:
@@ -236,9 +239,7 @@ def figures(
         trust_mix=trust_mix,
         nudges_delivered=uptake.delivered,
         nudges_acted_share=uptake.share,
-        setbacks=sum(h.last_setback_on is not None and 0 <= (as_of - h.last_setback_on).days < TREND_DAYS
-                     for h in histories),
-        in_recovery=sum(in_recovery(h, as_of, rules) for h in histories),
+        **asdict(episodes.count(histories, as_of, rules)),
     )
 
 

@@ -143,6 +143,12 @@ class _Situation:
     silent: int  # days since ``last``
     level: int  # the trust level, 0 when unassessed
 
+    def episode(self, kind: str, since: date | None) -> str:
+        """A pattern's subject with its episode: the day it started (the last touch of a quiet
+        client, the latest ask, the win, the setback). The same episode backs off in the
+        digest and stays snoozed; a new one (the client was touched, asked again) is news."""
+        return f"client:{self.history.client_id}:{kind}" + (f":{since.isoformat()}" if since else "")
+
     def nudge(self, kind: NudgeKind, subject: str, next_variant: str = "", **facts: object) -> Nudge:
         h = self.history
         params = {"client": h.client_name, **facts}
@@ -178,7 +184,8 @@ def in_recovery(history: ClientHistory, as_of: date, rules: Nudging) -> bool:
 def _recovery(s: _Situation) -> list[Nudge]:
     if not in_recovery(s.history, s.as_of, s.rules):
         return []
-    return [s.nudge(NudgeKind.RECOVERY, f"client:{s.history.client_id}:recovery", on=s.history.last_setback_on)]
+    setback = s.history.last_setback_on
+    return [s.nudge(NudgeKind.RECOVERY, s.episode("recovery", setback), on=setback)]
 
 
 def _promise_due(s: _Situation) -> list[Nudge]:
@@ -240,7 +247,7 @@ def _silent_after_win(s: _Situation) -> bool:
 def _after_win(s: _Situation) -> list[Nudge]:
     if not _silent_after_win(s):
         return []
-    return [s.nudge(NudgeKind.AFTER_WIN, f"client:{s.history.client_id}:after_win", "",
+    return [s.nudge(NudgeKind.AFTER_WIN, s.episode("after_win", s.history.last_won_on), "",
                     days=s.silent, won=s.history.last_won_on, cadence=s.cadence)]
 
 
@@ -248,7 +255,7 @@ def _quiet(s: _Situation) -> list[Nudge]:
     # after_win is the more specific nudge for the same silence: never both
     if _silent_after_win(s) or s.silent <= s.rules.quiet_factor * s.cadence:
         return []
-    return [s.nudge(NudgeKind.QUIET, f"client:{s.history.client_id}:quiet", f".{s.level}",
+    return [s.nudge(NudgeKind.QUIET, s.episode("quiet", s.last), f".{s.level}",
                     days=s.silent, cadence=s.cadence)]
 
 
@@ -262,7 +269,8 @@ def _ask_only(s: _Situation) -> list[Nudge]:
     gives = sum(t.purpose is Purpose.GIVE for t in recent)
     if asks < s.rules.ask_only_min_touches or asks / (asks + gives) < s.rules.ask_only_share:
         return []
-    return [s.nudge(NudgeKind.ASK_ONLY, f"client:{s.history.client_id}:ask_only", f".{s.level}",
+    latest_ask = max(t.on for t in recent if t.purpose is Purpose.ASK)
+    return [s.nudge(NudgeKind.ASK_ONLY, s.episode("ask_only", latest_ask), f".{s.level}",
                     asks=asks, touches=asks + gives)]
 
 

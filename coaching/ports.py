@@ -240,10 +240,11 @@ class DeliveryRepository(Protocol):
     def sent_items(self, workspace_id: str, since: date, rep_ids: Sequence[int] | None = None
                    ) -> dict[tuple[int, str, str], list[date]]:
         """(rep, subject, kind) -> the local dates it was sent on (``since`` onwards)."""
-    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date
-                           ) -> list[SentItem]:
+    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date,
+                           held: bool = False) -> list[SentItem]:
         """Items of ``sent`` digests and reminders to these reps with ``start <= local date <=
-        end`` (for team health), oldest first, then by rep, subject and kind."""
+        end`` (for team health), oldest first, then by rep, subject and kind; ``held``: the
+        nudges held back to measure the coach's effect instead."""
     def claim(self, workspace_id: str, delivery_id: int, now: datetime, max_attempts: int) -> Delivery | None:
         """Take a pending (or failed, retryable) message for sending: status ``sending``,
         one more attempt. ``None`` when another process has it or it is done."""

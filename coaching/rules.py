@@ -51,6 +51,9 @@ class Nudging:
     problem_waiting_days: int = 1
     recovery_window_days: int = 30
     follow_through_days: int = 7  # a problem answered but not solved: check in after this many days
+    # The share of eligible digest nudges held back at random to measure the coach's effect
+    # (coach nudges-effect): 0 = off; 0.1 recommended in a pilot.
+    holdout_share: float = 0.0
     logging_lapse_days: int = 3  # working days with nothing logged before the digest says so
 
 

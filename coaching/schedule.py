@@ -23,6 +23,7 @@ from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coaching.model import Person, Role
+from coaching import digest_items
 from coaching.nudges import Nudge
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -166,16 +167,21 @@ def backoff_allows(sent_on: Iterable[date], today: date, schedule: Schedule) -> 
     return (today - prior[-1]).days >= wait
 
 
+def fresh(
+    nudges: Iterable[Nudge], sent: Mapping[tuple[str, str], Sequence[date]], today: date, schedule: Schedule,
+) -> list[Nudge]:
+    """The nudges not backing off today. ``sent`` maps (subject, kind) to the days that item was
+    already sent to this rep; a subject carries its episode (the last touch, the setback's day),
+    so an item that changed comes back at once, and one that did not waits."""
+    return [n for n in nudges if backoff_allows(sent.get((n.subject, n.kind.value), ()), today, schedule)]
+
+
 def choose(
     nudges: Iterable[Nudge], sent: Mapping[tuple[str, str], Sequence[date]], today: date, schedule: Schedule,
 ) -> list[Nudge]:
-    """The digest's items: most at stake first, at most ``digest_size``, none backing off.
-
-    ``sent`` maps (subject, kind) to the days that item was already sent to this rep.
-    """
-    fresh = [n for n in nudges if backoff_allows(sent.get((n.subject, n.kind.value), ()), today, schedule)]
-    ranked = sorted(fresh, key=lambda n: (-n.stake, n.client_name or "", n.subject))
-    return ranked[: schedule.digest_size]
+    """The nudges a digest carries today: those not backing off, in at most ``digest_size``
+    items (:func:`coaching.digest_items.select`: what is due first, a pattern as one item)."""
+    return digest_items.select(fresh(nudges, sent, today, schedule), schedule.digest_size)
 
 
 def team_timezone(members: Sequence[Person]) -> str:

@@ -37,6 +37,7 @@ from coaching.ports import UnitOfWork
 from coaching.records import NudgeFeedback
 from coaching.rules import Rules
 from coaching.access import CoachError, visible_team_ids
+from coaching.commands import MAX_SUBJECTS
 from coaching.vocabulary import norm
 
 
@@ -276,13 +277,21 @@ SNOOZE_DAYS = 7
 
 
 def record_feedback(uow: UnitOfWork, rep: Person, kind: str, subject: str, action: str, today: date) -> NudgeFeedback:
-    """A rep snoozes a nudge for a week, or marks it not relevant; either way it stops for a while."""
-    if kind not in {k.value for k in NudgeKind} or action not in ("snoozed", "dismissed"):
+    """A rep snoozes a nudge for a week, marks it not useful (it stops for a month), or useful
+    (recorded for the coach's own figures). ``subject`` may name several, joined by ``|``."""
+    kinds = {k.value for k in NudgeKind} | {"digest"}
+    if kind not in kinds or action not in ("snoozed", "dismissed", "useful"):
         raise CoachError(Msg("help.unknown", {"text": f"{action} {kind}"}))
     until = today + timedelta(days=SNOOZE_DAYS) if action == "snoozed" else None
-    feedback = NudgeFeedback(rep.id, subject[:200], kind, action, today, until)
-    uow.feedback.record(rep.workspace_id, feedback)
-    return feedback
+    recorded = None
+    for one in [s for s in subject.split("|") if s][:MAX_SUBJECTS]:
+        one_kind, _, one_subject = one.partition("=") if "=" in one else (kind, "", one)
+        recorded = NudgeFeedback(rep.id, one_subject[:200], one_kind if one_kind in kinds else kind, action, today,
+                                 until)
+        uow.feedback.record(rep.workspace_id, recorded)
+    if recorded is None:
+        raise CoachError(Msg("help.unknown", {"text": f"{action} {kind}"}))
+    return recorded
 
 
 def set_on_leave(uow: UnitOfWork, person: Person, on_leave: bool) -> Person:

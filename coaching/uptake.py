@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable
 
-from coaching.model import Promise, PromiseStatus
+from coaching.model import Problem, Promise, PromiseStatus
 from coaching.records import SentItem, TouchRow
 
 ACTED_DAYS = 3  # a nudge delivered on D is acted on by something done on D .. D + ACTED_DAYS
@@ -29,22 +29,25 @@ class Uptake:
         return self.acted / self.delivered if self.delivered else None
 
 
-def _promise_id(subject: str) -> int | None:
-    kind, _, rest = subject.partition(":")
-    return int(rest) if kind == "promise" and rest.isdigit() else None
+def _record_id(subject: str, kind: str) -> int | None:
+    """The promise or problem an item is about: ``promise:12`` -> 12."""
+    head, _, rest = subject.partition(":")
+    return int(rest) if head == kind and rest.isdigit() else None
 
 
 @dataclass(frozen=True)
-class _Done:
+class Done:
     """What the reps did, indexed to judge items: the days each rep touched each client, the days
     each rep touched anyone, and the day each closed promise closed."""
 
     client_days: dict[tuple[int, int], set[date]]
     rep_days: dict[int, set[date]]
     closed_on: dict[int, date]
+    answered_on: dict[int, date]
 
     @classmethod
-    def of(cls, touches: Iterable[TouchRow], promises_closed: Iterable[Promise]) -> _Done:
+    def of(cls, touches: Iterable[TouchRow], promises_closed: Iterable[Promise],
+           problems: Iterable[Problem] = ()) -> Done:
         client_days: dict[tuple[int, int], set[date]] = defaultdict(set)
         rep_days: dict[int, set[date]] = defaultdict(set)
         for t in touches:
@@ -54,17 +57,17 @@ class _Done:
             p.id: p.closed_on for p in promises_closed
             if p.status is not PromiseStatus.OPEN and p.closed_on is not None
         }
-        return cls(client_days, rep_days, closed_on)
+        answered_on = {p.id: p.first_response_on for p in problems if p.first_response_on is not None}
+        return cls(client_days, rep_days, closed_on, answered_on)
 
-    def acted_on(self, item: SentItem) -> bool:
-        window = [item.local_date + timedelta(days=n) for n in range(ACTED_DAYS + 1)]
-        if item.client_id is None:  # a rep-level item: any touch of the rep's counts
-            days = self.rep_days.get(item.rep_id, set())
-        else:
-            days = self.client_days.get((item.rep_id, item.client_id), set())
-        promise_id = _promise_id(item.subject)
+    def acted_on(self, item: SentItem, days: int = ACTED_DAYS) -> bool:
+        window = [item.local_date + timedelta(days=n) for n in range(days + 1)]
+        promise_id, problem_id = _record_id(item.subject, "promise"), _record_id(item.subject, "problem")
         closed = self.closed_on.get(promise_id) if promise_id is not None else None
-        return any(day in days for day in window) or (closed is not None and closed in window)
+        answered = self.answered_on.get(problem_id) if problem_id is not None else None
+        touched = self.rep_days.get(item.rep_id, set()) if item.client_id is None else \
+            self.client_days.get((item.rep_id, item.client_id), set())
+        return any(day in touched for day in window) or closed in window or answered in window
 
 
 def nudge_uptake(
@@ -75,7 +78,7 @@ def nudge_uptake(
 ) -> Uptake:
     """Nudge items delivered and acted on within ``ACTED_DAYS`` (see :mod:`coaching.metrics`);
     only items with ``local_date + ACTED_DAYS <= last_day`` qualify."""
-    done = _Done.of(touches, promises_closed)
+    done = Done.of(touches, promises_closed)
     judged = [item for item in items if item.local_date + timedelta(days=ACTED_DAYS) <= last_day]
     return Uptake(len(judged), sum(done.acted_on(item) for item in judged))
 

@@ -35,6 +35,7 @@ from storage.delivery_rows import (
     ITEM_COLUMNS,
     ITEMS,
     ITEMS_PER_INSERT,
+    HELD_JOB,
     NUDGE_JOBS,
     PLANNED,
     STATUSES,
@@ -49,7 +50,7 @@ from storage.repositories import insert_for
 
 # The statuses and checks moved to ``storage.delivery_rows`` stay importable from here.
 __all__ = [
-    "NUDGE_JOBS", "STATUSES", "PLANNED", "ITEMS_PER_INSERT", "DELIVERIES", "ITEMS",
+    "HELD_JOB", "NUDGE_JOBS", "STATUSES", "PLANNED", "ITEMS_PER_INSERT", "DELIVERIES", "ITEMS",
     "check_planned_status", "check_status", "unique_items", "SqlDeliveryRepository",
 ]
 
@@ -160,11 +161,12 @@ class SqlDeliveryRepository:
             days.sort()
         return sent
 
-    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date
-                           ) -> list[SentItem]:
+    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date,
+                           held: bool = False) -> list[SentItem]:
         """One query (per ``IN_CHUNK`` reps): items joined to their delivery, which must be a
-        ``sent`` digest or reminder; by the item's local date (its delivery's). Sorted in Python
-        (local date, rep, subject, kind), so the order does not depend on the database collation."""
+        ``sent`` digest or reminder (``held``: the nudges held back instead); by the item's local
+        date (its delivery's). Sorted in Python (local date, rep, subject, kind), so the order
+        does not depend on the database collation."""
         ids = list(dict.fromkeys(rep_ids))
         if not ids or start > end:
             return []
@@ -172,8 +174,8 @@ class SqlDeliveryRepository:
         base = select(i.rep_id, i.client_id, i.subject, i.kind, i.local_date).join(
             DELIVERIES, d.id == i.delivery_id
         ).where(
-            i.workspace_id == workspace_id, d.workspace_id == workspace_id, d.status == SENT,
-            d.job.in_(NUDGE_JOBS), i.local_date.between(start, end),
+            i.workspace_id == workspace_id, d.workspace_id == workspace_id, i.local_date.between(start, end),
+            d.job == HELD_JOB if held else (d.status == SENT) & d.job.in_(NUDGE_JOBS),
         )
         found: list[SentItem] = []
         for s in range(0, len(ids), IN_CHUNK):

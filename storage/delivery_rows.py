@@ -23,6 +23,7 @@ from storage.common import as_utc
 from storage.models import DeliveryItemRow, DeliveryRow
 
 NUDGE_JOBS = ("digest", "reminder")  # the messages that carry a rep's nudge items
+HELD_JOB = "held_back"  # nudges held back to measure the coach's effect (recorded, never sent)
 STATUSES = frozenset({PENDING, SENDING, SENT, FAILED, SKIPPED})
 PLANNED = STATUSES - {SENDING}  # what ``plan`` may record: "sending" needs a claim (and its time)
 ITEMS_PER_INSERT = 500  # rows per multi-row INSERT: drivers cap bound parameters per statement

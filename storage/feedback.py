@@ -25,8 +25,8 @@ DISMISS_DAYS = 30
 """How long a "not relevant" dismissal holds: from its day ``on`` up to, not including,
 ``on + DISMISS_DAYS`` (tests/fakes.py uses the same number)."""
 
-SNOOZED, DISMISSED, ACTED = "snoozed", "dismissed", "acted"
-ACTIONS = frozenset({SNOOZED, DISMISSED, ACTED})
+SNOOZED, DISMISSED, ACTED, USEFUL = "snoozed", "dismissed", "acted", "useful"
+ACTIONS = frozenset({SNOOZED, DISMISSED, ACTED, USEFUL})  # useful: recorded, suppresses nothing
 
 
 def check_feedback(feedback: NudgeFeedback) -> None:

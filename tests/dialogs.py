@@ -177,7 +177,7 @@ SETBACK_EN = Script(
         Say("nudges", ("Repair the relationship", "has not been put right yet")),
         Say("corrected Acme Corp: sent the corrected feature sheet in writing",
             ("Put right with Acme Corp, +2 for being quick", "Credit balance: -18")),
-        Say("nudges", ("Nothing needs you today",)),
+        Say("nudges", ("Nothing needs you right now",)),
         Say("won Acme Corp", ("Deal won with Acme Corp",)),
         Say("ledger Acme Corp", ("balance -18", "A claim proved false: “told them SSO was included; it is not”",
                                  "Put right: “sent the corrected feature sheet in writing”")),

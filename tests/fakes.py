@@ -358,10 +358,10 @@ class FakeClaimRepository(_Repo):
 
 class FakeNudgeFeedbackRepository(_Repo, table="feedback"):
     """Append-only, like ``storage.feedback``: snoozes hold ``on <= day < until``, dismissals
-    ``on <= day < on + DISMISS_DAYS``, "acted" never suppresses."""
+    ``on <= day < on + DISMISS_DAYS``, "acted" and "useful" never suppress."""
 
     def record(self, workspace_id: str, feedback: NudgeFeedback) -> None:
-        if feedback.action not in ("snoozed", "dismissed", "acted"):
+        if feedback.action not in ("snoozed", "dismissed", "acted", "useful"):
             raise ValueError(f"unknown nudge feedback action {feedback.action!r}")
         if feedback.action == "snoozed" and feedback.until is None:
             raise ValueError("a snooze needs an `until` day")
@@ -457,11 +457,12 @@ class FakeDeliveryRepository(_Repo, table="deliveries"):
                         sent.setdefault((i.rep_id, i.subject, i.kind), []).append(d.local_date)
         return {key: sorted(days) for key, days in sent.items()}
 
-    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date
-                           ) -> list[SentItem]:
+    def sent_items_between(self, workspace_id: str, rep_ids: Sequence[int], start: date, end: date,
+                           held: bool = False) -> list[SentItem]:
         found = [SentItem(i.rep_id, i.client_id, i.subject, i.kind, d.local_date)
                  for d in self._mine(workspace_id)
-                 if d.status == SENT and d.job in ("digest", "reminder") and start <= d.local_date <= end
+                 if (d.job == "held_back" if held else d.status == SENT and d.job in ("digest", "reminder"))
+                 and start <= d.local_date <= end
                  for i in d.items if i.rep_id in rep_ids]
         return sorted(found, key=lambda x: (x.local_date, x.rep_id, x.subject, x.kind))
 

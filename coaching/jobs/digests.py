@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Mapping, Sequence
 
-from coaching import daily, digest, metrics, schedule
+from coaching import daily, digest, digest_items, effect, metrics, schedule
 from coaching.model import Person
 from coaching.nudges import ClientHistory, Nudge
 from coaching.ports import UnitOfWork
 from coaching.records import person_recipient
 
-from coaching.jobs.reports import DIGEST, JobReport, RunReport
-from coaching.jobs.sending import Sending
+from coaching.jobs.reports import DIGEST, HELD, JobReport, RunReport
+from coaching.jobs.sending import SKIPPED, Sending, _item
 
 
 class Digests(Sending):
@@ -76,7 +76,25 @@ class Digests(Sending):
     def _one_digest(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge],
                     histories: Mapping[int, ClientHistory], sent: Mapping[tuple[str, str], Sequence[date]],
                     report: JobReport, lapsed_since: date | None = None) -> None:
+        eligible = schedule.choose(nudges, sent, day, self.plan)  # what the digest would carry
+        nudges = self._hold_back(workspace_id, person, day, nudges, eligible)
         self._send_items(workspace_id, DIGEST, person, day, nudges, report,
-                         choose=lambda fresh: schedule.choose(fresh, sent, day, self.plan),
+                         choose=lambda found: schedule.choose(found, sent, day, self.plan),
                          build=lambda items: digest.digest(person, items, self.plan.digest_size, histories, day,
                                                            lapsed_since))
+
+    def _hold_back(self, workspace_id: str, person: Person, day: date, nudges: list[Nudge],
+                   eligible: list[Nudge]) -> list[Nudge]:
+        """The nudges left for the digest once the held-back arm is taken out and recorded (a
+        skipped delivery of its own, once a day: coach nudges-effect compares the two arms).
+        Only nudges the digest would carry are drawn, so both arms are alike, and never what is
+        due (a promise, a client waiting on a problem, a setback): no client waits for a test."""
+        share = self.rules.nudging.holdout_share
+        held = [n for n in eligible if digest_items.TIERS.get(n.kind, 2) > 0
+                and effect.held_back(n.rep_id, n.subject, n.kind.value, share)]
+        if held:
+            with self.uow_factory() as uow:
+                uow.deliveries.plan(workspace_id, HELD, person_recipient(person.id), person.id, day,
+                                    [_item(n) for n in held], self.clock(), status=SKIPPED)
+                uow.commit()
+        return [n for n in nudges if n not in held]

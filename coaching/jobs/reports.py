@@ -13,6 +13,7 @@ from coaching.records import Delivery
 log = logging.getLogger("coaching.jobs")
 
 DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP = "digest", "reminder", "weekly", "team", "upkeep"
+HELD = "held_back"  # nudges held back to measure the coach (recorded as skipped, never sent)
 CHECKIN = checkin.JOB
 JOBS = (DIGEST, REMINDER, WEEKLY, TEAM, UPKEEP, CHECKIN)
 UNREACHABLE = "unreachable"

@@ -97,7 +97,8 @@ def test_cadence_ignores_the_order_it_is_given() -> None:
 def test_quiet_fires_past_one_and_a_half_cadences() -> None:
     nudge = only(hist(gives(40)), NudgeKind.QUIET)
     assert nudge.facts == {"days": 40, "cadence": 21}
-    assert (nudge.subject, nudge.rep_id, nudge.client_id, nudge.client_name) == ("client:4:quiet", 2, 4, "Acme")
+    assert (nudge.subject, nudge.rep_id, nudge.client_id, nudge.client_name) == (
+        f"client:4:quiet:{ago(40).isoformat()}", 2, 4, "Acme")  # the episode: since the last touch
     assert nudge.reason == Msg("nudge.quiet.reason", {"client": "Acme", "days": 40, "cadence": 21})
     assert nudge.next_step.key == "nudge.quiet.next.0"
 
@@ -148,10 +149,19 @@ def test_ask_only(touches, fires) -> None:
     assert (NudgeKind.ASK_ONLY in kinds(hist(touches))) is fires
 
 
+def test_a_new_episode_is_a_new_subject() -> None:
+    """The same silence keeps its subject day after day (it backs off, a snooze holds); a touch
+    and a new silence make a new one."""
+    first = only(hist(gives(40)), NudgeKind.QUIET).subject
+    assert only(hist(gives(41)), NudgeKind.QUIET).subject != first
+    later = [n.subject for n in detect(hist(gives(40)), AS_OF + timedelta(days=3), RULES) if n.kind is NudgeKind.QUIET]
+    assert later == [first]
+
+
 def test_ask_only_facts() -> None:
     nudge = only(hist(((5, A), (10, A), (15, A), (20, A), (25, G), (30, C))), NudgeKind.ASK_ONLY)
     assert nudge.facts == {"asks": 4, "touches": 5}  # asks and gives: the contact is neither
-    assert (nudge.subject, nudge.next_step.key) == ("client:4:ask_only", "nudge.ask_only.next.0")
+    assert (nudge.subject, nudge.next_step.key) == (f"client:4:ask_only:{ago(5).isoformat()}", "nudge.ask_only.next.0")
 
 
 @pytest.mark.parametrize("won, touched", [(25, gives(25, 35, 45, 55)), (30, gives(25, 30, 40, 50))])
@@ -160,7 +170,8 @@ def test_after_win_replaces_quiet(won, touched) -> None:
     assert kinds(history) == [NudgeKind.AFTER_WIN]
     nudge = only(history, NudgeKind.AFTER_WIN)
     assert nudge.facts == {"days": 25, "won": ago(won), "cadence": 10}
-    assert (nudge.subject, nudge.next_step.key) == ("client:4:after_win", "nudge.after_win.next")
+    assert (nudge.subject, nudge.next_step.key) == (f"client:4:after_win:{ago(won).isoformat()}",
+                                                    "nudge.after_win.next")
 
 
 @pytest.mark.parametrize(
@@ -235,7 +246,7 @@ def test_problem_follow_up_looks_at_every_answered_problem() -> None:
 def test_recovery_says_when_the_setback_was() -> None:
     nudge = only(hist(gives(10), setback=5), NudgeKind.RECOVERY)
     assert (nudge.subject, nudge.facts, nudge.next_step.params) == (
-        "client:4:recovery", {"on": ago(5)}, {"client": "Acme", "on": ago(5)})
+        f"client:4:recovery:{ago(5).isoformat()}", {"on": ago(5)}, {"client": "Acme", "on": ago(5)})
 
 
 @pytest.mark.parametrize(

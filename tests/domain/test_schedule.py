@@ -168,11 +168,20 @@ def test_choose_ranks_by_stake_caps_and_skips_what_backs_off():
              nudge(NudgeKind.PROBLEM_WAITING, 4), nudge(NudgeKind.QUIET, 5, stake_extra=12),
              nudge(NudgeKind.BUSY_LAPSE, 6), nudge(NudgeKind.AFTER_WIN, 7)]
     chosen = choose(found, {}, D, PLAN)
-    assert [n.client_id for n in chosen] == [2, 4, 5, 7, 1]  # a high-trust quiet client before a plain one
+    # what is due first, then the win to follow through, then patterns: the two quiet clients are
+    # one item (the high-trust one first), so five items carry six nudges
+    assert [n.client_id for n in chosen] == [2, 4, 7, 5, 1, 3]
     backing_off = {("client:2:promise_overdue", "promise_overdue"): [D - timedelta(days=1)]}
-    assert [n.client_id for n in choose(found, backing_off, D, PLAN)] == [4, 5, 7, 1, 3]
+    assert [n.client_id for n in choose(found, backing_off, D, PLAN)] == [4, 7, 5, 1, 3, 6]
     assert choose([], {}, D, PLAN) == []
-    assert len(choose(found, {}, D, Schedule(digest_size=2))) == 2
+    assert [n.client_id for n in choose(found, {}, D, Schedule(digest_size=2))] == [2, 4]
+
+
+def test_a_promise_due_comes_before_any_pattern_whatever_the_stakes():
+    found = [nudge(NudgeKind.ASK_ONLY, c, stake_extra=40) for c in range(1, 8)] + [
+        nudge(NudgeKind.QUIET, 8, stake_extra=40), nudge(NudgeKind.PROMISE_DUE, 9, stake_extra=-30)]
+    assert [n.client_id for n in choose(found, {}, D, PLAN)][:1] == [9]
+    assert len(choose(found, {}, D, PLAN)) == 9  # three items: the promise, quiet, only asking
 
 
 def test_team_timezone_is_the_managers_else_the_most_common():

@@ -49,11 +49,11 @@ def test_digest_is_sent_to_the_reps_dm_and_snooze_silences_it(slack):
     [digest] = slack.api.calls_to("chat.postMessage")
     assert digest.params["channel"] == "DUALICE"
     assert "Good morning, Alice Smith" in text_of(digest) and "send the quote" in text_of(digest)
-    snooze = next(e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]
-                  if e["value"].startswith("snooze:promise_overdue"))
-    slack.click(snooze, message_ts="5.5")
+    not_useful = next(e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                      if e["value"].startswith("dismiss:promise_overdue"))
+    slack.click(not_useful, message_ts="5.5")
     [answer] = slack.posts_after(1)
-    assert "Snoozed: I won't bring this up again before Fri 27 Nov 2026." in text_of(answer)
+    assert "Noted: not useful. I'll leave it for a month" in text_of(answer)
     assert kinds(slack) == ["problem_waiting"]
 
 
@@ -62,7 +62,7 @@ def test_not_relevant_is_recorded_and_log_a_touch_starts_the_conversation(slack)
     [digest] = slack.api.calls_to("chat.postMessage")
     buttons = [e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]]
     slack.click(next(e for e in buttons if e["value"].startswith("dismiss:problem_waiting")), message_ts="6.1")
-    assert "not relevant" in text_of(slack.posts_after(1)[0])
+    assert "not useful" in text_of(slack.posts_after(1)[0])
     slack.click(next(e for e in buttons if e["value"] == "/logmeeting Acme"), message_ts="6.1")
     assert "What happened?" in text_of(slack.posts_after(2)[0])
     assert kinds(slack) == ["promise_overdue"]

@@ -50,13 +50,17 @@ def test_the_client_prompt_offers_type_ahead_and_the_form():
 
 def test_a_digest_gives_each_item_its_own_buttons():
     rep = Person(1, "acme", "a@x", "Alice", Role.REP, (1,))
-    nudges = [Nudge(NudgeKind.QUIET, 1, i, f"Client {i}", Msg("nudge.quiet.reason", {"client": f"Client {i}", "days": 40, "cadence": 14}),
-                    Msg("nudge.quiet.next.0", {"client": f"Client {i}"}), f"client:{i}:quiet", stake=40 - i) for i in range(8)]
-    blocks = valid(render.blocks(digest(rep, nudges), CATALOG, "en"))
+    waiting = [Nudge(NudgeKind.PROBLEM_WAITING, 1, i, f"Client {i}",
+                     Msg("nudge.problem_waiting.reason", {"client": f"Client {i}", "problem": "login", "days": 2}),
+                     Msg("nudge.problem_waiting.next", {"client": f"Client {i}"}), f"problem:{i}", stake=80 - i)
+               for i in range(6)]
+    quiet = [Nudge(NudgeKind.QUIET, 1, 10 + i, f"Quiet {i}", Msg("nudge.quiet.reason", {"client": "x", "days": 40, "cadence": 14}),
+                   Msg("nudge.quiet.next.0", {"client": "x"}), f"client:{10 + i}:quiet", stake=40) for i in range(3)]
+    blocks = valid(render.blocks(digest(rep, waiting + quiet), CATALOG, "en"))
     actions = [b for b in blocks if b["type"] == "actions"]
-    assert len(actions) == 5  # the five most at stake
-    assert [e["value"] for e in actions[0]["elements"]] == [
-        "/logmeeting Client 0", "snooze:quiet:client:0:quiet", "dismiss:quiet:client:0:quiet"]
+    assert len(actions) == 6  # the five items most at stake (what is due first), then "useful"
+    assert [e["value"] for e in actions[0]["elements"]] == ["/logmeeting Client 0", "dismiss:problem_waiting:problem:0"]
+    assert [e["value"] for e in actions[-1]["elements"]][0].startswith("useful:digest:problem_waiting=problem:0|")
 
 
 def test_home_tab_is_a_valid_view_within_100_blocks():

@@ -212,10 +212,10 @@ def test_the_cards_validate_with_microsofts_adaptivecards(database_url, node_too
     coach = make_coach(database_url)
     seed_roster(coach)
     rep = Person(1, WORKSPACE, "alice@acme.example", "Alice Smith", Role.REP, (1,))
-    nudges = [Nudge(NudgeKind.QUIET, 1, i, f"Client {i}", Msg("nudge.quiet.reason", {"client": f"Client {i}", "days": 40,
-                                                                                  "cadence": 14}),
-                    Msg("nudge.quiet.next.0", {"client": f"Client {i}"}), f"client:{i}:quiet", stake=40 - i)
-             for i in range(8)]
+    nudges = [Nudge(NudgeKind.PROBLEM_WAITING, 1, i, f"Client {i}",
+                    Msg("nudge.problem_waiting.reason", {"client": f"Client {i}", "problem": "login", "days": 2}),
+                    Msg("nudge.problem_waiting.next", {"client": f"Client {i}"}), f"problem:{i}", stake=80 - i)
+              for i in range(8)]
     named: dict[str, tuple[Reply, str]] = {
         "buttons": (Reply.of("Pick one", choices=tuple(Choice(f"v{i}", f"Option {i}") for i in range(3))), "en"),
         "many choices": (Reply.of("Pick a client", choices=tuple(Choice(f"client:{i}", f"Client [{i}] *bold* " + "z" * 90)
@@ -238,7 +238,7 @@ def test_the_cards_validate_with_microsofts_adaptivecards(database_url, node_too
     assert {r["version"] for r in results.values()} == {"1.5"}
     assert len(documents["many choices"]["body"][1]["choices"]) == 100
     digest_card = documents["digest"]
-    assert [b["type"] for b in digest_card["body"]].count("ActionSet") == 5  # each item's own buttons
+    assert [b["type"] for b in digest_card["body"]].count("ActionSet") == 6  # each item's own buttons, then "useful"
     assert "信用通帳:田中商事" in documents["Japanese passbook"]["body"][0]["text"]
     for name in ("team health with its chart", "チームの健康とグラフ"):
         image = results[name]["roundTrip"]["body"][-1]  # the image survives parsing, data URI and all

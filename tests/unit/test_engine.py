@@ -58,7 +58,7 @@ def test_a_button_pressed_mid_log_acts_and_keeps_the_conversation(engine):
     assert "Which client" in said(coach, "rep@acme.example", "/logmeeting")
     said(coach, "rep@acme.example", "away")  # typed without a slash: an answer to the question, not a command
     assert "Which client" in said(coach, "rep@acme.example", "/logmeeting")
-    assert "not relevant" in said(coach, "rep@acme.example", "dismiss:quiet:client:1")
+    assert "not useful" in said(coach, "rep@acme.example", "dismiss:quiet:client:1")
     next_step = said(coach, "rep@acme.example", "Client 01")  # still logging: the client was the answer
     assert "Which client" not in next_step and "?" in next_step
 
