@@ -143,7 +143,8 @@ class SlackListeners:
             await ack(options=[])
             return
         inbound = await self.turns.profiled(client, team, user, "search")
-        query = body.get("value", "")
+        value = body.get("value")
+        query = value if isinstance(value, str) else ""  # a forged payload may send anything
         try:
             found = await asyncio.to_thread(self.coach.engine.suggest_clients, inbound, query)
         except StorageUnavailable:  # no suggestions while the database is away; the rep can type again

@@ -156,6 +156,12 @@ def test_app_home_shows_the_reps_overview(slack):
     assert "Alice Smith: your relationships on" in json.dumps(publish.params["view"])
 
 
+def test_a_type_ahead_whose_value_is_not_text_gets_no_options_not_an_error(slack):
+    """A signed but forged block_suggestion (the HTTP fuzzer found it): "value" an object."""
+    status, body = slack.post(block_suggestion_body("UALICE", "client_search", {"x": 1}))  # type: ignore[arg-type]
+    assert status == 200 and json.loads(body)["options"] == []
+
+
 def test_client_type_ahead_and_the_form(slack):
     status, body = slack.post(block_suggestion_body("UALICE", "client_search", "Acme"))
     options = json.loads(body)["options"]
@@ -190,7 +196,7 @@ def test_the_form_opens_in_the_reps_language(slack):
     assert slack.post(block_actions_body("UKEN", [action], channel_id="DUKEN", message_ts="3.3"))[0] == 200
     [opened] = slack.api.wait_for_sync("views.open", 1)
     view = opened.params["view"]
-    assert view["title"]["text"] == "接点を記録" and view["private_metadata"] == "DUKEN"
+    assert view["title"]["text"] == "活動を記録" and view["private_metadata"] == "DUKEN"
     from slack_sdk.models.views import View
 
     View(**view).validate_json()
