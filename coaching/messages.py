@@ -6,8 +6,10 @@ function, which is applied to user-supplied strings only (client names, notes), 
 catalogue's own words. The catalogue lives in ``coaching/locales/<lang>/*.toml`` (one file per area); a test keeps the
 languages' keys and placeholders identical.
 
-A catalogue entry is either a string or a table ``{one = "...", other = "..."}`` chosen by the
-``count`` parameter (Japanese needs only ``other``).
+A catalogue entry is either a string or a plural table ``{one = "...", other = "..."}`` chosen by
+the language's plural rule for the ``count`` parameter, or for the parameter the table names
+with ``by`` (``{one = "waited {days} day", other = "…", by = "days"}``). The rules are Unicode
+CLDR's for the two languages: English "one" is a whole 1, Japanese has only "other".
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from importlib import resources
 from typing import Any, Callable, Mapping
 
 LANGUAGES = ("en", "ja")
+PLURAL_KEYS = frozenset({"zero", "one", "two", "few", "many", "other", "by"})
 DEFAULT_LANGUAGE = "en"
 
 Escape = Callable[[str], str]
@@ -48,7 +51,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and not ({"one", "other"} >= value.keys() and "other" in value):
+        if isinstance(value, dict) and not (PLURAL_KEYS >= value.keys() and "other" in value):
             flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
@@ -92,6 +95,26 @@ def _format_date(value: date, lang: str) -> str:
     return value.strftime("%a %d %b %Y")
 
 
+def _plural(table: Mapping[str, str], params: Mapping[str, Any], lang: str) -> str:
+    """The form of a plural table the language's CLDR rules pick for its number (``count``, or
+    the parameter named by ``by``)."""
+    number = params.get(table.get("by", "count"))
+    if not isinstance(number, (int, float)) or isinstance(number, bool):
+        return table["other"]
+    return table.get(_plural_form(lang, number), table["other"])
+
+
+# CLDR plural rules (plurals.xml): en one = "i = 1 and v = 0"; ja has no category but other.
+_PLURAL_RULES: dict[str, Callable[[float], str]] = {
+    "en": lambda n: "one" if n == 1 and float(n).is_integer() else "other",
+    "ja": lambda n: "other",
+}
+
+
+def _plural_form(lang: str, number: float) -> str:
+    return _PLURAL_RULES.get(lang, _PLURAL_RULES["en"])(abs(number))
+
+
 def _no_escape(text: str) -> str:
     return text
 
@@ -115,7 +138,7 @@ class Catalog:
         if template is None:
             raise KeyError(f"message {message.key!r} is not in the catalogue")
         if isinstance(template, Mapping):
-            template = template["one"] if message.params.get("count") == 1 and "one" in template else template["other"]
+            template = _plural(template, message.params, lang)
         values = {name: self._value(v, lang, escape) for name, v in message.params.items()}
         return template.format_map(values)
 

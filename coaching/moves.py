@@ -47,7 +47,7 @@ def move(rep_id: int, figures: Mapping[int, Figures], names: Mapping[int, str], 
     if f.in_recovery:
         return Msg("health.move.review_setback", {"rep": name, "count": f.in_recovery})
     if f.problems_waiting and (peer := _fastest(figures, names, rep_id)):
-        return Msg("health.move.pair", {"rep": name, "peer": peer[0], "days": math.ceil(peer[1]),
+        return Msg("health.move.pair", {"rep": name, "peer": peer[0], "days": max(1, math.ceil(peer[1])),
                                         "count": f.problems_waiting})
     if (focus := coaching_focus(f, team)) is not None:
         return focus

@@ -181,7 +181,7 @@ def test_the_summary_takes_any_button_label_typed(typed, value) -> None:
 
 def test_every_choice_prompt_takes_its_labels_typed() -> None:
     """The kind, the purpose, a client, the trust levels: what the buttons say, in either language."""
-    turns = talk(["山田商事", "skip", "電話", "ギブ:見返りを求めない価値提供(情報・紹介・手助け)", "Edit", "What they asked of you",
+    turns = talk(["山田商事", "skip", "電話", "情報提供・お役立ち:見返りを求めない情報・紹介・手助け", "Edit", "What they asked of you",
                   "専門分野とその周辺の解決策", "記録する"])
     assert turns[-1].finished == LogRequest(
         client_id=5, client_name="山田商事", occurred_on=TODAY, kind=Kind.CALL, purpose=Purpose.GIVE, note="",

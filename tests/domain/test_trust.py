@@ -67,8 +67,8 @@ def said(message) -> str:
     (None, None, (), "Trust level: not assessed yet."),
     (L2, None, (), "Trust level 2 (they want solutions from you): you set it on Fri 20 Nov 2026."),
     (L2, L2, (), "Trust level 2 (they want solutions from you), assessed Fri 20 Nov 2026."),
-    (L3, L3, (L3, L3, L1), "Trust level 3 (they want your view of their whole business): 2 of their last 3 touches "
-                           "showed it (latest Fri 20 Nov 2026)."),
+    (L3, L3, (L3, L3, L1), "Trust level 3 (they want your view of their whole business): their last touches showed it, 2 of 3 "
+                           "(latest Fri 20 Nov 2026)."),
     (L3, L3, (L3,), "Trust level 3 (they want your view of their whole business): from one touch so far"),
     (L3, L1, (L1, L3, L2), "Their last touch (Fri 20 Nov 2026) pointed to level 1; one touch does not move it."),
 ])
@@ -78,5 +78,5 @@ def test_explain_says_why(level, asked, newest_first, text) -> None:
 
 def test_a_signal_that_did_not_move_the_level_follows_the_reason_for_it() -> None:
     text = said(explain(client(L3, L3), signals(L1, L3, L3), RULES))
-    assert text.startswith("Trust level 3 (they want your view of their whole business): 2 of their last 3 touches")
+    assert text.startswith("Trust level 3 (they want your view of their whole business): their last touches showed it, 2 of 3")
     assert text.endswith("Their last touch (Fri 20 Nov 2026) pointed to level 1; one touch does not move it.")

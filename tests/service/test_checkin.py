@@ -128,7 +128,7 @@ def test_a_touch_captured_from_a_channel_does_not_count_as_logged(world):
     notifier = Recorder(clock)
     checkins_only(coach, notifier).run(WORKSPACE, clock(), jobs=(CHECKIN,))
     [(_, reply)] = notifier.to("alice")
-    assert "You wrote in Acme's channel today. What was it for?" in text(reply)
+    assert "You wrote in the channel you share with Acme today. What was it for?" in text(reply)
     assert "Tap a client you were in touch with today" not in text(reply)  # no candidates: the open form
     assert labels(reply)[:3] == ["Give", "Ask", "Service"]
 
@@ -274,7 +274,7 @@ def test_team_health_tells_a_quiet_client_from_an_unlogged_one(world):
         uow.commit()
     clock.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     said = text(say(coach, "mia@acme.example", "/teamhealth").replies[0])
-    assert "Logging: 1 of 2 reps logged on most working days." in said
+    assert "Logging: reps who logged on most working days, 1 of 2." in said
     assert "by one tap 4, by command 6, by shortcut 3, from channels 3, other 0" in said
     assert "working days" not in said.split("Alice Smith")[1].split("\n")[1]  # Alice's logging is no news
     assert "logged on only 1 of 20 working days: a quiet client may be an unlogged one" in said

@@ -73,7 +73,7 @@ def test_a_digest_followed_by_a_touch_within_three_days_counts_as_acted_on(coach
     en = [Catalog("en").render(line, "en") for line in lines]
     ja = [Catalog("ja").render(line, "ja") for line in lines]
     assert "Nudges acted on within 3 days: 50% of 2 delivered (before: –)" in en
-    assert "3日以内に対応したナッジ:届けた2件のうち50%(前期間:–)" in ja
+    assert "3日以内に行動につながったフォローのお知らせ:50%(配信2件、前期間:–)" in ja
 
 
 def test_teamhealth_json_has_the_share(coach, database_url, tmp_path):

@@ -207,7 +207,7 @@ def test_skip_invalid_imports_the_rest(staffed: Coach, tmp_path: Path) -> None:
     assert (report.rows, report.added, [line for line, _ in report.skipped]) == (4, 2, [5, 5, 5, 6])
     assert book(staffed) == {"Acme": [(Reason.GIVE_TOUCH, 2, date(2026, 11, 2)), (Reason.GIVE_TOUCH, 2, date(2026, 11, 3))]}
     rendered = staffed.catalog.render(summary(report, "interactions"), "en")
-    assert rendered.startswith("Imported 2 of 4 rows (0 already there, 2 skipped). New clients: 1.")
+    assert rendered.startswith("Rows imported: 2 of 4 (0 already there, 2 skipped). New clients: 1.")
 
 
 @pytest.mark.parametrize("row, problems", [
@@ -305,7 +305,7 @@ def test_summary_and_problems_render_in_both_languages(staffed: Coach, tmp_path:
     report = import_roster(staffed, DATA / "roster.csv", progress=False)
     en = staffed.catalog.render(summary(report, "roster"), "en")
     ja = staffed.catalog.render(summary(report, "roster"), "ja")
-    assert en == "Imported 0 of 5 rows (5 already there, 0 updated, 0 skipped). New teams: 0."
+    assert en == "Rows imported: 0 of 5 (5 already there, 0 updated, 0 skipped). New teams: 0."
     assert ja == "5行のうち0件を取り込みました(取り込み済み5件、更新0件、スキップ0件)。新しいチーム:0件。"
     [line] = describe([(6, Msg("import.no_team", {}))])
     assert staffed.catalog.render(line, "ja").startswith("6行目:「team」が空欄です。")

@@ -47,7 +47,7 @@ def test_ledger_without_a_client_is_the_reps_own_book(database_url):
     assert lines[2] == "• Steady Co: credit +7 ↑, last touch 3 days ago, give:ask 2:1 in 90 days"
     assert "ledger CLIENT" in lines[-1]
     japanese = said(coach, "alice@acme.example", "台帳", "ja")
-    assert "あなたの信用通帳:お客様2社" in japanese and "直近90日のギブ:依頼 2:1" in japanese
+    assert "あなたの信用通帳:お客様2社" in japanese and "直近90日の情報提供2件/商談・提案1件" in japanese
     assert "Slipping Ltd" in said(coach, "alice@acme.example", "ledger Slipping Ltd")  # one client: the passbook
 
 

@@ -68,7 +68,7 @@ def test_the_titles_are_the_catalogues_words(catalog):
     _, english = png_info(charts.render_png(chart, catalog, "en"))
     _, japanese = png_info(charts.render_png(chart, catalog, "ja-JP"))  # a locale is fine too
     assert english["Title"] == "East: credit and give:ask, Sat 24 Oct 2026 – Fri 20 Nov 2026"
-    assert japanese["Title"] == "East:信用残高とギブ:依頼(2026年10月24日(土)〜2026年11月20日(金))"
+    assert japanese["Title"] == "East:信用残高と情報提供/商談・提案(2026年10月24日(土)〜2026年11月20日(金))"
     assert charts.title(chart, catalog, "ja-JP") == japanese["Title"]
 
 

@@ -121,9 +121,9 @@ def test_ledger_json(env, seeded):
 
 def test_daily_then_ledger_shows_the_waiting_problem(env, seeded):
     code, out, _ = run(env, "daily", "--as-of", "2026-11-24")
-    assert code == 0 and "1 problems left waiting" in out
+    assert code == 0 and "problems left waiting: 1" in out
     code, out, _ = run(env, "daily", "--as-of", "2026-11-24")
-    assert "0 problems left waiting" in out  # idempotent
+    assert "problems left waiting: 0" in out  # idempotent
     data = json.loads(run(env, "ledger", "--client", "Acme", "--format", "json")[1])
     assert data["balance"] == -1
     assert data["entries"][0]["reason"].startswith("Left their problem unanswered")
@@ -162,7 +162,7 @@ def test_teamhealth_chart_in_japanese(env, seeded, tmp_path):
     code, out, _ = run({**env, "COACH_LANGUAGE": "ja"}, "teamhealth", "--team", "East", "--as-of", "2026-11-20")
     path = chart_path(out, "グラフ:")
     assert code == 0 and path.name == "teamhealth-acme-east-2026-11-20-ja.png"
-    assert png_info(path.read_bytes())[1]["Title"].startswith("East:信用残高とギブ:依頼")
+    assert png_info(path.read_bytes())[1]["Title"].startswith("East:信用残高と情報提供/商談・提案")
 
 
 def test_a_manager_chatting_gets_the_chart_path(env, seeded, tmp_path):

@@ -204,7 +204,7 @@ def test_japanese_translates_everything_and_titles_are_words_the_engine_knows(ja
         title = ja[f"bots[0].commandLists[0].commands[{i}].title"]
         assert title in COMMANDS[name], (name, title)  # Teams sends the title as the message
         assert not ja[f"bots[0].commandLists[0].commands[{i}].description"].isascii()
-    assert ja["composeExtensions[0].commands[0].title"] == "お客様との接点として記録"
+    assert ja["composeExtensions[0].commands[0].title"] == "お客様との活動として記録"
     assert not ja["composeExtensions[0].commands[0].description"].isascii()
     texts = [v for k, v in ja.items() if k != "$schema"]
     assert len(texts) == 4 + 2 * len(TEAMS_COMMANDS) + 2  # + the message action's title and description

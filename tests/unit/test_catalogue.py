@@ -72,3 +72,68 @@ def test_plural_forms():
     assert catalog.render(Msg("promise.header", {"count": 1}), "en") == "You have 1 open promise:"
     assert catalog.render(Msg("promise.header", {"count": 3}), "en") == "You have 3 open promises:"
     assert catalog.render(Msg("promise.header", {"count": 1}), "ja") == "未完了の約束が1件あります:"
+
+
+# --- every line rendered, as a reader meets it ------------------------------------------------
+
+NUMBERS = {"count", "days", "weeks", "cadence", "asks", "gives", "touches", "recent", "usual", "closed", "kept",
+           "limit", "length", "level", "other", "agree", "of", "amount", "balance", "trend", "total", "change",
+           "reps", "logging", "working", "tap", "command", "shortcut", "channel", "found", "expected", "line",
+           "first", "added", "rows", "already", "updated", "skipped", "broken", "unanswered", "silence", "wins",
+           "quiet", "setbacks", "open", "before", "sent_n", "held_n", "diff", "low", "high", "waiting", "number",
+           "clients", "l1", "l2", "l3", "l4", "none", "share", "team", "before_gives", "before_asks", "delivered",
+           "value", "median", "page", "shown", "size", "minutes", "seconds", "port", "hours"}
+DATES = {"on", "due", "won", "since", "start", "end", "today", "touch", "until"}
+
+
+def _sample(name: str, spec: str, number: int):
+    from datetime import date
+
+    if name in DATES:
+        return date(2026, 11, 18)
+    if name in NUMBERS or spec.endswith(("d", "g")):
+        return number
+    return "Acme"
+
+
+def _params(template) -> dict[str, str]:
+    import string as _string
+
+    texts = template.values() if isinstance(template, dict) else [template]
+    return {name.split(".")[0]: spec or "" for text in texts for _, name, spec, _ in _string.Formatter().parse(text)
+            if name}
+
+
+def _rendered(lang: str, number: int, one: str | None = None) -> dict[str, str]:
+    """Every entry rendered with sample values: numbers ``number``, but ``one`` set to 1."""
+    out = {}
+    for key, template in entries(lang).items():
+        params = {name: _sample(name, spec, 1 if name == one else number) for name, spec in _params(template).items()}
+        out[key] = Catalog().render(Msg(key, params), lang)
+    return out
+
+
+def test_every_line_renders_in_both_languages():
+    for lang in LANGUAGES:
+        for number in (1, 2):
+            assert all(isinstance(text, str) and text for text in _rendered(lang, number).values())
+
+
+def test_no_space_beside_a_placeholder_in_japanese():
+    """Japanese has no spaces between words: `{client}様に`, not `{client} に` (JAPANESE.md)."""
+    jp = r"[ぁ-んァ-ヶ一-龥々〜]"
+    spaced = {k: v for k, v in entries("ja").items() for text in (v.values() if isinstance(v, dict) else [v])
+              if re.search(rf"{jp} \{{|\}} {jp}", text)}
+    assert spaced == {}
+
+
+def test_english_numbers_agree():
+    """No "1 days", "1 clients": any number that can be one reads in the singular then (CLDR
+    plural rules, through Babel, choose the table's form)."""
+    nouns = r"days|weeks|clients|touches|promises|problems|reps|asks|gives|entries|nudges|items|rows|setbacks"
+    wrong = {}
+    for name in NUMBERS:
+        for key, text in _rendered("en", 2, one=name).items():
+            if name in _params(entries("en")[key]) and re.search(rf"(?<![\d.+-])1 ({nouns})\b", text):
+                wrong[(key, name)] = text
+    assert sorted(wrong) == []
