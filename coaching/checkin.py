@@ -44,10 +44,11 @@ class Checkin:
 def gather(uow: UnitOfWork, person: Person, day: date, size: int = CHOICES) -> Checkin:
     """The rep's day as the check-in sees it, in a few reads: only the clients it names are
     looked up (never the rep's whole book, which the job would otherwise read once per rep)."""
-    ws = person.workspace_id
+    ws, teams = person.workspace_id, set(access.visible_team_ids(uow, person))  # read once, not per client
+
     def named(client_id: int) -> tuple[int, str] | None:
-        client = access.visible_client(uow, person, client_id)
-        return None if client is None else (client.id, client.name)
+        client = uow.clients.get(ws, client_id)
+        return None if client is None or client.team_id not in teams else (client.id, client.name)
 
     todays = uow.interactions.for_rep_on(ws, person.id, day)
     logged = any(t.source != Source.CHANNEL for t in todays)

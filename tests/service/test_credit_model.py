@@ -159,3 +159,20 @@ def test_a_past_day_counts_nothing_booked_after_it(world):
         then = passbook(uow, alice, "Acme", as_of=TODAY - timedelta(days=1))
         now = passbook(uow, alice, "Acme")
     assert then.balance == now.balance + 5 and len(then.open_promises) == 0
+
+
+def test_a_skipped_trust_question_is_not_put_again_for_a_while(world):
+    """docs/rules.md: a rep who skips the question is not asked it again for that client for
+    trust_reassess_days; the level stays unassessed."""
+    coach, clock, ids = world
+    setup_client(coach, ids["alice"], "Acme", [(10, Purpose.GIVE)])
+    chat = ConsoleChannel(coach, "alice@acme.example")
+    first, _ = chat.send("/logmeeting Acme call give: sent the benchmark report")
+    assert "ask of you" in first
+    chat.send("skip")
+    chat.send("save")
+    clock.advance(days=1)
+    second, _ = chat.send("/logmeeting Acme call give: sent the case study")
+    assert "ask of you" not in second and "Save" in second
+    with coach.uow_factory() as uow:
+        assert uow.clients.by_name(WS, "Acme").trust_level is None

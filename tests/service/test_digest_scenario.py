@@ -111,6 +111,12 @@ def test_held_back_nudges_are_recorded_and_compared(busy_rep):
         sent = uow.deliveries.sent_items_between(WORKSPACE, people, FRIDAY, FRIDAY)
     assert held and not {(i.subject, i.kind) for i in held} & {(i.subject, i.kind) for i in sent}
     assert all(effect.held_back(i.rep_id, i.subject, i.kind, 0.5) for i in held)
+    assert "promise_due" not in {i.kind for i in held} and "promise_due" in {i.kind for i in sent}  # never what is due
+    rules = coach.rules.with_overrides({"nudging": {"holdout_share": 1.0}})  # even holding back everything
+    later = Recorder(clock)
+    clock.advance(days=3)
+    ScheduledJobs(coach.uow_factory, later, rules, Schedule(checkin_time=None), coach.clock).run(WORKSPACE, clock())
+    assert any("send the revised quote" in line for _, reply in later.to("alice") for line in rendered(reply, "en"))
     with coach.uow_factory() as uow:  # two days later she calls every client the digest named
         alice = uow.people.get(WORKSPACE, ids["alice"])
         for i in sent:

@@ -137,3 +137,12 @@ def test_english_numbers_agree():
             if name in _params(entries("en")[key]) and re.search(rf"(?<![\d.+-])1 ({nouns})\b", text):
                 wrong[(key, name)] = text
     assert sorted(wrong) == []
+
+
+def test_no_nudge_says_today():
+    """A nudge can be read on a day the rep does not work (docs/scheduler.md): its reason and
+    next step never say "today", in either language."""
+    said = {k: v for lang in LANGUAGES for k, v in entries(lang).items()
+            if k.startswith("nudge.") and (".next" in k or k.endswith(".reason") or k.startswith("nudge.header"))
+            for text in (v.values() if isinstance(v, dict) else [v]) if re.search(r"\btoday\b|今日|本日", text)}
+    assert said == {}
