@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from coaching.engine import Engine
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.reading import RuleReader
 from coaching.ports import UnitOfWorkFactory
 from coaching.rules import Rules
@@ -59,4 +59,4 @@ def bootstrap(settings: Settings, clock: Callable[[], datetime] = utc_now, check
         llm_reader, tips = build_reader(settings, fallback=reader), build_tips(settings)
     engine = Engine(uow_factory, rules, clock, reader=reader, tips=tips, llm_reader=llm_reader,
                     working_days=settings.schedule().working_days)
-    return Coach(settings, rules, uow_factory, engine, Catalog(settings.language), clock, RequestInbox(sql_engine))
+    return Coach(settings, rules, uow_factory, engine, Catalog(settings.language, today=lambda: clock().date()), clock, RequestInbox(sql_engine))

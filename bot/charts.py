@@ -37,7 +37,9 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from PIL import Image, ImageColor, PngImagePlugin
 
-from coaching.messages import Catalog, language_of, msg
+from bot.catalog import Catalog
+
+from coaching.messages import language_of, msg
 from coaching.replies import Chart
 
 JAPANESE_FONT = "IPAexGothic"

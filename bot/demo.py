@@ -4,7 +4,9 @@
 left alone) with two teams, eight reps, two managers, an admin and sixty clients, and replays
 four months of touches, promises and problems through the service layer, running the daily
 rules weekly as the scheduler would have. Everything comes from ``random.Random(seed)`` and the
-``today`` passed in, so the same seed always gives the same data.
+``today`` passed in, so the same seed always gives the same data. Each rep's data is in the
+rep's own language: a Japanese ("ja") rep owns clients with Japanese names and writes Japanese
+notes, promises, problems and deals; an English one English (``CLIENTS_BY_LANG``, ``WORDS``).
 
 Each rep plays one archetype (``ARCHETYPES`` maps e-mail -> code) with a signature nudge today:
 
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 # The cast and the plan live in bot.demo_plan; the names the bench and the tests import from
 # here are re-exported.
 from bot.demo_plan import (  # noqa: F401  (re-exported)
-    ARCHETYPES, CLIENTS, DEALS, DOMAIN, HISTORY_DAYS, KINDS, PEOPLE, PROFILES, PROMISER, TEAMS, WORDS,
+    ARCHETYPES, CLIENTS, CLIENTS_BY_LANG, DEALS, DOMAIN, HISTORY_DAYS, KINDS, PEOPLE, PROFILES, PROMISER, TEAMS, WORDS,
     Event, Profile, _plan,
 )
 from coaching import daily, services

@@ -35,19 +35,23 @@ PEOPLE = (
 )
 ARCHETYPES: dict[str, str] = {f"{p[0]}@{DOMAIN}": p[6] for p in PEOPLE if p[6]}
 
-CLIENTS = (
-    "田中商事", "北斗物流", "山田製作所", "青葉信用金庫", "さくら不動産", "東光電機", "大和精工",
-    "富士見食品", "緑川化学", "朝日ソリューションズ", "白鷺ホテルズ", "若葉薬品", "光陽建設",
-    "三つ葉システム", "浜松精密", "銀河出版", "紅葉観光", "瑞穂エネルギー", "桜島海運", "千代田テック",
-    "Acme Corp", "Globex", "Initech", "Northwind Traders", "Contoso", "Fabrikam", "Tailspin Toys",
-    "Wide World Importers", "Litware", "Adventure Works", "Pinnacle Freight", "Harbor & Finch",
-    "Brightline Analytics", "Kestrel Health", "Oakridge Foods", "Summit Savings Bank",
-    "Redwood Retail", "Silverline Media", "Ironclad Security", "Lumen Labs", "Meridian Insurance",
-    "Cobalt Mining", "Evergreen Power", "Bluewater Marine", "Crescent Hotels", "Atlas Components",
-    "Beacon Logistics", "Granite Peak Builders", "Falcon Aerospace", "Orchard Pharma",
-    "Nimbus Cloud", "Sterling Partners", "Harvest Table", "Quantum Widgets", "Riverbend Paper",
-    "Polaris Telecom", "Maple & Co", "Hollis Engineering", "Vantage Schools", "Copperleaf Design",
-)
+# Each rep's clients carry names in the rep's own language: the Japanese reps (giver, promiser,
+# steady: 8 + 7 + 8) own the 23 Japanese names, the English reps (7 + 8 + 8 + 7 + 7) the 37 English.
+CLIENTS_BY_LANG: dict[str, tuple[str, ...]] = {
+    "ja": ("田中商事", "北斗物流", "山田製作所", "青葉信用金庫", "さくら不動産", "東光電機", "大和精工",
+           "富士見食品", "緑川化学", "朝日ソリューションズ", "白鷺ホテルズ", "若葉薬品", "光陽建設",
+           "三つ葉システム", "浜松精密", "銀河出版", "紅葉観光", "瑞穂エネルギー", "桜島海運", "千代田テック",
+           "松葉商事", "岬工業", "東雲メディカル"),
+    "en": ("Acme Corp", "Globex", "Initech", "Northwind Traders", "Contoso", "Fabrikam", "Tailspin Toys",
+           "Wide World Importers", "Litware", "Adventure Works", "Pinnacle Freight", "Harbor & Finch",
+           "Brightline Analytics", "Kestrel Health", "Oakridge Foods", "Summit Savings Bank",
+           "Redwood Retail", "Silverline Media", "Ironclad Security", "Lumen Labs", "Meridian Insurance",
+           "Cobalt Mining", "Evergreen Power", "Bluewater Marine", "Crescent Hotels", "Atlas Components",
+           "Beacon Logistics", "Granite Peak Builders", "Falcon Aerospace", "Orchard Pharma",
+           "Nimbus Cloud", "Sterling Partners", "Riverbend Paper", "Polaris Telecom", "Maple & Co",
+           "Hollis Engineering", "Vantage Schools"),
+}
+CLIENTS = (*CLIENTS_BY_LANG["ja"], *CLIENTS_BY_LANG["en"])
 
 G, A, S = Purpose.GIVE, Purpose.ASK, Purpose.SERVICE
 KINDS = {G: (Kind.EMAIL, Kind.MESSAGE, Kind.EVENT, Kind.MEETING),
@@ -67,6 +71,7 @@ WORDS = {
         "problem": ("The invoice does not match the PO", "The delivery arrived late",
                     "Users cannot log in after the update", "The monthly report export fails"),
         "breach": "Said the integration was live at a similar client; it was not",
+        "deal": ("Annual licence", "Pilot extended to two more sites", "Three-year renewal", "Add-on module"),
     },
     "ja": {
         G: ("業界のベンチマーク資料を共有", "同じ課題を解決した企業の担当者を紹介", "新しい規制の解説を送付",
@@ -80,9 +85,10 @@ WORDS = {
         "problem": ("請求書の金額が発注書と合わない", "納品が遅れた", "アップデート後にログインできない",
                     "月次レポートが出力できない"),
         "breach": "同業他社で稼働済みと説明したが、実際は未導入だった",
+        "deal": ("年間ライセンス", "試験導入を二拠点に拡大", "三年契約の更新", "追加モジュール"),
     },
 }
-DEALS = ("Annual licence", "Pilot extended to two more sites", "Three-year renewal", "Add-on module")
+DEALS = WORDS["en"]["deal"]  # the won deals' names in English (the bench's organisation uses them)
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,7 @@ class _Planner:
         if rng.random() < p.problems and ago >= (25 if rep.code == "ignorer" else 6):
             problem, answer = rng.choice(WORDS[rep.lang]["problem"]), ago - rng.randint(*p.answer)
         proof = purpose is not G and rng.random() < p.proof
-        won = rng.choice(DEALS) if ago == won_ago else None
+        won = rng.choice(WORDS[rep.lang]["deal"]) if ago == won_ago else None
         self.touch(rep.email, client, ago, purpose, rep.lang, proof=proof, promise=promise, problem=problem,
                    trust=trust, won=won)
         if answer is not None:
@@ -236,16 +242,18 @@ SCRIPTS = {"promiser": _promiser_script, "busy": _busy_script, "ignorer": _ignor
 
 
 def _plan(rng: random.Random) -> tuple[dict[str, list[str]], list[Event]]:
-    """Who owns which client, and every event as (days ago, order, action, details)."""
-    names = list(CLIENTS)
-    rng.shuffle(names)
+    """Who owns which client, and every event as (days ago, order, action, details). A rep is
+    dealt clients named in their own language, from that language's shuffled list."""
+    names = {lang: list(clients) for lang, clients in CLIENTS_BY_LANG.items()}
+    for lang in names:  # ja, then en: the order of the draws is part of the data
+        rng.shuffle(names[lang])
     book: dict[str, list[str]] = {}
     plan = _Planner(rng)
     for local, _, _, _, _, locale, code in PEOPLE:
         if code is None:
             continue
         rep = _Rep(f"{local}@{DOMAIN}", code, locale or "en")
-        mine = book[rep.email] = [names.pop() for _ in range(rep.profile.clients)]
+        mine = book[rep.email] = [names[rep.lang].pop() for _ in range(rep.profile.clients)]
         for i, client in enumerate(mine):
             plan.client(rep, client, i)
         if script := SCRIPTS.get(code):

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.teams.auth import access_from as teams_access
 from bot.terminal import render_with_chart
 from coaching.errors import MaybeDelivered
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Person
 from coaching.replies import Reply
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from coaching.messages import Catalog, Msg, msg
+from bot.catalog import Catalog
+
+from coaching.messages import Msg, msg
 from coaching.replies import Reply, printable
 
 log = logging.getLogger(__name__)

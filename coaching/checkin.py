@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from coaching import access, commands
-from coaching.messages import msg
+from coaching.messages import PersonName, msg
 from coaching.model import Person, Purpose, Source
 from coaching.ports import UnitOfWork
 from coaching.records import SKIPPED, person_recipient
@@ -83,7 +83,7 @@ def reply(person: Person, checkin: Checkin) -> Reply | None:
         taps += (Choice(commands.button(commands.Tap(None)), msg("checkin.someone_else")),
                  Choice(commands.button(commands.NotToday()), msg("checkin.none")))
         items.append((msg("checkin.ask" if checkin.candidates else "checkin.ask_open"), taps))
-    built = Reply.of_items((msg("checkin.title", name=person.name),), items)
+    built = Reply.of_items((msg("checkin.title", name=PersonName(person.name, greeting=True)),), items)
     return dataclasses.replace(built, picker="client" if not checkin.logged else None)
 
 

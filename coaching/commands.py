@@ -218,7 +218,7 @@ _TAP = re.compile(r"tap:(\d+|other)|client:(\d+)|new:(.+)", re.DOTALL)
 _PURPOSE = re.compile(r"purpose:(\d+):(give|ask|service|contact)")
 _SETBACK = re.compile(r"setback:(\d+):(false_claim|misunderstanding):(.*)", re.DOTALL)
 _CHANNEL_HERE = re.compile(r"channel\s+here|チャンネル\s*(?:ここ|ここに)?|ここ")
-_PAGE = re.compile(r"(.+?)\s+(?:page|p\.?|ページ)\s*(\d+)")
+_PAGE = re.compile(r"(.+?)\s+(?:(?:page|p\.?|ページ)\s*(\d+)|(\d+)\s*ページ目?)")
 NOT_TODAY_WORDS = ("not today", "nothing today", "no touches today", "none today", "今日はなし", "本日はなし",
                    "今日はない", "今日はありません", "本日はありません")
 
@@ -290,7 +290,7 @@ def _typed(name: str, rest: str) -> Command:
         return LogMeeting(rest)
     if name == "ledger":
         m = _PAGE.fullmatch(rest)
-        return Ledger(m[1], int(m[2])) if m else Ledger(rest)
+        return Ledger(m[1], int(m[2] or m[3])) if m else Ledger(rest)
     if name == "clients":
         return Clients(team=norm(rest) in _TEAM_WORDS)
     if name == "teamhealth":

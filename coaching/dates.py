@@ -68,6 +68,26 @@ def _month_day(today: date, month: int, day: int, prefer: Prefer) -> date | None
     return next((c for c in reversed(candidates) if c <= today + timedelta(days=7)), None)
 
 
+def _month_day_of(today: date, month: int, match: re.Match[str], prefer: Prefer) -> date | None:
+    """Month and day, in the year (last, this or next) its written weekday belongs to ("Fri 27
+    Nov"); with no weekday, or one that fits none of them, as :func:`_month_day` reads it."""
+    day, weekday = int(match["d"]), match["wd"]
+    if weekday:
+        wanted = _JA_DAYS[weekday] if weekday in _JA_DAYS else _EN_DAYS[weekday]
+        fits = [c for y in (today.year - 1, today.year, today.year + 1)
+                if (c := _valid(y, month, day)) and c.weekday() == wanted]
+        if fits:
+            return min(fits, key=lambda c: abs(c - today))
+    return _month_day(today, month, day, prefer)
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _full(y: str, m: str, d: str) -> date | None:
     try:
         return date(int(y), int(m), int(d))
@@ -80,10 +100,13 @@ def _end_of_month(today: date) -> date:
 
 
 _Resolver = Callable[[re.Match[str], date, Prefer], date | None]
-# The weekday the coach prints with a date ("Fri 27 Nov 2026", "2026年11月27日(金)"): read and
-# left aside, the day itself says when.
+# The weekday the coach prints with a date ("Fri, 27 Nov 2026", "2026年11月27日(金)"): with a
+# year it is left aside, the day itself says when; without one ("Fri 27 Nov", "11月27日(金)",
+# as the coach writes dates near today) it says which year.
 _EN_WEEKDAY = rf"(?:(?:{_EN_DAY_RE})\.?,?\s+)?"
 _JA_WEEKDAY = r"(?:\s*\([月火水木金土日](?:曜日?)?\))?"
+_EN_WEEKDAY_OF = rf"(?:(?P<wd>{_EN_DAY_RE})\.?,?\s+)?"
+_JA_WEEKDAY_OF = r"(?:\s*\((?P<wd>[月火水木金土日])(?:曜日?)?\))?"
 _ORDINAL = r"(?:st|nd|rd|th)?"
 
 # (pattern, resolver). Order matters: longer, more specific phrases first.
@@ -94,12 +117,12 @@ _PATTERNS: list[tuple[re.Pattern[str], _Resolver]] = [
      lambda m, t, p: _full(m[3], str(_EN_MONTHS[m[2][:3]]), m[1])),
     (re.compile(rf"\b{_EN_WEEKDAY}({_EN_MONTH_RE})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})\b"),
      lambda m, t, p: _full(m[3], str(_EN_MONTHS[m[1][:3]]), m[2])),
-    (re.compile(rf"(?<![\d/])(\d{{1,2}})(?:/|月)(\d{{1,2}})日?(?![\d/]){_JA_WEEKDAY}"),
-     lambda m, t, p: _month_day(t, int(m[1]), int(m[2]), p)),
-    (re.compile(rf"\b{_EN_WEEKDAY}({_EN_MONTH_RE})\.?\s+(\d{{1,2}}){_ORDINAL}\b"),
-     lambda m, t, p: _month_day(t, _EN_MONTHS[m[1][:3]], int(m[2]), p)),
-    (re.compile(rf"\b{_EN_WEEKDAY}(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({_EN_MONTH_RE})\b"),
-     lambda m, t, p: _month_day(t, _EN_MONTHS[m[2][:3]], int(m[1]), p)),
+    (re.compile(rf"(?<![\d/])(?P<m>\d{{1,2}})(?:/|月)(?P<d>\d{{1,2}})日?(?![\d/]){_JA_WEEKDAY_OF}"),
+     lambda m, t, p: _month_day_of(t, int(m["m"]), m, p)),
+    (re.compile(rf"\b{_EN_WEEKDAY_OF}(?P<m>{_EN_MONTH_RE})\.?\s+(?P<d>\d{{1,2}}){_ORDINAL}\b"),
+     lambda m, t, p: _month_day_of(t, _EN_MONTHS[m["m"][:3]], m, p)),
+    (re.compile(rf"\b{_EN_WEEKDAY_OF}(?P<d>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?(?P<m>{_EN_MONTH_RE})\b"),
+     lambda m, t, p: _month_day_of(t, _EN_MONTHS[m["m"][:3]], m, p)),
     (re.compile(r"day after tomorrow|明後日|あさって"), lambda m, t, p: t + timedelta(days=2)),
     (re.compile(r"\btoday\b|今日|本日|きょう"), lambda m, t, p: t),
     (re.compile(r"\b(?:the )?day before yesterday\b|一昨日|おととい"), lambda m, t, p: t - timedelta(days=2)),

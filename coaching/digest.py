@@ -9,7 +9,7 @@ from typing import Iterable, Mapping, Sequence
 
 from coaching import digest_items, views
 from coaching.commands import MAX_SUBJECTS, ClosePromise, Feedback, LogMeeting, Nudges, Solved, button
-from coaching.messages import Msg, msg
+from coaching.messages import Msg, PersonName, msg
 from coaching.model import Person
 from coaching.nudges import ClientHistory, Nudge, NudgeKind
 from coaching.replies import Choice, Reply
@@ -105,10 +105,19 @@ def digest(person: Person, nudges: Iterable[Nudge], size: int = DIGEST_SIZE,
     every = "|".join(f"{n.kind.value}={n.subject}" for item in chosen for n in item[:MAX_SUBJECTS // size])
     entries.append((msg("digest.useful_ask"), (Choice(button(Feedback("useful", "digest", every)),
                                                       msg("digest.useful")),)))
-    header: tuple[Msg, ...] = (msg("digest.title", name=person.name),)
+    header: tuple[Msg, ...] = (msg("digest.title", name=PersonName(person.name, greeting=True)),)
     if lapsed_since is not None:
         header += (msg("digest.logging_lapsed", since=lapsed_since),)
     return Reply.of_items(header, entries)
+
+
+def listing(nudges: Sequence[Nudge], size: int) -> Reply:
+    """What ``today`` (``nudges``) answers: the digest's items in its order, a pattern several
+    clients share said once with a button to see them, each other item with its one action."""
+    entries = [(views.nudge_line(item[0]), _action(item[0])) if len(item) == 1
+               else (_group(item), (Choice(button(Nudges(item[0].kind.value)), msg("digest.show_them")),))
+               for item in digest_items.items(list(nudges))[:size]]
+    return Reply.of_items((msg("nudge.header", count=len(nudges)),), entries)
 
 
 def reminder(person: Person, nudges: Sequence[Nudge]) -> Reply | None:
@@ -120,7 +129,7 @@ def reminder(person: Person, nudges: Sequence[Nudge]) -> Reply | None:
                   due=n.facts.get("due")),
               (Choice(button(ClosePromise(True, promise_id=int(n.subject.split(":")[1]))), msg("digest.kept")),))
              for n in due]
-    return Reply.of_items((msg("digest.reminder_title", name=person.name, count=len(due)),), items)
+    return Reply.of_items((msg("digest.reminder_title", name=PersonName(person.name, greeting=True), count=len(due)),), items)
 
 
 def team(team_name: str, nudges: Sequence[Nudge], reps: int, as_of: date) -> Reply | None:

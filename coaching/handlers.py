@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable
 
-from coaching import access, capturing, checkin, daily, health, home, passbooks, services, views
+from coaching import access, capturing, checkin, daily, digest, health, home, passbooks, services, views
 from coaching import commands as c
 from coaching.messages import Msg, msg
 from coaching.model import Person, Role
@@ -90,14 +90,16 @@ def clients(ctx: Context, command: c.Clients) -> Reply:
 
 @handles(c.Nudges)
 def nudges(ctx: Context, command: c.Nudges) -> Reply:
-    """Today's nudges, most at stake first; ``nudges KIND``: one kind's, client by client (the
-    detail behind a grouped digest item)."""
+    """Today's nudges as the digest orders and groups them; ``nudges KIND``: one kind's, client
+    by client, most at stake first (the detail behind a grouped item)."""
     found = sorted(daily.nudges(ctx.uow, ctx.person.workspace_id, ctx.today, ctx.rules, rep_id=ctx.person.id),
                    key=lambda n: -n.stake)
     if command.kind:
         found = [n for n in found if n.kind.value == command.kind]
     if not found:
         return Reply.of(msg("nudge.none"))
+    if not command.kind:
+        return digest.listing(found, NUDGES_SHOWN)
     return Reply.of(msg("nudge.header", count=len(found)), *[views.nudge_line(n) for n in found[:NUDGES_SHOWN]])
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from coaching import metrics, services, views
-from coaching.messages import Msg, msg
+from coaching.messages import Msg, PersonName, msg
 from coaching.model import Person, Purpose
 from coaching.nudges import ClientHistory, detect
 from coaching.ports import UnitOfWork
@@ -22,7 +22,7 @@ GIVE_ASK_DAYS = 90
 def overview(uow: UnitOfWork, person: Person, today: date, rules: Rules) -> Reply:
     histories = list(uow.histories.client_histories(person.workspace_id, today, rep_id=person.id))
     found = sorted((n for h in histories for n in detect(h, today, rules.nudging)), key=lambda n: -n.stake)
-    lines: list[Msg | str] = [msg("home.title", name=person.name, on=today)]
+    lines: list[Msg | str] = [msg("home.title", name=PersonName(person.name), on=today)]
     lines.append(msg("home.nudges", count=len(found)) if found else msg("nudge.none"))
     lines += [views.nudge_line(n) for n in found[:SHOWN_NUDGES]]
     promises = services.open_promises(uow, person)

@@ -19,7 +19,7 @@ import math
 from typing import TYPE_CHECKING, Mapping
 
 from coaching.focus import coaching_focus
-from coaching.messages import Msg
+from coaching.messages import Msg, PersonName
 
 if TYPE_CHECKING:
     from coaching.metrics import Figures
@@ -45,17 +45,18 @@ def move(rep_id: int, figures: Mapping[int, Figures], names: Mapping[int, str], 
     """The manager's one move for this rep (see module docs), or ``None`` for nothing to say."""
     f, name = figures[rep_id], names.get(rep_id, "")
     if f.in_recovery:
-        return Msg("health.move.review_setback", {"rep": name, "count": f.in_recovery})
+        return Msg("health.move.review_setback", {"rep": PersonName(name), "count": f.in_recovery})
     if f.problems_waiting and (peer := _fastest(figures, names, rep_id)):
-        return Msg("health.move.pair", {"rep": name, "peer": peer[0], "days": max(1, math.ceil(peer[1])),
+        days = Msg("health.days", {"value": max(1, math.ceil(peer[1]))})
+        return Msg("health.move.pair", {"rep": PersonName(name), "peer": PersonName(peer[0]), "days": days,
                                         "count": f.problems_waiting})
     if (focus := coaching_focus(f, team)) is not None:
         return focus
     share = f.promises_kept_on_time_share
     if share is not None and f.promises_closed >= STREAK_MIN and share >= STREAK_SHARE:
         kept = round(share * f.promises_closed)
-        return Msg("health.move.celebrate", {"rep": name, "kept": kept, "closed": f.promises_closed})
+        return Msg("health.move.celebrate", {"rep": PersonName(name), "kept": kept, "closed": f.promises_closed})
     response = f.median_first_response_days
     if f.services >= ENDORSE_MIN and response is not None and response <= 1:
-        return Msg("health.move.endorse", {"rep": name, "count": f.services})
+        return Msg("health.move.endorse", {"rep": PersonName(name), "count": f.services})
     return None

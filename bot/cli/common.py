@@ -44,7 +44,7 @@ def load_coach(check_schema: bool = True) -> Coach:
 
 
 def say(coach_or_settings: Coach | Settings, message: Msg) -> str:
-    from coaching.messages import Catalog
+    from bot.catalog import Catalog
 
     language = coach_or_settings.settings.language if isinstance(coach_or_settings, Coach) else coach_or_settings.language
     return Catalog(language).render(message, language, escape)

@@ -6,7 +6,8 @@ from datetime import date
 from typing import Any
 
 from coaching.logflow import MAX_NAME, LogRequest
-from coaching.messages import Catalog, Msg, msg
+from bot.catalog import Catalog
+from coaching.messages import Msg, msg
 from coaching.model import Kind, PromiseDraft, Purpose, TrustLevel
 from coaching.rules import Conversations
 from bot.slack.render import LABEL_LIMIT, _cut

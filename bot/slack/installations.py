@@ -26,7 +26,9 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
 )
 from sqlalchemy import MetaData, Table, Text, and_, inspect, select, text, update
 
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+
+from coaching.messages import msg
 from coaching.access import CoachError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.slack import render
 from coaching.errors import MaybeDelivered, MaybeDeliveredOn
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Person
 from coaching.replies import Reply
 

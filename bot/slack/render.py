@@ -17,7 +17,9 @@ import re
 
 from typing import Any
 
-from coaching.messages import Catalog, Msg, language_of, msg
+from bot.catalog import Catalog
+
+from coaching.messages import Msg, language_of, msg
 from coaching.replies import Chart, Choice, Reply, printable
 
 SECTION_LIMIT = 3000

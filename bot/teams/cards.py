@@ -20,7 +20,9 @@ import logging
 import re
 from typing import Any
 
-from coaching.messages import Catalog, Msg, language_of, msg
+from bot.catalog import Catalog
+
+from coaching.messages import Msg, language_of, msg
 from coaching.replies import Chart, Choice, Reply, printable
 
 log = logging.getLogger(__name__)

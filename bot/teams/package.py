@@ -25,7 +25,9 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+
+from coaching.messages import msg
 
 SCHEMA_VERSION = "1.30"
 SCHEMA_BASE = f"https://developer.microsoft.com/json-schemas/teams/v{SCHEMA_VERSION}"

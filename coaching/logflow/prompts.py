@@ -13,13 +13,12 @@ from datetime import date
 from typing import Any
 
 from coaching.clientbook import ClientBook
-from coaching.messages import LANGUAGES, Catalog, Msg, msg
+from coaching.messages import LANGUAGES, Msg, label, msg
 from coaching.model import Kind, Purpose, TrustLevel
 from coaching.replies import Choice, Reply
 from coaching.rules import Conversations
 
 EDITABLE = ("client", "date", "kind", "purpose", "note", "proof", "promise", "problem", "asked_for", "justification")
-_CATALOG = Catalog()
 _MARKS = "+✓✔☑・•*-–— \t"  # what a label may start with ("+ Promise", "✓ Track record shown")
 
 
@@ -140,7 +139,7 @@ def labels(choices: tuple[Choice, ...]) -> list[list[str]]:
     keyed = []
     for choice in choices:
         if isinstance(choice.label, Msg):
-            forms = {label_key(_CATALOG.render(choice.label, lang)) for lang in LANGUAGES}
+            forms = {label_key(label(choice.label, lang)) for lang in LANGUAGES}
         else:
             forms = {label_key(choice.label)}
         keyed.append(sorted(f for f in forms if f))

@@ -11,7 +11,7 @@ import pytest
 from coaching import logflow
 from coaching.clientbook import ClientBook
 from coaching.logflow import LogRequest, Turn
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Client, Kind, PromiseDraft, Purpose, TrustLevel
 from coaching.reading import Proposal, ProposedPromise, RuleReader
 from coaching.rules import Conversations

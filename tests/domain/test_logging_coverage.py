@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from coaching import digest, metrics
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Person, Purpose, Role
 from coaching.nudges import Nudge, NudgeKind
 from coaching.messages import msg
@@ -57,6 +57,6 @@ def test_the_digest_says_when_logging_itself_has_lapsed():
     lapsed = digest.digest(rep, [quiet], lapsed_since=date(2026, 11, 16))
     assert len(lapsed.lines) == len(plain.lines) + 1
     said = catalog.render(lapsed.lines[1], "en")
-    assert "You haven't logged a touch since Mon 16 Nov 2026" in said and "unlogged rather than quiet" in said
+    assert "You haven't logged a touch since Mon, 16 Nov 2026" in said and "unlogged rather than quiet" in said
     assert "記録されていないだけ" in Catalog("ja").render(lapsed.lines[1], "ja")
     assert lapsed.line_choices[:2] == (0, 0)  # the header lines carry no buttons

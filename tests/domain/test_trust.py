@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Client, TrustLevel
 from coaching.rules import Trusting
 from coaching.trust import Signal, agreed, assess, explain, move
@@ -65,12 +65,12 @@ def said(message) -> str:
 
 @pytest.mark.parametrize("level, asked, newest_first, text", [
     (None, None, (), "Trust level: not assessed yet."),
-    (L2, None, (), "Trust level 2 (they want solutions from you): you set it on Fri 20 Nov 2026."),
-    (L2, L2, (), "Trust level 2 (they want solutions from you), assessed Fri 20 Nov 2026."),
+    (L2, None, (), "Trust level 2 (they want solutions from you): you set it on Fri, 20 Nov 2026."),
+    (L2, L2, (), "Trust level 2 (they want solutions from you), assessed Fri, 20 Nov 2026."),
     (L3, L3, (L3, L3, L1), "Trust level 3 (they want your view of their whole business): their last touches showed it, 2 of 3 "
-                           "(latest Fri 20 Nov 2026)."),
+                           "(latest Fri, 20 Nov 2026)."),
     (L3, L3, (L3,), "Trust level 3 (they want your view of their whole business): from one touch so far"),
-    (L3, L1, (L1, L3, L2), "Their last touch (Fri 20 Nov 2026) pointed to level 1; one touch does not move it."),
+    (L3, L1, (L1, L3, L2), "Their last touch (Fri, 20 Nov 2026) pointed to level 1; one touch does not move it."),
 ])
 def test_explain_says_why(level, asked, newest_first, text) -> None:
     assert text in said(explain(client(level, asked), signals(*newest_first), RULES))
@@ -79,4 +79,4 @@ def test_explain_says_why(level, asked, newest_first, text) -> None:
 def test_a_signal_that_did_not_move_the_level_follows_the_reason_for_it() -> None:
     text = said(explain(client(L3, L3), signals(L1, L3, L3), RULES))
     assert text.startswith("Trust level 3 (they want your view of their whole business): their last touches showed it, 2 of 3")
-    assert text.endswith("Their last touch (Fri 20 Nov 2026) pointed to level 1; one touch does not move it.")
+    assert text.endswith("Their last touch (Fri, 20 Nov 2026) pointed to level 1; one touch does not move it.")

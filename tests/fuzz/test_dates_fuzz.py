@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coaching.dates import find_date, parse_date
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+from coaching.messages import msg
 
 CATALOG = Catalog()
 EDGES = [date(y, m, d) for y in (2023, 2024, 2025, 2027, 2028, 2099, 2100)
@@ -28,16 +29,24 @@ texts = st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_si
 PREFER = st.sampled_from(["future", "past"])
 
 
-PRINTED = re.compile(r"[A-Z][a-z]{2} \d{2} [A-Z][a-z]{2} \d{4}|\d{4}年\d{1,2}月\d{1,2}日\(.\)")
+PRINTED = re.compile(r"[A-Z][a-z]{2},? \d{1,2} [A-Z][a-z]{2,3}(?: \d{4})?|(?:\d{4}年)?\d{1,2}月\d{1,2}日\(.\)")
 
 
-def shown(day: date, language: str) -> str:
-    """A date as the coach writes it in a message (“Fri 27 Nov 2026”, “2026年11月27日(金)”)."""
-    return PRINTED.search(CATALOG.render(msg("log.retry.due_past", due=day), language))[0]
+def shown(day: date, language: str, today: date | None = None) -> str:
+    """A date as the coach writes it in a message to a reader whose today is ``today`` (“Fri 27
+    Nov”, “11月27日(金)” near it; “Fri, 27 Nov 2026”, “2026年11月27日(金)” far from it or
+    when the renderer has no today)."""
+    catalog = Catalog(today=(lambda: today) if today else None)
+    return PRINTED.search(catalog.render(msg("log.retry.due_past", due=day), language))[0]
 
 
 def test_the_coach_writes_dates_as_expected() -> None:
-    assert (shown(date(2026, 11, 27), "en"), shown(date(2026, 11, 27), "ja")) == ("Fri 27 Nov 2026", "2026年11月27日(金)")
+    friday = date(2026, 11, 27)
+    assert (shown(friday, "en"), shown(friday, "ja")) == ("Fri, 27 Nov 2026", "2026年11月27日(金)")
+    near, far = date(2026, 12, 5), date(2027, 7, 1)
+    assert (shown(friday, "en", near), shown(friday, "ja", near)) == ("Fri 27 Nov", "11月27日(金)")
+    assert (shown(friday, "en", far), shown(friday, "ja", far)) == ("Fri, 27 Nov 2026", "2026年11月27日(金)")
+    assert shown(date(2027, 1, 8), "ja", near) == "1月8日(金)"  # across New Year, still without the year
 
 
 @settings(deadline=None, max_examples=800)
@@ -53,8 +62,10 @@ def test_any_text_never_raises(text: str, today: date, prefer) -> None:
 @settings(deadline=None, max_examples=400)
 @given(days, todays, PREFER)
 def test_a_printed_date_reads_back_as_itself(day: date, today: date, prefer) -> None:
-    for written in (shown(day, "en"), shown(day, "ja"), day.isoformat(), day.strftime("%Y/%m/%d"),
-                    f"{day.year}年{day.month}月{day.day}日", f"by {shown(day, 'en')}", f"{shown(day, 'ja')}までに"):
+    """Whether printed with its year or (near today) without: the weekday says which year."""
+    for written in (shown(day, "en"), shown(day, "ja"), shown(day, "en", today), shown(day, "ja", today),
+                    day.isoformat(), day.strftime("%Y/%m/%d"), f"{day.year}年{day.month}月{day.day}日",
+                    f"by {shown(day, 'en', today)}", f"{shown(day, 'ja', today)}までに"):
         assert parse_date(written, today, prefer) == day, written
 
 

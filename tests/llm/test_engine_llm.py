@@ -10,7 +10,7 @@ import pytest
 from bot.bootstrap import bootstrap
 from bot.settings import Settings
 from coaching.engine import Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from storage import db
 from tests.llm.fake_openai import FakeOpenAI, Reply
 from tests.support import WORKSPACE, MovableClock, seed_roster
@@ -55,7 +55,7 @@ def test_the_llm_proposes_the_rep_confirms_and_the_tip_is_the_llms(database_url,
     assert "I don't have a client called “Acme Corp” yet" in first
     summary = say(coach, "alice@acme.example", "1")  # nothing left open: the summary
     assert "Here's what I read from your note" in summary and "Problem raised" not in summary
-    assert "• Promise: send the SLA (by Wed 25 Nov 2026)" in summary and "• They asked for: Solutions" in summary
+    assert "• Promise: send the SLA (by Wed, 25 Nov 2026)" in summary and "• They asked for: Solutions" in summary
     saved = say(coach, "alice@acme.example", "save")
     assert "Saved your touch with Acme Corp." in saved
     assert "Coach's tip: Send Acme Corp the SLA a day early" in saved
@@ -72,7 +72,7 @@ def test_when_the_llm_fails_the_rules_read_the_note_and_the_template_tip_stays(d
             break
         text = say(coach, "alice@acme.example", "1")
     assert "Here's what I read from your note" in text
-    assert "• Promise: send the SLA (by Wed 25 Nov 2026)" in text  # read by the rules instead
+    assert "• Promise: send the SLA (by Wed, 25 Nov 2026)" in text  # read by the rules instead
     saved = say(coach, "alice@acme.example", "save")
     assert "Saved your touch with Acme Corp." in saved and "Coach's tip:" in saved and "Traceback" not in saved
     assert len(llm.requests) >= 2  # the LLM was asked for both, and failed both times

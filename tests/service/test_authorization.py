@@ -26,7 +26,8 @@ from coaching import capturing, services
 from coaching.logflow import LogRequest
 from coaching.commands import WORDS as COMMANDS
 from coaching.engine import Inbound, Outcome
-from coaching.messages import Catalog, Msg
+from bot.catalog import Catalog
+from coaching.messages import Msg
 from coaching.model import InteractionDraft, Kind, PromiseDraft, Purpose, Role, Source, Workspace
 from coaching.records import PersonDraft
 from storage.db import make_engine

@@ -11,7 +11,7 @@ import pytest
 from coaching import capturing, checkin
 from coaching.jobs import CHECKIN, ScheduledJobs
 from coaching.engine import Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose, Role
 from coaching.records import SKIPPED, ChannelCapture, PersonDraft
 from coaching.schedule import Schedule
@@ -86,10 +86,10 @@ def test_each_rep_is_asked_once_at_half_past_five_their_time_on_working_days(wor
     assert hours["bob"] == ["Thu 00", "Thu 23", "Fri 23", "Mon 23"]
     assert hours["mia"] == []
     first = notifier.to("alice")[0][1]
-    assert "Alice Smith, before you wrap up: any client touches today?" in text(first)
+    assert "Alice, before you wrap up: any client touches today?" in text(first)
     assert "Someone else…" in labels(first) and "Not today" in labels(first)
     assert first.picker == "client"
-    assert "田中 健さん、今日の締めくくりに" in text(notifier.to("ken")[0][1], "ja")
+    assert "田中さん、今日の締めくくりに" in text(notifier.to("ken")[0][1], "ja")
 
 
 def test_a_second_replica_and_a_rerun_do_not_ask_twice(world):
@@ -304,6 +304,6 @@ def test_the_digest_says_so_when_a_reps_logging_has_lapsed(world):
     ScheduledJobs(coach.uow_factory, notifier, coach.rules, Schedule(), coach.clock).run(
         WORKSPACE, clock(), jobs=("digest",))
     [(_, alice)] = notifier.to("alice")
-    assert "You haven't logged a touch since Mon 16 Nov 2026" in text(alice)  # Tue..Fri: 4 working days
+    assert "You haven't logged a touch since Mon, 16 Nov 2026" in text(alice)  # Tue..Fri: 4 working days
     [(_, bob)] = notifier.to("bob")
     assert "Hudson" in text(bob) and "haven't logged" not in text(bob)

@@ -22,7 +22,8 @@ from bot.console import ConsoleChannel
 from bot.slack import render
 from bot.teams import cards
 from coaching import checkin
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+from coaching.messages import msg
 from coaching.replies import Choice, Reply
 from storage.models import ClientRow
 from storage.repositories import name_key

@@ -176,7 +176,7 @@ def test_slack_failures_on_200_digests_deliver_each_exactly_once(floor: Floor):
             lost += not messages
             assert [m["metadata"] for m in messages] == [
                 {"event_type": EVENT_TYPE, "event_payload": {"delivery": delivery_key(WORKSPACE, record)}}], person
-            assert messages[0]["text"].startswith(f"Good morning, {person.name}")
+            assert messages[0]["text"].startswith(f"Good morning, {person.name.split()[0]}. ")  # greeted by given name
             assert (record.status, record.channel) == (SENT, "slack"), record
             script = floor.scripts.get(person.id, Script("clean", 0))
             assert (posts[dm(person)], record.attempts) == (script.calls, script.attempts), (script.name, record)

@@ -10,7 +10,7 @@ import pytest
 
 from coaching.commands import parse
 from coaching.jobs import ScheduledJobs
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose
 from coaching.schedule import Schedule
 from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_roster

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from coaching import health
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import EntryDraft, InteractionDraft, Kind, Purpose, Reason
 from tests.support import WORKSPACE, make_coach, seed_roster
 
@@ -44,7 +44,7 @@ def test_the_chart_has_weekly_balances_and_the_mix_per_rep(database_url):
     reply = health.reply(report)
     assert reply.chart is chart
     title = Catalog().render(chart.title, "en")
-    assert title == "East: credit and give:ask, Mon 28 Sep 2026 – Mon 23 Nov 2026"
+    assert title == "East: credit and give:ask, Mon, 28 Sept 2026 – Mon, 23 Nov 2026"
     assert Catalog().render(chart.title, "ja") == "East:信用残高と情報提供/商談・提案(2026年9月28日(月)〜2026年11月23日(月))"
     trend = {row["rep"]: row for row in health.as_dict(report)["trend"]["reps"]}
     assert trend["alice@acme.example"]["balances"][-1] == 6 and trend["alice@acme.example"]["name"] == "Alice Smith"

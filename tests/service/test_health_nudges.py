@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from coaching import health
 from coaching.jobs import ScheduledJobs
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose
 from coaching.schedule import Schedule
 from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_quiet_clients, seed_roster

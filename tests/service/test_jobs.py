@@ -11,7 +11,7 @@ import pytest
 from coaching import jobs
 from coaching.jobs import ScheduledJobs
 from coaching.engine import Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import InteractionDraft, Kind, Purpose, TrustLevel
 from coaching.schedule import Schedule
 from tests.support import WORKSPACE, MovableClock, Recorder, make_coach, seed_quiet_clients, seed_roster
@@ -60,9 +60,9 @@ def test_each_rep_gets_one_digest_per_working_day_at_nine_their_time(world):
     assert hours["ken"] == ["Fri 00", "Mon 00"]
     assert hours["bob"] == ["Thu 14", "Mon 14"]
     first = text(notifier.to("alice")[0][1])
-    assert "Good morning, Alice Smith" in first and "Acme" in first and "no touch logged yet" in first
+    assert "Good morning, Alice" in first and "Acme" in first and "no touch logged yet" in first
     japanese = text(notifier.to("ken")[0][1], "ja")
-    assert "田中 健さん、おはようございます" in japanese and "Kobe Steelworks" in japanese
+    assert "田中さん、おはようございます" in japanese and "Kobe Steelworks" in japanese
     assert "まだ活動の記録がありません" in japanese
 
 
@@ -156,7 +156,7 @@ def test_the_digest_item_has_its_context(world):
     dispatcher(coach, notifier).run(WORKSPACE, clock())
     [(_, reply)] = notifier.to("alice")
     body = text(reply)
-    assert "    last touch Sun 11 Oct 2026 (40 days ago): “asked for the order (40)”, credit " in body
+    assert "    last touch Sun, 11 Oct 2026 (40 days ago): “asked for the order (40)”, credit " in body
     assert "trust level 2 (they want solutions from you)" in body
     assert "Only asking: Of your last asks and gives with Acme, 3 of 3 were asks" in body
 
@@ -245,7 +245,7 @@ def test_a_failed_team_digest_and_reminder_are_retried_at_the_next_tick_rebuilt(
     again = d.run(WORKSPACE, clock())
     assert (again.job("team").retried, again.job("reminder").retried, again.job("digest").retried) == (1, 1, 1)
     assert sorted(text(r).splitlines()[0] for _, r in notifier.to("alice")) == [
-        "Alice Smith, a promise falls due next working day:", "Good morning, Alice Smith. These relationships need you today:"]
+        "Alice, a promise falls due next working day:", "Good morning, Alice. These relationships need you today:"]
     assert len(notifier.to("#C0EAST")) == 1
     with coach.uow_factory() as uow:
         states = {(x.job, x.status, x.attempts) for x in uow.deliveries.list(WORKSPACE, FRIDAY)

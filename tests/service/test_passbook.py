@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from coaching.engine import Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import EntryDraft, InteractionDraft, Kind, Purpose, Reason
 from tests.support import START, WORKSPACE, make_coach, seed_roster
 

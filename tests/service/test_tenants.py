@@ -21,7 +21,7 @@ from coaching import access, capturing, health, passbooks, services, views
 from coaching.logflow import LogRequest
 from coaching.jobs import ScheduledJobs
 from coaching.engine import Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Kind, Person, PromiseDraft, Purpose
 from coaching.replies import Reply
 from coaching.schedule import Schedule

@@ -76,7 +76,7 @@ def test_the_message_shortcut_opens_the_logging_conversation_with_the_message_as
         slack.dm(step)
         last = slack.posts_after(count)[-1]
     said = text_of(last)
-    assert "• Client: Acme Corp" in said and "Thu 19 Nov 2026" in said
+    assert "• Client: Acme Corp" in said and "Thu 19 Nov" in said
     assert "the Acme Corp team liked the ROI deck & wants the pricing sheet" in said
     count = len(slack.api.calls_to("chat.postMessage"))
     slack.dm("save")

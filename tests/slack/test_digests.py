@@ -41,14 +41,14 @@ def kinds(harness) -> list[str]:
 def test_digest_is_sent_to_the_reps_dm_and_snooze_silences_it(slack):
     assert kinds(slack) == ["problem_waiting", "promise_overdue"]
     out = cli(slack, "nudges", "--as-of", "2026-11-23", "--send")
-    assert "Digests for Mon 23 Nov 2026: 1 delivered, 0 not delivered" in out
+    assert "Digests for Mon, 23 Nov 2026: 1 delivered, 0 not delivered" in out
     again = cli(slack, "nudges", "--as-of", "2026-11-23", "--send")  # the same run again: exactly once
     assert "0 delivered" in again and "6 handled by an earlier run" in again
     [lookup] = slack.api.calls_to("users.lookupByEmail")
     assert lookup.params["email"] == "alice@acme.example"
     [digest] = slack.api.calls_to("chat.postMessage")
     assert digest.params["channel"] == "DUALICE"
-    assert "Good morning, Alice Smith" in text_of(digest) and "send the quote" in text_of(digest)
+    assert "Good morning, Alice" in text_of(digest) and "send the quote" in text_of(digest)
     not_useful = next(e for b in digest.params["blocks"] if b["type"] == "actions" for e in b["elements"]
                       if e["value"].startswith("dismiss:promise_overdue"))
     slack.click(not_useful, message_ts="5.5")

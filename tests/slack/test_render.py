@@ -9,7 +9,8 @@ from slack_sdk.models.views import View
 
 from bot.slack import render
 from coaching.digest import digest
-from coaching.messages import Catalog, Msg
+from bot.catalog import Catalog
+from coaching.messages import Msg
 from coaching.model import Person, Role
 from coaching.nudges import Nudge, NudgeKind
 from coaching.replies import Choice, Reply

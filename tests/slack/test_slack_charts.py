@@ -15,7 +15,8 @@ from bot.notifiers import SlackNotifier
 from bot.settings import Settings
 from bot.slack.app import SlackAdapter
 from coaching.engine import Outcome
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+from coaching.messages import msg
 from coaching.model import Person, Role
 from coaching.replies import Reply
 from tests.slack.fake_api import Call, FakeSlackApi
@@ -71,7 +72,7 @@ def test_a_posted_reply_with_a_chart_uploads_it_into_the_same_conversation(adapt
 
     api = asyncio.run(scenario())
     assert [c.method for c in api.calls] == ["chat.postMessage", *UPLOAD_FLOW, "chat.postMessage"]
-    assert_chart_upload(api, "DUMIA", "ja", Catalog(), chart)
+    assert_chart_upload(api, "DUMIA", "ja", adapter.coach.catalog, chart)
 
 
 @pytest.mark.parametrize("channel", ["C1", "DUMIA", "DOTHERPERSON"])
@@ -98,7 +99,7 @@ def test_an_ephemeral_answer_sends_its_chart_to_the_users_dm_with_the_coach(adap
         assert "The chart is in our direct message" in responses[1]["text"]
     assert [c.method for c in api.calls] == ["conversations.open", *UPLOAD_FLOW]
     assert api.calls[0].params["users"] == "UMIA"
-    assert_chart_upload(api, "DUMIA", "en", Catalog(), chart)
+    assert_chart_upload(api, "DUMIA", "en", adapter.coach.catalog, chart)
 
 
 def test_a_failed_upload_leaves_the_answer_standing(adapter):

@@ -18,7 +18,8 @@ import pytest
 from PIL import Image
 
 from bot import charts
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+from coaching.messages import msg
 from coaching.replies import Chart, RepSeries
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -67,7 +68,7 @@ def test_the_titles_are_the_catalogues_words(catalog):
     chart = team_chart(3)
     _, english = png_info(charts.render_png(chart, catalog, "en"))
     _, japanese = png_info(charts.render_png(chart, catalog, "ja-JP"))  # a locale is fine too
-    assert english["Title"] == "East: credit and give:ask, Sat 24 Oct 2026 – Fri 20 Nov 2026"
+    assert english["Title"] == "East: credit and give:ask, Sat, 24 Oct 2026 – Fri, 20 Nov 2026"
     assert japanese["Title"] == "East:信用残高と情報提供/商談・提案(2026年10月24日(土)〜2026年11月20日(金))"
     assert charts.title(chart, catalog, "ja-JP") == japanese["Title"]
 
@@ -161,7 +162,7 @@ def settings():  # the stored values: reading rcParams["backend"] would itself i
     return dict(dict.items(matplotlib.rcParams))
 before = settings()
 from bot import charts
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from tests.system.test_charts import team_chart
 charts.save(team_chart(3), Catalog(), "ja", __import__("pathlib").Path({str(tmp_path)!r}))
 changed = sorted(k for k, v in settings().items() if before.get(k) != v)

@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.notifiers import LogNotifier
 from bot.terminal import render_with_chart
 from coaching.engine import Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Person, Role
 from coaching.replies import Reply
 from tests.support import make_coach, seed_roster
@@ -107,7 +107,7 @@ def test_nudges_json(env, seeded):
 
 def test_nudges_table(env, seeded):
     code, out, _ = run(env, "nudges", "--as-of", "2026-11-21")
-    assert code == 0 and "Nudges for Sat 21 Nov 2026: 2" in out
+    assert code == 0 and "Nudges for Sat, 21 Nov 2026: 2" in out
 
 
 def test_ledger_json(env, seeded):
@@ -152,7 +152,7 @@ def test_teamhealth_saves_its_chart_and_says_where(env, seeded, tmp_path):
     assert code == 0 and out.rstrip().splitlines()[-1].startswith("Chart: ")  # after the reply's text
     path = chart_path(out)
     assert path == tmp_path / "charts" / "teamhealth-acme-east-2026-11-20-en.png"
-    assert png_info(path.read_bytes())[1]["Title"] == "East: credit and give:ask, Fri 25 Sep 2026 – Fri 20 Nov 2026"
+    assert png_info(path.read_bytes())[1]["Title"] == "East: credit and give:ask, Fri 25 Sept – Fri 20 Nov"
     code, out, _ = run(env, "teamhealth", "--team", "East", "--as-of", "2026-11-20", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["chart"] == str(path) and Path(data["chart"]).read_bytes().startswith(PNG_MAGIC)
@@ -276,7 +276,7 @@ def test_leave_stops_the_digest_until_back(env, seeded):
 
 def test_send_on_a_weekend_says_why_nothing_goes(env, seeded):
     code, out, _ = run(env, "nudges", "--as-of", "2026-11-21", "--send")
-    assert code == 0 and "Sat 21 Nov 2026 is not a working day" in out
+    assert code == 0 and "Sat, 21 Nov 2026 is not a working day" in out
 
 
 @pytest.mark.parametrize("setting, value, fragment", [

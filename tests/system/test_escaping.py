@@ -31,7 +31,8 @@ from bot.slack import render
 from bot.teams import cards
 from coaching.logflow import LogRequest
 from coaching.engine import Inbound
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+from coaching.messages import msg
 from coaching.model import Kind, PromiseDraft, Purpose, Role
 from coaching.records import PersonDraft
 from coaching.replies import Choice, Reply, printable

@@ -34,7 +34,8 @@ from sqlalchemy import Engine, make_url
 
 from bot.slack import render
 from coaching import schedule
-from coaching.messages import Catalog, msg
+from bot.catalog import Catalog
+from coaching.messages import PersonName, msg
 from coaching.model import Person, Role, Team
 from coaching.records import SENDING, SENT, SKIPPED, Delivery
 from coaching.replies import Reply
@@ -168,7 +169,7 @@ class World:
 
     def digest_title(self, person: Person) -> str:
         """The first line of a person's digest, as Slack's notification text has it."""
-        title = Reply.of_items((msg("digest.title", name=person.name),), [])
+        title = Reply.of_items((msg("digest.title", name=PersonName(person.name, greeting=True)),), [])
         return render.fallback_text(title, Catalog("en"), person.locale)
 
     def posts(self) -> list[Call]:

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from bot.teams.app import html_text, message_text
 from bot.teams.package import MESSAGE_ACTION
-from coaching.messages import Catalog, Msg
+from bot.catalog import Catalog
+from coaching.messages import Msg
 from coaching.model import Kind, Purpose
 from coaching.records import ChannelCapture
 from storage.db import make_engine

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.console import ConsoleChannel
 from bot.teams import cards
 from coaching.digest import digest
-from coaching.messages import Catalog, Msg
+from bot.catalog import Catalog
+from coaching.messages import Msg
 from coaching.model import Person, Role
 from coaching.nudges import Nudge, NudgeKind
 from coaching.replies import Choice, Reply

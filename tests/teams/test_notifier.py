@@ -9,7 +9,7 @@ import pytest
 from bot.teams.app import TeamsEndpoint
 from bot.teams.notifier import TeamsNotifier
 from coaching.errors import MaybeDelivered
-from coaching.messages import Msg
+from coaching.messages import Msg, PersonName
 from coaching.records import ChatReference
 from coaching.replies import Reply
 from tests.support import make_coach, seed_roster
@@ -32,7 +32,7 @@ def save_reference(coach, service_url: str) -> int:
 
 def digest_for(coach, person_id):
     with coach.uow_factory() as uow:
-        return uow.people.get("acme", person_id), Reply.of(Msg("digest.title", {"name": "Alice Smith"}))
+        return uow.people.get("acme", person_id), Reply.of(Msg("digest.title", {"name": PersonName("Alice Smith", greeting=True)}))
 
 
 @pytest.mark.parametrize("script, delivered, sends, active", [
@@ -63,7 +63,7 @@ def test_digest_delivery(database_url, script, delivered, sends, active):
         assert isinstance(ok, MaybeDelivered) and len(received) == sends
     else:
         assert (ok == "teams") is delivered and len(received) == sends
-    assert received[-1]["attachments"][0]["content"]["body"][0]["text"] == "Good morning, Alice Smith. These relationships need you today:"
+    assert received[-1]["attachments"][0]["content"]["body"][0]["text"] == "Good morning, Alice. These relationships need you today:"
     with coach.uow_factory() as uow:
         alice = uow.people.by_email("acme", "alice@acme.example")
         assert (uow.chats.for_person("acme", "teams", alice.id) is not None) is active

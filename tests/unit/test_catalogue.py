@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from coaching.messages import LANGUAGES, Catalog, Msg, entries, language_of, placeholders
+from bot.catalog import Catalog
+
+from coaching.messages import LANGUAGES, Msg, entries, label, language_of, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,6 +69,18 @@ def test_language_of(locale, lang):
     assert lang in LANGUAGES
 
 
+def test_a_choice_label_reads_the_same_to_the_matcher_as_on_the_button():
+    """A typed answer is matched against ``messages.label``; the button shows the channel's
+    rendering. They must agree, or typing what the button says would not choose it."""
+    catalog = Catalog()
+    for lang in LANGUAGES:
+        for key, text in entries(lang).items():
+            if ".choice." not in key or not isinstance(text, str):
+                continue
+            params = {name: f"x{i}" if name != "number" else i + 1 for i, name in enumerate(sorted(_params(text)))}
+            assert label(Msg(key, params), lang) == catalog.render(Msg(key, params), lang), key
+
+
 def test_plural_forms():
     catalog = Catalog()
     assert catalog.render(Msg("promise.header", {"count": 1}), "en") == "You have 1 open promise:"
@@ -120,10 +134,11 @@ def test_every_line_renders_in_both_languages():
 
 
 def test_no_space_beside_a_placeholder_in_japanese():
-    """Japanese has no spaces between words: `{client}様に`, not `{client} に` (JAPANESE.md)."""
+    """Japanese has no spaces between words: `{client}様に`, not `{client} に` (JAPANESE.md).
+    A command to type, quoted in 「」, keeps the spaces the rep types (「通帳 {client}」)."""
     jp = r"[ぁ-んァ-ヶ一-龥々〜]"
     spaced = {k: v for k, v in entries("ja").items() for text in (v.values() if isinstance(v, dict) else [v])
-              if re.search(rf"{jp} \{{|\}} {jp}", text)}
+              if re.search(rf"{jp} \{{|\}} {jp}", re.sub(r"「[^」]*」", "「」", text))}
     assert spaced == {}
 
 

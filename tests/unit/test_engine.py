@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from coaching.engine import Engine, Inbound
-from coaching.messages import Catalog
+from bot.catalog import Catalog
 from coaching.model import Role, Workspace
 from coaching.records import PersonDraft
 from coaching.rules import DEFAULT_RULES
