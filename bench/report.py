@@ -22,6 +22,7 @@ NUDGE_SECONDS_L = 60.0
 NUDGE_RATIO = 3.0
 PEAK_MB = 300.0
 TEAMHEALTH_P95_MS = 300.0
+CHART_DRAW_MS = 1_000.0  # the chart drawn in at most a second, and once a day per team
 ACK_P99_MS = 150.0
 THROUGHPUT_PER_S = 300.0
 TEAMS_P99_MS = 150.0
@@ -97,17 +98,20 @@ def _teamhealth_section(results: dict[str, Any]) -> list[str]:
         size = entry["org"]["size"]
         report = summary(entry["report_seconds"])
         chart = summary(entry["chart_seconds"])
-        both = summary([a + b for a, b in zip(entry["report_seconds"], entry["chart_seconds"])])
+        kept = summary(entry.get("kept_seconds") or entry["chart_seconds"])
+        both = summary([a + b for a, b in zip(entry["report_seconds"], entry.get("kept_seconds") or entry["chart_seconds"])])
         rows.append([
             entry["database"], f"{size['reps']:,} / {size['clients']:,} / {size['interactions']:,}",
             report["n"], f"{_ms(report['min'])} / {_ms(report['median'])} / {_ms(report['p95'])} / {_ms(report['max'])}",
-            f"{_ms(chart['median'])} / {_ms(chart['p95'])}", f"{_ms(both['p95'])}", f"{entry['chart_bytes']:,}",
+            f"{_ms(chart['median'])} / {_ms(chart['p95'])}", f"{_ms(kept['median'])}", f"{_ms(both['p95'])}",
+            f"{entry['chart_bytes']:,}",
         ])
         verdicts.append(f"- {entry['database']}: report p95 {_ms(report['p95'])} ms under {TEAMHEALTH_P95_MS:.0f} ms:"
-                        f" {_verdict(report['p95'] * 1000 < TEAMHEALTH_P95_MS)}; with the chart drawn,"
-                        f" p95 {_ms(both['p95'])} ms: {_verdict(both['p95'] * 1000 < TEAMHEALTH_P95_MS)}.")
+                        f" {_verdict(report['p95'] * 1000 < TEAMHEALTH_P95_MS)}; chart drawn p95 {_ms(chart['p95'])} ms"
+                        f" within {CHART_DRAW_MS:,.0f} ms: {_verdict(chart['p95'] * 1000 <= CHART_DRAW_MS)};"
+                        f" with the kept chart, p95 {_ms(both['p95'])} ms: {_verdict(both['p95'] * 1000 < TEAMHEALTH_P95_MS)}.")
     out += _table(["database", "reps / clients / touches", "runs", "report ms (min / median / p95 / max)",
-                   "chart ms (median / p95)", "report + chart p95 ms", "PNG bytes"], rows)
+                   "chart drawn ms (median / p95)", "kept chart ms", "report + kept chart p95 ms", "PNG bytes"], rows)
     return out + ["", *verdicts, ""]
 
 

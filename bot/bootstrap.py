@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from coaching.engine import Engine
+from bot import chartcache
 from bot.catalog import Catalog
 from coaching.reading import RuleReader
 from coaching.ports import UnitOfWorkFactory
@@ -47,6 +48,7 @@ class Coach:
 
 def bootstrap(settings: Settings, clock: Callable[[], datetime] = utc_now, check_schema: bool = True) -> Coach:
     rules = settings.rules()
+    chartcache.configure(settings.data_dir / "charts" / "cache")
     sql_engine = db.make_engine(settings.url)
     if check_schema:
         require_current(sql_engine)

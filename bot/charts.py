@@ -24,9 +24,6 @@ comes to about 12-16 KB.
 from __future__ import annotations
 
 import io
-import os
-import re
-import uuid
 from datetime import date
 from importlib.util import find_spec
 from pathlib import Path
@@ -38,8 +35,8 @@ from matplotlib.text import Text
 from PIL import Image, ImageColor, PngImagePlugin
 
 from bot.catalog import Catalog
-
-from coaching.messages import language_of, msg
+from bot.chartcache import SIZE_BUDGET, alt_text, file_name, file_stem, title, words, write_atomically  # noqa: F401
+from coaching.messages import language_of
 from coaching.replies import Chart
 
 JAPANESE_FONT = "IPAexGothic"
@@ -47,15 +44,11 @@ LATIN_FONT = "DejaVu Sans"  # bundled with matplotlib
 WIDTH_INCHES, TREND_INCHES = 7.2, 3.4
 MARKERS_MAX = 6  # a dot on each date while the lines are few; past that, dots only add clutter (and bytes)
 NAME_MAX = 24  # longer rep names are cut (with "…") so that they leave room for the plot
-# What a chart aims at: 16 KB of PNG is 21.4 KB as base64 in a Teams card, which must stay under
-# about 28 KB with the text (a Teams card asks for less when its text leaves less room).
-SIZE_BUDGET = 16_000
 STEPS = ((True, 100), (False, 100), (False, 85), (False, 72))  # (smooth text, dots per inch)
 # Rep lines: distinct, colour-blind-friendly hues (Okabe–Ito, then Tableau), repeated past 14.
 REP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
                "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#e377c2")
 PURPOSE_COLOURS = {"gives": "#009E73", "asks": "#E69F00", "services": "#9AA5B1"}
-_SAFE_NAME = re.compile(r"[^\w.-]+")
 
 
 def _register_japanese_font() -> None:
@@ -87,43 +80,36 @@ def _label(name: str) -> str:
     return name if len(name) <= NAME_MAX else name[: NAME_MAX - 1] + "…"
 
 
-def title(chart: Chart, catalog: Catalog, lang: str) -> str:
-    """The chart's title in ``lang`` (a locale such as ``ja-JP`` is fine too)."""
-    return catalog.render(chart.title, language_of(lang, catalog.default_language))
 
 
-def alt_text(catalog: Catalog, lang: str) -> str:
-    """What the chart shows, in words (screen readers, Slack's alt text, the PNG's Description)."""
-    return catalog.render(msg("chart.alt"), language_of(lang, catalog.default_language))
 
 
-def file_stem(chart: Chart) -> str:
-    """The chart's name made safe for a file name (no separators, no leading dots)."""
-    return _SAFE_NAME.sub("-", chart.name).strip(".-") or "chart"
 
 
-def file_name(chart: Chart, lang: str) -> str:
-    return f"{file_stem(chart)}-{lang}.png"
 
 
 def render_png(chart: Chart, catalog: Catalog, lang: str, max_bytes: int = SIZE_BUDGET) -> bytes:
-    """The chart as PNG bytes, with its title and description (the alt text) in the PNG's
-    metadata. The best-looking rendering within ``max_bytes`` wins (big teams get crisp,
-    unsmoothed text, then fewer pixels); the last of :data:`STEPS` is returned even if it is
-    bigger: the caller decides what to do with it."""
+    """The chart drawn here, in this process (the channels go through ``bot.chartcache``)."""
     lang = language_of(lang, catalog.default_language)
+    return draw_png(chart, words(chart, catalog, lang), lang, max_bytes)
+
+
+def draw_png(chart: Chart, said: dict[str, str], lang: str, max_bytes: int = SIZE_BUDGET) -> bytes:
+    """The chart as PNG bytes, with its title and description (the alt text) in the PNG's
+    metadata; ``said`` holds every text it shows (``bot.chartcache.words``). The best-looking
+    rendering within ``max_bytes`` wins (big teams get crisp, unsmoothed text, then fewer
+    pixels); the last of :data:`STEPS` is returned even if it is bigger: the caller decides
+    what to do with it."""
     png = b""
     for smooth_text, dpi in STEPS:
-        png = _shrink(_draw(chart, catalog, lang, dpi, smooth_text))
+        png = _shrink(_draw(chart, said, lang, dpi, smooth_text))
         if len(png) <= max_bytes:
             break
     return png
 
 
-def _draw(chart: Chart, catalog: Catalog, lang: str, dpi: int, smooth_text: bool) -> bytes:
-    words = {key: catalog.render(msg(f"chart.{key}"), lang)
-             for key in ("trend", "mix", "gives", "asks", "services", "alt")}
-    heading = catalog.render(chart.title, lang)
+def _draw(chart: Chart, said: dict[str, str], lang: str, dpi: int, smooth_text: bool) -> bytes:
+    heading = said["heading"]
     font = {"family": _families(lang), "parse_math": False}  # names are user text: "$" is a dollar
     small = {**font, "fontsize": 8}
     legend_font = {"family": _families(lang), "size": 8}
@@ -144,7 +130,7 @@ def _draw(chart: Chart, catalog: Catalog, lang: str, dpi: int, smooth_text: bool
         lines += trend.plot(positions[: len(values)], values, color=colour, linewidth=1.6,
                             marker="o" if len(reps) <= MARKERS_MAX else None, markersize=3)
     trend.axhline(0, color="#888888", linewidth=0.8, zorder=0)
-    trend.set_title(words["trend"], loc="left", fontsize=9, **font)
+    trend.set_title(said["trend"], loc="left", fontsize=9, **font)
     trend.set_xticks(positions, _short_dates(chart.dates, lang), **small)
     trend.tick_params(axis="y", labelsize=8)
     if reps:  # handles and labels given, so a name starting with "_" is still listed
@@ -161,14 +147,14 @@ def _draw(chart: Chart, catalog: Catalog, lang: str, dpi: int, smooth_text: bool
         counts = [getattr(rep, key) for rep in reps]
         bars.append(mix.barh(rows, counts, left=left, height=0.62, color=PURPOSE_COLOURS[key]))
         left = [a + b for a, b in zip(left, counts)]
-    mix.set_title(words["mix"], loc="left", fontsize=9, **font)
+    mix.set_title(said["mix"], loc="left", fontsize=9, **font)
     mix.set_yticks(rows, [_label(rep.name) for rep in reps], **small)
     mix.set_ylim(max(len(reps), 1) - 0.5, -0.5)
     mix.tick_params(axis="x", labelsize=8)
     mix.xaxis.get_major_locator().set_params(integer=True)
     mix.set_xlim(left=0)  # touch counts: never a negative or fractional axis, even with none
     trend.yaxis.get_major_locator().set_params(integer=True)
-    mix.legend(bars, [words["gives"], words["asks"], words["services"]], loc="upper left",
+    mix.legend(bars, [said["gives"], said["asks"], said["services"]], loc="upper left",
                bbox_to_anchor=(1.01, 1.0), frameon=False, prop=legend_font, handlelength=1.0)
     for axes, grid in ((trend, "y"), (mix, "x")):
         axes.spines[["top", "right"]].set_visible(False)
@@ -181,7 +167,7 @@ def _draw(chart: Chart, catalog: Catalog, lang: str, dpi: int, smooth_text: bool
             text.set_antialiased(False)
     drawn = io.BytesIO()
     figure.savefig(drawn, format="png", dpi=dpi, facecolor="white",
-                   metadata={"Title": heading, "Description": words["alt"], "Software": None})
+                   metadata={"Title": heading, "Description": said["alt"], "Software": None})
     return drawn.getvalue()
 
 
@@ -215,16 +201,6 @@ def save(chart: Chart, catalog: Catalog, lang: str, directory: Path) -> Path:
     """Writes ``<directory>/<chart.name>-<lang>.png`` (creating the directory) and returns its path.
     The file appears whole or not at all (written aside, then renamed into place)."""
     lang = language_of(lang, catalog.default_language)
-    png = render_png(chart, catalog, lang)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / file_name(chart, lang)
-    temporary = directory / f".{path.name}.{uuid.uuid4().hex}.tmp"  # open() keeps the umask's mode
-    try:
-        with open(temporary, "xb") as stream:
-            stream.write(png)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    path = Path(directory) / file_name(chart, lang)
+    write_atomically(path, render_png(chart, catalog, lang))
     return path

@@ -33,10 +33,10 @@ def render(reply: Reply, catalog: Catalog, locale: str | None) -> str:
 def save_chart(reply: Reply, catalog: Catalog, locale: str | None, directory: Path | None) -> Path | None:
     """When ``reply`` has a chart: draws it into ``directory`` and returns the file's absolute path.
     None without a chart or a directory, or when the file cannot be written (logged: the text
-    still goes out). matplotlib is loaded only when a chart is drawn."""
+    still goes out). The chart is drawn in the chart process (``bot.chartcache``)."""
     if reply.chart is None or directory is None:
         return None
-    from bot import charts
+    from bot import chartcache as charts
 
     try:
         return charts.save(reply.chart, catalog, locale or catalog.default_language, directory).resolve()

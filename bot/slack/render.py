@@ -180,9 +180,9 @@ def home_view(reply: Reply, catalog: Catalog, locale: str | None) -> dict[str, A
 
 def chart_upload(chart: Chart, catalog: Catalog, locale: str | None) -> dict[str, Any]:
     """``files_upload_v2`` arguments for a chart (all but the channel): the PNG, its file name,
-    its title and its alt text, in the reader's language. Draws the chart: call it off the event
-    loop. (matplotlib is loaded on the first chart, not with this module.)"""
-    from bot import charts
+    its title and its alt text, in the reader's language. May wait for the chart process to draw
+    it: call it off the event loop."""
+    from bot import chartcache as charts
 
     lang = language_of(locale, catalog.default_language)
     return {"content": charts.render_png(chart, catalog, lang), "filename": charts.file_name(chart, lang),

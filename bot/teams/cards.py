@@ -139,7 +139,7 @@ def _fit(result: dict[str, Any], room: int) -> None:
 def chart_image(chart: Chart, catalog: Catalog, locale: str | None, room: int = MESSAGE_ROOM) -> dict[str, Any] | None:
     """An ``Image`` element showing the chart, the PNG inline as a ``data:`` URI, in at most
     ``room`` bytes of JSON; None (logged) when no legible chart fits."""
-    from bot import charts  # matplotlib loads with the first chart, not with the cards
+    from bot import chartcache as charts  # drawn in the chart process, kept on disk
 
     lang = language_of(locale, catalog.default_language)
     prefix = "data:image/png;base64,"

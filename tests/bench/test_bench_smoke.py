@@ -69,7 +69,8 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
     assert [e["database"] for e in results["digest_job"]] == kinds
 
     for entry in results["teamhealth"]:
-        assert len(entry["report_seconds"]) == len(entry["chart_seconds"]) == 3
+        assert len(entry["report_seconds"]) == len(entry["chart_seconds"]) == len(entry["kept_seconds"]) == 3
+        assert max(entry["kept_seconds"]) < min(entry["chart_seconds"])  # a kept chart is read, not drawn
         assert entry["reps_charted"] == tiny.team_size and entry["team_clients"] > 0
         assert entry["chart_bytes"] > 0
 
