@@ -109,6 +109,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import bindparam, text
 
+from bench import ack_floor
 from bench.org import Org, Rep
 from storage.db import make_engine, upgrade
 from tests.slack.fake_api import Call, FakeSlackApi
@@ -812,6 +813,9 @@ def run(database_url: str, org: Org, *, smoke: bool) -> dict[str, Any]:
             "cores": os.cpu_count(), "server": "coach serve, a separate process on 127.0.0.1",
         }
         out["slack_ack"] = _json(await _slack_ack(stack, p["ack"]["concurrency"], p["ack"]["rounds"]))
+        # the floor: a bare Bolt app that only acknowledges, the same bursts, right after
+        out["slack_ack_floor"] = await asyncio.to_thread(ack_floor.measure, SECRET, concurrency=p["ack"]["concurrency"],
+                                                         rounds=p["ack"]["rounds"])
         for workflow in ("form", "conversation"):
             q = p[workflow]
             out[f"slack_throughput_{workflow}"] = _json(

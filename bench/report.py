@@ -124,8 +124,14 @@ def _endpoint_section(results: dict[str, Any]) -> list[str]:
             s = summary(ack["latencies"])
             rows.append([entry["database"], f"3. /logmeeting ack, {ack['concurrency']} concurrent", s["n"],
                          f"{_ms(s['min'])} / {_ms(s['median'])} / {_ms(s['p95'])} / {_ms(s['p99'])} / {_ms(s['max'])}"])
+            floor = entry.get("slack_ack_floor")
+            f = summary(floor["latencies"]) if floor else None
+            if f:
+                rows.append([entry["database"], f"3. the floor: a bare Bolt app that only acks, {floor['concurrency']} concurrent",
+                             f["n"], f"{_ms(f['min'])} / {_ms(f['median'])} / {_ms(f['p95'])} / {_ms(f['p99'])} / {_ms(f['max'])}"])
+            within = f" and within 2x the floor's {_ms(f['p99'])} ms: {_verdict(s['p99'] <= 2 * f['p99'])}" if f else ""
             verdicts.append(f"- {entry['database']}: ack p99 {_ms(s['p99'])} ms under {ACK_P99_MS:.0f} ms:"
-                            f" {_verdict(s['p99'] * 1000 < ACK_P99_MS)}.")
+                            f" {_verdict(s['p99'] * 1000 < ACK_P99_MS)}{within}.")
         teams = entry.get("teams_round_trip")
         if teams:
             s = summary(teams["latencies"])

@@ -2,7 +2,8 @@
 work is done.
 
 ``store`` runs before the acknowledgement and is refused for a key already seen (a replayed
-copy of a signed request). ``settle`` marks the work done and drops the body. ``take_stale``
+copy of a signed request); ``store_many`` keeps several requests that arrived together in one
+transaction (one commit, one disk flush), each as ``store`` would. ``settle`` marks the work done and drops the body. ``take_stale``
 hands a request that stayed pending (its process died after acknowledging it) to exactly one
 replayer, however many processes ask at once. Done rows are kept a few minutes more, as long
 as a signature is valid, then ``purge`` removes them.
@@ -15,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Collection
+from typing import Collection, Sequence
 
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
 from coaching.errors import StorageRefused
@@ -54,6 +56,33 @@ class RequestInbox:
             # the driver's class only: a refused value's message may quote the value itself
             raise StorageRefused(type(error.orig).__name__) from error
         return True
+
+    def store_many(self, items: Sequence[tuple[str, str, str, str | None, datetime]]) -> list[bool | StorageRefused]:
+        """``store`` for each ``(key, platform, body, content_type, now)``, in one transaction:
+        True when kept, False for a key already here (or earlier in ``items``), and the
+        ``StorageRefused`` for a body the database cannot hold (then the others are kept one by
+        one, so one bad body costs no other request its place)."""
+        first = {key: n for n, (key, *_rest) in reversed(list(enumerate(items)))}
+        rows = [{"key": key, "platform": platform, "received_at": now, "status": PENDING,
+                 "content_type": content_type, "body": body}
+                for n, (key, platform, body, content_type, now) in enumerate(items) if first[key] == n]
+        if not rows:
+            return []
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = (dialect.insert(InboundRequestRow.__table__).on_conflict_do_nothing(index_elements=["key"])
+                     .returning(InboundRequestRow.key))
+        try:
+            with self.engine.begin() as connection:
+                kept = set(connection.scalars(statement, rows).all())
+        except DataError:
+            return [self._store_alone(item) if first[item[0]] == n else False for n, item in enumerate(items)]
+        return [first[key] == n and key in kept for n, (key, *_rest) in enumerate(items)]
+
+    def _store_alone(self, item: tuple[str, str, str, str | None, datetime]) -> bool | StorageRefused:
+        try:
+            return self.store(*item)
+        except StorageRefused as refused:
+            return refused
 
     def settle(self, key: str) -> None:
         """Its work is done (or the user was told to try again): never replayed."""

@@ -2,7 +2,8 @@
 settled once its listener is done; what a stopped process left pending is replayed.
 
 Before a request is acknowledged, a middleware keeps its body in the request inbox
-(storage/requests.py), keyed by its signature; a listener settles it when its work is done. A
+(storage/requests.py, through ``InboxWriter``: a thread of its own and group commits), keyed by
+its signature; a listener settles it when its work is done. A
 request still pending a minute later belonged to a process that died after acknowledging it: a
 background task replays it through a second app that skips the signature check (it was checked
 when the request arrived) and runs each listener to the end. The same key refuses a replayed
@@ -23,6 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.slack.inbox_writer import InboxWriter
 from coaching.errors import StorageRefused, StorageUnavailable
 
 # the Slack app's logger, named as it was before bot/slack/app.py was split by role
@@ -45,6 +47,7 @@ class SlackInbox:
 
     def __init__(self, requests: Any, replayer: AsyncApp, replay_after: timedelta) -> None:
         self.requests, self.replayer, self.replay_after = requests, replayer, replay_after
+        self.writer = InboxWriter(requests)  # the keeping before the acknowledgement: a path of its own
         self.unsettled: dict[str, float] = {}  # this process's requests not yet done: key -> since
         self.settle_tasks: dict[str, asyncio.Task] = {}  # requests whose settle waits out an outage
 
@@ -55,8 +58,7 @@ class SlackInbox:
             return await next()
         key = hashlib.sha256(signature.encode()).hexdigest()
         try:
-            fresh = await asyncio.to_thread(self.requests.store, key, "slack", req.raw_body, _media_type(req),
-                                            datetime.now(UTC))
+            fresh = await self.writer.store(key, "slack", req.raw_body, _media_type(req), datetime.now(UTC))
         except StorageUnavailable:  # the listener will meet the outage too, and say so
             log.warning("the request inbox is unavailable; a Slack request goes through without it")
             return await next()

@@ -21,6 +21,8 @@ def test_the_endpoint_benchmarks_run_and_log_exactly_once(results):
     assert ack["statuses"] == {"200": SMOKE["ack"]["concurrency"] * SMOKE["ack"]["rounds"]}
     assert len(ack["latencies"]) == SMOKE["ack"]["concurrency"] * SMOKE["ack"]["rounds"]
     assert ack["replies"] == ack["replies_expected"]  # the coach answered every command in the DM
+    floor = results["slack_ack_floor"]  # the bare Bolt app: every signed command acknowledged
+    assert floor["statuses"] == {"200": SMOKE["ack"]["concurrency"] * SMOKE["ack"]["rounds"]}
 
     for workflow in ("form", "conversation"):
         run_ = results[f"slack_throughput_{workflow}"]

@@ -52,7 +52,8 @@ class SlackHarness:
     @contextlib.contextmanager
     def running(self) -> Iterator[SlackHarness]:
         loop = asyncio.new_event_loop()
-        runner = web.AppRunner(create_web_app(self.coach, self.settings))
+        self.app = create_web_app(self.coach, self.settings)
+        runner = web.AppRunner(self.app)
         loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         loop.run_until_complete(site.start())

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -161,3 +162,25 @@ def test_a_signed_body_no_database_takes_is_refused_not_a_server_error(slack):
     status, _ = slack.post(body)
     assert status in (200, 400)  # SQLite stores it; PostgreSQL's text cannot
     assert len(slack.api.calls_to("chat.postMessage")) == 0
+
+
+def test_a_burst_is_kept_in_a_few_commits_each_request_once_before_its_acknowledgement(slack):
+    """The acknowledgement's write has a thread of its own and commits what arrived together in
+    one transaction (bot/slack/inbox_writer.py): 48 requests at once, every one kept before its
+    200, in fewer commits than requests; a retried copy among them is refused, not kept twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.server import SLACK_KEY
+    from tests.slack.signing import slash_command_body
+
+    writer = slack.app[SLACK_KEY].inbox.writer
+    bodies = [slash_command_body("/promises", "", "UALICE", trigger_id=f"burst-{n}",
+                                 response_url=slack.api.response_url(f"burst-{n}")) for n in range(48)]
+    headers = [signed_headers(SECRET, body) for body in bodies]
+    copy = (bodies[0], headers[0])  # the very same signed bytes again: refused
+    with ThreadPoolExecutor(max_workers=len(bodies) + 1) as pool:
+        answers = list(pool.map(lambda pair: slack.post(*pair), [*zip(bodies, headers), copy]))
+    assert sorted(status for status, _ in answers) == [200] * 48 + [401]
+    keys = [hashlib.sha256(h["X-Slack-Signature"].encode()).hexdigest() for h in headers]
+    assert all(slack.coach.requests.status(key) in (PENDING, DONE) for key in keys)
+    assert writer.kept == 49 and writer.transactions < 48, writer.transactions  # group commits happened
