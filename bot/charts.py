@@ -80,14 +80,6 @@ def _label(name: str) -> str:
     return name if len(name) <= NAME_MAX else name[: NAME_MAX - 1] + "…"
 
 
-
-
-
-
-
-
-
-
 def render_png(chart: Chart, catalog: Catalog, lang: str, max_bytes: int = SIZE_BUDGET) -> bytes:
     """The chart drawn here, in this process (the channels go through ``bot.chartcache``)."""
     lang = language_of(lang, catalog.default_language)
