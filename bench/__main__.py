@@ -1,6 +1,7 @@
 """``make bench``: measure the coach from one team to a 2,000-rep organisation.
 
     python -m bench [--sizes S,M,L] [--runs 3] [--postgres URL | --no-postgres] [--out DIR]
+    python -m bench --soak MINUTES [--soak-size S] [--soak-rate 15] [--out DIR]
 
 For each size the synthetic organisation (``bench.org``) is built once per database and kept
 (SQLite files under ``data/bench/``, PostgreSQL schemas ``bench_<size>``), so a second run
@@ -11,6 +12,9 @@ measures without generating again. Then:
    PostgreSQL; and once the real morning digest job (``bench.digest_job``);
 2. ``/teamhealth`` for a team of 50 reps / 5,000 clients / 500,000 touches (``bench.teamhealth``);
 3. the Slack and Teams endpoints (``bench.endpoints``) on a fresh copy of S.
+
+``--soak MINUTES`` runs only the memory soak of ``coach serve`` (``bench.soak``) on a fresh SQLite
+copy of ``--soak-size`` and writes its JSON to ``docs/bench/soak.json`` under ``--out``.
 
 Figures go to ``BENCHMARKS.md`` (with a growth chart, ``docs/bench/growth.png``) and every raw
 measurement to ``docs/bench/results.json``. Targets that are missed are reported as missed.
@@ -163,7 +167,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
     parser.add_argument("--schema-prefix", default="bench_", help="PostgreSQL schemas are named <prefix><size>")
     parser.add_argument("--out", type=Path, default=Path("."), help="where BENCHMARKS.md and docs/bench/ go")
+    parser.add_argument("--soak", type=float, metavar="MINUTES", help="only the memory soak of coach serve, this long")
+    parser.add_argument("--soak-size", default="S", help="organisation the soak runs on (default: %(default)s)")
+    parser.add_argument("--soak-rate", type=float, default=15.0, help="soak requests a second (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        return soak(args)
 
     version = None if args.no_postgres else postgres_reachable(args.postgres)
     if version is None and not args.no_postgres:
@@ -209,6 +218,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report.write(results, args.out)
     _say(f"Wrote {args.out / 'BENCHMARKS.md'} and {args.out / report.RESULTS}.")
     return results
+
+
+def soak(args: argparse.Namespace) -> dict[str, Any]:
+    """The memory soak alone (``bench.soak``), on SQLite; its JSON in ``<out>/docs/bench/soak.json``."""
+    from bench import soak as soaking
+
+    size = orgs.SIZES[args.soak_size]
+    url, built = build(Databases(args.data_dir, None), "sqlite", size, name=f"soak_{size.name}", fresh=True)
+    _say(f"memory soak of coach serve: {args.soak:g} min at {args.soak_rate:g} requests/s on {size.name} ...")
+    result = {**soaking.run(url, built, seconds=args.soak * 60, rate=args.soak_rate), "machine": machine(None),
+              "org": _org_info(built)}
+    path = args.out / "docs" / "bench" / "soak.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    _say(soaking.headline(result))
+    _say(f"Wrote {path}.")
+    return {"soak": result}
 
 
 def _org_info(built: orgs.Org) -> dict[str, Any]:
