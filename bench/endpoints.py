@@ -91,6 +91,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -280,11 +281,22 @@ class _Connector(FakeConnector):
 
 # --- the server, in a process of its own --------------------------------------------------------
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def _process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of a process so far (Linux ``/proc``; None elsewhere)."""
+    """User + system CPU seconds of a process and its live children so far (``coach serve
+    --workers N``: gunicorn's master and its workers); Linux ``/proc``, None elsewhere."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = sum(int(f) for f in _stat(pid)[11:13])
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    fields = _stat(int(entry.name))
+                    if int(fields[1]) == pid:
+                        ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
 
@@ -296,10 +308,11 @@ def _free_port() -> int:
 
 
 class _Server:
-    """``coach serve`` on 127.0.0.1 as a child process; its output goes to a temporary file."""
+    """``coach serve [--workers N]`` on 127.0.0.1 as a child process; its output goes to a
+    temporary file."""
 
-    def __init__(self, database_url: str, workspace: str, slack_api_url: str) -> None:
-        self.port = _free_port()
+    def __init__(self, database_url: str, workspace: str, slack_api_url: str, workers: int = 1) -> None:
+        self.port, self.workers = _free_port(), workers
         self.url = f"http://127.0.0.1:{self.port}"
         self.problems: dict[str, int] = {}
         self.data_dir = tempfile.mkdtemp(prefix="coach-bench-data-")  # charts, if any; never the working tree
@@ -313,12 +326,17 @@ class _Server:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         })
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.endpoints", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "bench.endpoints", "serve", "--port", str(self.port), "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     async def ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
+            # several workers: each says when it is ready (bot/workers.py), then listens
+            while self.workers > 1 and self.output().count("bot.workers: worker ready") < self.workers:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"the coach's workers did not start:\n{self.output()[-3000:]}")
+                await asyncio.sleep(0.05)  # not timed
             while True:
                 if self.process.poll() is not None:
                     raise RuntimeError(f"the coach's server exited ({self.process.returncode}):\n{self.output()[-3000:]}")
@@ -332,7 +350,7 @@ class _Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # run_app's graceful shutdown
+            self.process.send_signal(signal.SIGINT)  # run_app's (or gunicorn's) graceful shutdown
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
@@ -355,7 +373,8 @@ class _Server:
         found: Counter[str] = Counter()
         for line in self.output().splitlines():
             if " WARNING " in line or " ERROR " in line or " CRITICAL " in line:
-                found[line.split(" ", 2)[-1][:300]] += 1
+                # without the time, and without the process id of a worker (``--workers N``)
+                found[re.sub(r"^(\w+) \[\d+\] ", r"\1 ", line.split(" ", 2)[-1])[:300]] += 1
             elif line.startswith("Traceback") or (line[:1].isalpha() and "Error" in line.split(":", 1)[0]):
                 found[line[:300]] += 1
         return dict(found.most_common(50))
@@ -364,8 +383,8 @@ class _Server:
 class _Stack:
     """The fake Slack API and Teams connector on this loop, and the coach's server pointing at them."""
 
-    def __init__(self, database_url: str, org: Org) -> None:
-        self.database_url, self.org = database_url, org
+    def __init__(self, database_url: str, org: Org, workers: int = 1) -> None:
+        self.database_url, self.org, self.workers = database_url, org, workers
         self.token = uuid.uuid4().hex[:8]  # keeps ids unique across runs on the same database
         self._ids = 0
 
@@ -378,7 +397,7 @@ class _Stack:
         await self.connector.__aenter__()
         # An organisation built (and reused) before a newer migration: bring it to this code's schema.
         await asyncio.to_thread(upgrade, self.database_url)
-        self.server = _Server(self.database_url, self.org.workspace, self.api.url)
+        self.server = _Server(self.database_url, self.org.workspace, self.api.url, self.workers)
         self.engine = make_engine(self.database_url)
         try:
             await self.server.ready()
@@ -749,28 +768,31 @@ async def _teams_round_trip(stack: _Stack, steps: int, warmup: int, concurrency:
 
 # --- the public face ---------------------------------------------------------------------------
 
-def _on_stack(database_url: str, org: Org, work: Callable[[_Stack], Awaitable[Any]]) -> Any:
+def _on_stack(database_url: str, org: Org, work: Callable[[_Stack], Awaitable[Any]], workers: int = 1) -> Any:
     async def go() -> Any:
-        async with _Stack(database_url, org) as stack:
+        async with _Stack(database_url, org, workers) as stack:
             return await work(stack)
     return asyncio.run(go())
 
 
-def slack_ack(database_url: str, org: Org, *, concurrency: int = 64, rounds: int = 5, quick: bool = True) -> AckResult:
+def slack_ack(database_url: str, org: Org, *, concurrency: int = 64, rounds: int = 5, quick: bool = True,
+              workers: int = 1) -> AckResult:
     """Item 3: ``rounds`` rounds of ``concurrency`` simultaneous signed ``/logmeeting`` commands
     (after one warm-up round); each request's time to its acknowledgement. Target p99 < 150 ms.
     ``quick=False`` sends a bare ``/logmeeting`` (the coach then only asks for the client), to
-    tell the acknowledgement's own cost from the load of reading quick-form text behind it."""
-    return _on_stack(database_url, org, lambda s: _slack_ack(s, concurrency, rounds, quick=quick))
+    tell the acknowledgement's own cost from the load of reading quick-form text behind it.
+    ``workers``: ``coach serve --workers N``."""
+    return _on_stack(database_url, org, lambda s: _slack_ack(s, concurrency, rounds, quick=quick), workers)
 
 
 def slack_throughput(database_url: str, org: Org, *, requests: int = 3000, retry_share: float = 0.1,
-                     concurrency: int = 64, workflow: str = "form") -> ThroughputResult:
+                     concurrency: int = 64, workflow: str = "form", workers: int = 1) -> ThroughputResult:
     """Item 4: ``requests`` complete logged interactions through ``/slack/events`` with
     ``retry_share`` of the unique requests sent twice; then exactly-once is checked. ``workflow``
     is ``"form"`` (one request per touch) or ``"conversation"`` (seven). Target >= 300/s on
-    PostgreSQL."""
-    return _on_stack(database_url, org, lambda s: _slack_throughput(s, requests, retry_share, concurrency, workflow))
+    PostgreSQL. ``workers``: ``coach serve --workers N``."""
+    return _on_stack(database_url, org, lambda s: _slack_throughput(s, requests, retry_share, concurrency, workflow),
+                     workers)
 
 
 def teams_round_trip(database_url: str, org: Org, *, steps: int = 300, warmup: int = 10,
@@ -802,7 +824,7 @@ def _json(result: Any) -> dict[str, Any]:
     return data
 
 
-def run(database_url: str, org: Org, *, smoke: bool) -> dict[str, Any]:
+def run(database_url: str, org: Org, *, smoke: bool, workers: int = 1) -> dict[str, Any]:
     """All three on one server, in order: acknowledgement, throughput (form, then conversation),
     Teams. A JSON-able dict: raw latency lists in seconds, their summaries, the counts."""
     p = SMOKE if smoke else FULL
@@ -810,7 +832,8 @@ def run(database_url: str, org: Org, *, smoke: bool) -> dict[str, Any]:
     async def work(stack: _Stack) -> dict[str, Any]:
         out: dict[str, Any] = {
             "database": stack.engine.dialect.name, "size": org.size.name, "smoke": smoke,
-            "cores": os.cpu_count(), "server": "coach serve, a separate process on 127.0.0.1",
+            "cores": os.cpu_count(), "workers": workers,
+            "server": f"coach serve --workers {workers}, separate processes on 127.0.0.1",
         }
         out["slack_ack"] = _json(await _slack_ack(stack, p["ack"]["concurrency"], p["ack"]["rounds"]))
         # the floor: a bare Bolt app that only acknowledges, the same bursts, right after
@@ -830,7 +853,7 @@ def run(database_url: str, org: Org, *, smoke: bool) -> dict[str, Any]:
         stack_holder.append(stack)
         return await work(stack)
 
-    out = _on_stack(database_url, org, keep)
+    out = _on_stack(database_url, org, keep, workers)
     out["server_problems"] = stack_holder[0].server.problems  # counted once the server has stopped
     return out
 
@@ -840,21 +863,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="the coach's server (settings from the environment)")
     serve.add_argument("--port", type=int, required=True)
+    serve.add_argument("--workers", type=int, default=1)
     go = commands.add_parser("run", help="build (or reuse) an organisation and run the three benchmarks")
     go.add_argument("--url", required=True, help="a database URL (an empty one, or one built for this size)")
     go.add_argument("--size", default="S")
     go.add_argument("--smoke", action="store_true")
+    go.add_argument("--workers", type=int, default=1, help="coach serve --workers N")
     go.add_argument("--out", type=Path, help="write the JSON here (default: standard output)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         from bot.cli import main as coach
 
-        coach(["serve", "--host", "127.0.0.1", "--port", str(args.port)], prog_name="coach")
+        coach(["serve", "--host", "127.0.0.1", "--port", str(args.port), "--workers", str(args.workers)],
+              prog_name="coach")
         return
     from bench.org import SIZES, build
 
     org = build(args.url, SIZES[args.size])
-    result = json.dumps(run(args.url, org, smoke=args.smoke), ensure_ascii=False, indent=1)
+    result = json.dumps(run(args.url, org, smoke=args.smoke, workers=args.workers), ensure_ascii=False, indent=1)
     if args.out:
         args.out.write_text(result + "\n", "utf-8")
     else:

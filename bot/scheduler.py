@@ -11,10 +11,14 @@ PostgreSQL advisory locks and the unique delivery records.
 With OAuth installs (``SLACK_CLIENT_ID``), every job also runs for each installed Slack team, whose
 workspace id is its team id, sending with that team's own bot token (refreshed first when
 Slack's token rotation is about to expire it): see :mod:`bot.slack.installations`.
+
+``coach serve --workers N`` runs the scheduler in one worker only: :class:`SchedulerLease`, a
+PostgreSQL advisory lock each worker asks for, decides which (``bot/workers.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import fields
 from datetime import timedelta
@@ -24,9 +28,12 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sqlalchemy import Connection, Engine, text
+
 from bot.bootstrap import Coach
 from coaching import jobs
 from coaching.jobs import RunReport, ScheduledJobs
+from storage.uow import lock_key
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +133,94 @@ class CoachScheduler:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
+
+
+LEASE_EVERY_S = 10  # how often a worker without the lease asks for it, and its holder checks it still has it
+
+
+class SchedulerLease:
+    """The scheduler in one process of a deployment (the same database schema and workspace):
+    the one holding a PostgreSQL session-level advisory lock on a connection of its own. Every
+    ``every`` seconds the holder checks that connection, and the others try to take the lock.
+    A process that stops, dies or loses its connection releases the lock with it, so another
+    takes over at its next try. A holder whose connection fails stops its scheduler at once
+    (the delivery claims would keep two schedulers from sending twice anyway; this saves the
+    wasted work)."""
+
+    def __init__(self, runner: CoachScheduler, engine: Engine, workspace: str, every: float = LEASE_EVERY_S) -> None:
+        self.runner, self.engine, self.workspace, self.every = runner, engine, workspace, every
+        self.connection: Connection | None = None
+
+    async def context(self, _app: object):
+        """For ``aiohttp.web.Application.cleanup_ctx``: kept from start-up until shutdown."""
+        task = asyncio.create_task(self.keep())
+        yield
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    async def keep(self) -> None:
+        try:
+            while True:
+                await self.tend()
+                await asyncio.sleep(self.every)
+        finally:
+            self.runner.stop()
+            self._release()
+
+    async def tend(self) -> bool:
+        """Take or keep the lease, and start or stop the scheduler to match; whether it is held."""
+        try:
+            held = await asyncio.to_thread(self._hold)
+        except Exception as error:  # the database is away: no lease, try again later
+            log.warning("the scheduler lease cannot be taken now (%s); trying again in %s s",
+                        type(error).__name__, self.every)
+            held = False
+        running = self.runner.scheduler is not None
+        if held and not running:
+            log.info("this process runs the scheduler (it holds the scheduler lease)")
+            self.runner.start()
+        elif running and not held:
+            log.warning("the scheduler lease was lost with its database connection; the scheduler stops here")
+            self.runner.stop()
+        return held
+
+    def _hold(self) -> bool:
+        if self.connection is not None:
+            try:
+                self.connection.execute(text("SELECT 1"))
+                self.connection.commit()  # never left idle in a transaction
+                return True
+            except Exception:
+                self._release()
+                return False  # another process may take it meanwhile; try again next time
+        connection = self.engine.connect()
+        try:
+            schema = connection.execute(text("SELECT current_schema()")).scalar()
+            key = lock_key(f"coach scheduler lease:{schema}:{self.workspace}")
+            taken = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+            connection.commit()  # a session-level lock outlives the transaction
+        except BaseException:
+            connection.invalidate()
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            return False
+        self.connection = connection
+        return True
+
+    def _release(self) -> None:
+        """Close the lease's own connection (never back into the pool): the lock goes with it."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except Exception:
+                log.debug("closing the scheduler lease's connection failed", exc_info=True)
 
 
 def _combined(reports: list[RunReport]) -> RunReport:

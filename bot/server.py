@@ -180,7 +180,11 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
 
             async def create_tables(_: web.Application) -> None:
                 for store in stores:
-                    await store.create_tables()
+                    try:
+                        await store.create_tables()
+                    except Exception:  # another worker of `coach serve --workers N` created them just now
+                        await asyncio.sleep(1)
+                        await store.create_tables()  # they exist now: nothing to create
 
             app.on_startup.append(create_tables)
         if settings.slack_app_token:

@@ -12,7 +12,8 @@ from coaching import daily as daily_run
 from coaching import services
 from coaching.messages import msg
 from bot.bootstrap import Coach
-from bot.cli.common import Fail, find_person, is_loopback, load_coach, main, make_scheduler, parse_day, say
+from bot.cli.common import (Fail, find_person, is_loopback, load_coach, load_settings, main, make_scheduler, parse_day,
+                             say)
 
 
 @main.command()
@@ -78,8 +79,10 @@ def _run_once(coach: Coach, runner) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", default=3978, show_default=True, type=click.IntRange(1, 65535), help="The port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port (more than 1 needs PostgreSQL).")
 @click.option("--chat-hint", "chat_as", help="Also say how to chat as this person in a terminal.")
-def serve(host: str, port: int, chat_as: str | None) -> None:
+def serve(host: str, port: int, workers: int, chat_as: str | None) -> None:
     """Run the coach's HTTP server (Slack at /slack/events, Teams at /api/messages, /healthz), Socket
     Mode if configured, and the scheduler (unless COACH_SCHEDULER=false)."""
     from aiohttp import web
@@ -87,15 +90,31 @@ def serve(host: str, port: int, chat_as: str | None) -> None:
     from bot import logs
     from bot.server import create_web_app
 
+    if workers > 1 and load_settings().url.startswith("sqlite"):  # one process is SQLite's topology
+        raise Fail(msg("cli.workers_need_postgres", count=workers))
     coach = load_coach()
     settings = coach.settings
     anonymous = _teams_anonymous(coach, host)
     app = create_web_app(coach, settings)  # a setting it refuses stops here, before anything is said
+    # the daily digests, in the same process (COACH_SCHEDULER=false: apart)
+    runner = make_scheduler(coach) if settings.scheduler_enabled else None
     logs.configure()
     _serving_hints(coach, host, port, anonymous, chat_as)
-    if settings.scheduler_enabled:  # the daily digests, in the same process (COACH_SCHEDULER=false: apart)
-        _run_scheduler_with(app, make_scheduler(coach))
+    if workers > 1:  # checked here, built again in each worker after the fork (bot/workers.py)
+        _serve_workers(coach, host, port, workers)
+        return
+    if runner is not None:
+        _run_scheduler_with(app, runner)
     web.run_app(app, host=host, port=port, print=None, access_log_class=logs.AccessLogger)
+
+
+def _serve_workers(coach: Coach, host: str, port: int, workers: int) -> None:
+    """gunicorn's master and ``workers`` aiohttp workers; the scheduler in one of them."""
+    from bot import workers as several
+
+    click.echo(say(coach, msg("cli.serving_workers", count=workers)))
+    coach.requests.engine.dispose()  # no connection of this process outlives the fork
+    several.serve(host, port, workers)
 
 
 def _teams_anonymous(coach: Coach, host: str) -> bool:
