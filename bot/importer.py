@@ -6,23 +6,28 @@ the bad ones are reported. Writing happens in one unit of work, committed once: 
 half-way leaves the database as it was. Re-importing a file changes nothing (people are upserted
 by e-mail, touches carry an ``external_id`` made from the row's values). Touches are replayed
 in date order, each as of its own day; then the daily rules book, as of the coach's today, what
-time alone earns (overdue promises, problems left waiting, silence).
+time alone earns (overdue promises, problems left waiting, silence). They are written in bulk,
+or one by one through the service path with ``row_by_row``: the same result either way
+(:mod:`bot.bulk_import`). An interactions file is read a row at a time, and only its checked
+touches are kept, so a large file takes little more memory than its touches.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bot import bulk_import
 from bot.bootstrap import Coach
-from coaching import access, daily, imports, services
+from coaching import imports
 from coaching.messages import Msg, msg
 from coaching.model import Person, Team, Workspace
 from coaching.ports import UnitOfWork
@@ -30,6 +35,7 @@ from coaching.records import PersonDraft
 from storage.repositories import name_key
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+BAR_ROWS = 1_000  # a file this large shows a progress bar (when asked for: on a terminal)
 FileProblem = tuple[int | None, Msg]
 
 
@@ -95,14 +101,26 @@ def _decode(path: Path) -> str:
     return text
 
 
-def _read(path: Path, columns: imports.Columns) -> tuple[list[tuple[int, dict[str, str]]], list[imports.Problem]]:
-    """The file's data rows with their first line numbers, and the problems of their cells.
-    Problems with the file itself or its header raise :class:`ImportFailed`."""
-    reader = csv.reader(io.StringIO(_decode(path), newline=""))
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` with their ends, split where ``io.StringIO(text, newline="")`` splits
+    them (``\r\n``, ``\r`` or ``\n``), without a second copy of a large file."""
+    start = 0
+    for end in _LINE_END.finditer(text):
+        yield text[start:end.end()]
+        start = end.end()
+    if start < len(text):
+        yield text[start:]
+
+
+def _records(path: Path, columns: imports.Columns) -> Iterator[tuple[int, dict[str, str], list[Msg]]]:
+    """The file's data rows, one at a time: first line number, ``{column: value}`` and the
+    problems of its cells. Problems with the file itself or its header raise :class:`ImportFailed`."""
+    reader = csv.reader(_lines(_decode(path)))
     names: list[str] | None = None
-    rows: list[tuple[int, dict[str, str]]] = []
-    problems: list[imports.Problem] = []
-    end = 0
+    end, any_row = 0, False
     try:
         for cells in reader:
             start, end = end + 1, reader.line_num
@@ -113,11 +131,8 @@ def _read(path: Path, columns: imports.Columns) -> tuple[list[tuple[int, dict[st
                 if wrong:
                     raise ImportFailed([(start, m) for m in wrong])
                 continue
-            row, wrong = imports.row_of(names, cells)
-            if wrong:
-                problems += [(start, m) for m in wrong]
-            else:
-                rows.append((start, row))
+            any_row = True
+            yield (start, *imports.row_of(names, cells))
     except csv.Error as error:
         line = reader.line_num or end + 1
         failure = (msg("import.value_too_long", limit=imports.MAX_FIELD_CHARS) if "field larger" in str(error)
@@ -125,8 +140,19 @@ def _read(path: Path, columns: imports.Columns) -> tuple[list[tuple[int, dict[st
         raise ImportFailed([(line, failure)]) from None
     if names is None:
         raise ImportFailed([(None, msg("import.empty", path=str(path)))])
-    if not rows and not problems:
+    if not any_row:
         raise ImportFailed([(None, msg("import.no_rows", path=str(path)))])
+
+
+def _read(path: Path, columns: imports.Columns) -> tuple[list[tuple[int, dict[str, str]]], list[imports.Problem]]:
+    """The file's data rows with their first line numbers, and the problems of their cells."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    problems: list[imports.Problem] = []
+    for line, row, wrong in _records(path, columns):
+        if wrong:
+            problems += [(line, m) for m in wrong]
+        else:
+            rows.append((line, row))
     return rows, problems
 
 
@@ -137,12 +163,13 @@ def _settle(problems: list[imports.Problem], skip_invalid: bool) -> list[tuple[i
 
 
 @contextmanager
-def _bar(coach: Coach, enabled: bool, total: int) -> Iterator[Callable[[], None]]:
+def _bar(coach: Coach, enabled: bool, total: int) -> Iterator[Callable[..., None]]:
+    """A bar on the terminal (stderr) while rows are written; ``advance(n)`` after ``n`` rows."""
     label = coach.catalog.render(msg("import.progress"), coach.settings.language)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True, disable=not enabled) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda: progress.advance(task)
+        yield lambda done=1: progress.advance(task, done)
 
 
 # --- the roster -----------------------------------------------------------------------------
@@ -189,20 +216,32 @@ def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progr
 
 # --- interactions ---------------------------------------------------------------------------
 
-def _reps(uow: UnitOfWork, ws: str, rows: list[tuple[int, dict[str, str]]]) -> tuple[
-        dict[str, Person | None], list[imports.Problem]]:
-    """The roster entry of every well-formed ``rep`` address, and a problem for each unknown one
-    (on rows with other problems too, so one run lists them all)."""
-    people: dict[str, Person | None] = {}
-    problems = []
-    for line, row in rows:
-        if (email := imports.email_of(row.get("rep", ""))) is None:
+def _touch_rows(path: Path, today: date) -> tuple[int, list[imports.TouchLine], list[imports.Problem],
+                                                  list[imports.Problem], dict[str, list[int]]]:
+    """Read and check the file a row at a time (only the checked touches are kept): how many
+    rows, the touches, the problems of cells, the problems of values, and the lines of every
+    well-formed ``rep`` address (rows with problems of values too, so one run lists them all)."""
+    count, touches, cell_problems, found = 0, [], [], []
+    reps: dict[str, list[int]] = {}
+    for line, row, wrong in _records(path, imports.INTERACTIONS):
+        count += 1
+        if wrong:
+            cell_problems += [(line, m) for m in wrong]
             continue
-        if email not in people:
-            people[email] = uow.people.by_email(ws, email)
-        if people[email] is None:
-            problems.append((line, msg("import.unknown_rep", email=email)))
-    return people, problems
+        if (email := imports.email_of(row.get("rep", ""))) is not None:
+            reps.setdefault(email, []).append(line)
+        touch, problems = imports.parse_interaction_row(line, row, today)
+        if touch is not None:
+            touches.append(touch)
+        found += [(line, m) for m in problems]
+    return count, touches, cell_problems, found, reps
+
+
+def _reps(uow: UnitOfWork, ws: str, reps: dict[str, list[int]]) -> tuple[dict[str, Person | None], list[imports.Problem]]:
+    """The roster entry of every address, and a problem on each line naming an unknown one."""
+    people = {email: uow.people.by_email(ws, email) for email in reps}
+    return people, [(line, msg("import.unknown_rep", email=email))
+                    for email, lines in reps.items() if people[email] is None for line in lines]
 
 
 def _resolve(uow: UnitOfWork, ws: str, lines: list[imports.TouchLine], people: dict[str, Person | None]) -> tuple[
@@ -216,7 +255,7 @@ def _resolve(uow: UnitOfWork, ws: str, lines: list[imports.TouchLine], people: d
     for touch in sorted(lines, key=lambda t: (t.occurred_on, t.line)):
         if (rep := people.get(touch.rep_email)) is None:
             continue  # already reported by _reps
-        key = name_key(touch.client)
+        key = bulk_import.client_key(touch.client)
         if key not in known and key not in new:
             if not rep.team_ids:
                 problems.append((touch.line, msg("import.rep_without_team", email=rep.email, client=touch.client)))
@@ -227,32 +266,36 @@ def _resolve(uow: UnitOfWork, ws: str, lines: list[imports.TouchLine], people: d
     return ready, problems, len(new)
 
 
-def import_interactions(coach: Coach, path: Path, *, skip_invalid: bool = False, progress: bool = True) -> ImportReport:
+def import_interactions(coach: Coach, path: Path, *, skip_invalid: bool = False, progress: bool = True,
+                        row_by_row: bool = False) -> ImportReport:
+    """Check the whole file, then write it in one transaction: in bulk (the default), or each
+    touch through the service path (``row_by_row``); both give the same result
+    (:mod:`bot.bulk_import`)."""
     today = coach.clock().date()
-    rows, problems = _read(path, imports.INTERACTIONS)
-    lines, found = imports.check_interactions(rows, today)
+    with bulk_import.collector_aside() as read:
+        count, touches, cell_problems, found, reps = _touch_rows(path, today)
+        read()
+        return _write_touches(coach, today, (count, touches, cell_problems + found, reps), skip_invalid, progress,
+                              row_by_row)
+
+
+def _write_touches(coach: Coach, today: date, read: tuple[int, list[imports.TouchLine], list[imports.Problem],
+                   dict[str, list[int]]], skip_invalid: bool, progress: bool, row_by_row: bool) -> ImportReport:
+    count, touches, problems, reps = read
     ws, rules = coach.workspace, coach.rules
-    added = already = entries = 0
     with coach.uow_factory() as uow:
-        people, unknown = _reps(uow, ws, rows)
-        ready, unresolved, new_clients = _resolve(uow, ws, lines, people)
-        skipped = _settle(problems + found + unknown + unresolved, skip_invalid)
-        with _bar(coach, progress, len(ready)) as advance:
-            for touch, rep in ready:
-                try:
-                    client = services.ensure_client(uow, rep, touch.client, touch.occurred_on)
-                    # As of the touch's own day: a problem answered in a later row must not be
-                    # booked as unanswered first. What time alone earns comes from the daily rules.
-                    result = services.record_touch(uow, rep, client, touch.draft(client.id), rules, touch.occurred_on)
-                except access.CoachError as error:
-                    raise ImportFailed([(touch.line, error.message)]) from None
-                if result.interaction is None:
-                    already += 1
-                else:
-                    added, entries = added + 1, entries + len(result.entries)
-                advance()
-        upkeep = daily.apply_daily_rules(uow, ws, today, rules)
+        people, unknown = _reps(uow, ws, reps)
+        ready, unresolved, new_clients = _resolve(uow, ws, touches, people)
+        touches.clear()  # they live on in ``ready`` only, which the bulk path empties as it goes
+        skipped = _settle(problems + unknown + unresolved, skip_invalid)
+        run = bulk_import.import_row_by_row if row_by_row else bulk_import.import_in_bulk
+        with _bar(coach, progress and len(ready) >= BAR_ROWS, len(ready)) as advance:
+            try:
+                done = run(uow, ws, ready, rules, today, advance)
+            except bulk_import.ClientRefused as refused:
+                raise ImportFailed([(refused.line, refused.message)]) from None
         uow.commit()
-    extra = {"clients_created": new_clients, "entries": entries, "promises_broken": upkeep.promises_broken,
+    upkeep = done.upkeep
+    extra = {"clients_created": new_clients, "entries": done.entries, "promises_broken": upkeep.promises_broken,
              "problems_unanswered": upkeep.problems_unanswered, "silence_entries": upkeep.silence_entries}
-    return ImportReport(len(rows) + len({p[0] for p in problems}), added, already, skipped, extra)
+    return ImportReport(count, done.added, done.already, skipped, extra)

@@ -51,15 +51,19 @@ def import_group() -> None:
     """Import the roster or past interactions from CSV files."""
 
 
-def _run_import(kind: str, path: Path, skip_invalid: bool) -> None:
+def _run_import(kind: str, path: Path, skip_invalid: bool, row_by_row: bool = False) -> None:
     from bot import importer
 
     coach = load_coach()
     if not path.is_file():
         raise Fail(msg("cli.no_file", path=str(path)))
-    run = importer.import_roster if kind == "roster" else importer.import_interactions
+    progress = sys.stderr.isatty()
     try:
-        report = run(coach, path, skip_invalid=skip_invalid, progress=sys.stderr.isatty())
+        if kind == "roster":
+            report = importer.import_roster(coach, path, skip_invalid=skip_invalid, progress=progress)
+        else:
+            report = importer.import_interactions(coach, path, skip_invalid=skip_invalid, progress=progress,
+                                                  row_by_row=row_by_row)
     except importer.ImportFailed as failed:
         _problems(coach, path, failed.problems)
         raise Fail(msg("import.nothing_imported", count=len(failed.problems)))
@@ -88,9 +92,11 @@ def import_roster(file: Path, skip_invalid: bool) -> None:
 @import_group.command("interactions")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the others.")
-def import_interactions(file: Path, skip_invalid: bool) -> None:
+@click.option("--row-by-row", is_flag=True,
+              help="Record each touch through the service path instead of in bulk (same result, far slower).")
+def import_interactions(file: Path, skip_invalid: bool, row_by_row: bool) -> None:
     """FILE.csv: date,rep,client,kind,purpose,note[,promise,...]."""
-    _run_import("interactions", file, skip_invalid)
+    _run_import("interactions", file, skip_invalid, row_by_row)
 
 
 @main.command("teams-package")

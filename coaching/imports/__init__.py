@@ -9,7 +9,8 @@ time when ``promise_closed_on`` is on or before ``promise_due`` and as kept late
 points always match the dates written in the file.
 
 The file's shape (columns, header, rows) is in :mod:`.shape`, reading one cell in :mod:`.cells`,
-and the two kinds of file in :mod:`.roster` and :mod:`.interactions`.
+and the two kinds of file in :mod:`.roster` and :mod:`.interactions`. The bulk import replays the
+checked touches through ``services.record_touch`` over the in-memory store of :mod:`.replay`.
 """
 
 from coaching.imports.cells import email_of, parse_day

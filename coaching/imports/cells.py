@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 
 from coaching.imports.shape import MAX_EMAIL_CHARS, MAX_FIELD_CHARS, Row, shown
 from coaching.messages import Msg, msg
@@ -23,6 +24,7 @@ def text(row: Row, column: str, problems: list[Msg], required: bool = False, lim
     return value
 
 
+@lru_cache(maxsize=4096)  # a file names the same reps (and dates, below) over and over
 def email_of(text: str) -> str | None:
     """The address in lower case, if ``text`` has the shape of one."""
     value = unicodedata.normalize("NFKC", text).strip().lower()
@@ -31,11 +33,13 @@ def email_of(text: str) -> str | None:
 
 def email(row: Row, column: str, problems: list[Msg]) -> str:
     value = text(row, column, problems, required=True)
-    if value and email_of(value) is None:
+    found = email_of(value) if value else None
+    if value and found is None:
         problems.append(msg("import.bad_email", column=column, value=shown(value)))
-    return email_of(value) or ""
+    return found or ""
 
 
+@lru_cache(maxsize=4096)
 def parse_day(text: str) -> date | None:
     """``YYYY-MM-DD`` or ``YYYY/MM/DD`` (full-width digits too); ``None`` otherwise."""
     found = _DAY.match(unicodedata.normalize("NFKC", text).strip())

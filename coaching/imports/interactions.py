@@ -11,6 +11,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence, TypeVar
 
 from coaching.imports import cells
@@ -21,6 +22,11 @@ from coaching.model import InteractionDraft, Kind, ProblemDraft, PromiseDraft, P
 from coaching.vocabulary import kind_of, name_key, norm, purpose_of
 
 T = TypeVar("T")
+# The same few words fill a file's columns: each is looked up once (a large file has 200,000 rows).
+_kind_of = lru_cache(maxsize=1024)(kind_of)
+_purpose_of = lru_cache(maxsize=1024)(purpose_of)
+_name_key = lru_cache(maxsize=8192)(name_key)
+_norm = lru_cache(maxsize=8192)(norm)
 
 OUTCOME_WORDS: dict[PromiseStatus, tuple[str, ...]] = {
     PromiseStatus.OPEN: ("open", "未完了"),
@@ -36,9 +42,9 @@ SETBACK_WORDS: dict[Setback, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TouchLine:
-    """One valid row of an interactions file."""
+    """One valid row of an interactions file (slots: a large file holds hundreds of thousands)."""
 
     line: int
     rep_email: str  # lower case
@@ -69,8 +75,8 @@ def parse_interaction_row(line: int, row: Row, today: date) -> tuple[TouchLine |
     on = cells.day(row, "date", problems, today, required=True)
     rep = cells.email(row, "rep", problems)
     client = _client(row, problems)
-    kind = _word(row, "kind", kind_of, Kind, problems)
-    purpose = _word(row, "purpose", purpose_of, Purpose.stated(), problems)
+    kind = _word(row, "kind", _kind_of, Kind, problems)
+    purpose = _word(row, "purpose", _purpose_of, Purpose.stated(), problems)
     note = row.get("note", "")
     promise = _promise(row, on, today, problems)
     problem = _problem(row, on, today, problems)
@@ -80,7 +86,7 @@ def parse_interaction_row(line: int, row: Row, today: date) -> tuple[TouchLine |
         return None, problems
     assert on is not None and kind is not None and purpose is not None
     key = external_id([
-        on.isoformat(), rep, norm(client), kind.value, purpose.value, note.strip(),
+        on.isoformat(), rep, _norm(client), kind.value, purpose.value, note.strip(),
         *_promise_values(promise), *_problem_values(problem), won,
         # only when set, so a row from before these columns keeps its identity
         *([setback.value] if setback else []), *(["correction"] if correction else []),
@@ -118,7 +124,7 @@ def _problem_values(problem: ProblemDraft | None) -> list[str | None]:
 
 def _client(row: Row, problems: list[Msg]) -> str:
     client = cells.text(row, "client", problems, required=True, limit=MAX_NAME_CHARS)
-    if client and len(client) <= MAX_NAME_CHARS < len(name_key(client)):  # "㍿" is stored as "株式会社"
+    if client and len(client) <= MAX_NAME_CHARS < len(_name_key(client)):  # "㍿" is stored as "株式会社"
         problems.append(msg("import.too_long", column="client", limit=MAX_NAME_CHARS))
     return client
 
@@ -156,7 +162,7 @@ def _promise(row: Row, on: date | None, today: date, problems: list[Msg]) -> Pro
 
 
 def _outcome(text: str) -> PromiseStatus | None:
-    return next((s for s, words in OUTCOME_WORDS.items() if norm(text) in words), None)
+    return next((s for s, words in OUTCOME_WORDS.items() if _norm(text) in words), None)
 
 
 def _status(row: Row, problems: list[Msg]) -> PromiseStatus | None:
@@ -185,7 +191,7 @@ def _problem(row: Row, on: date | None, today: date, problems: list[Msg]) -> Pro
 
 def _setback(row: Row, problems: list[Msg]) -> Setback | None:
     """``false_claim`` or ``misunderstanding`` (or a Japanese word for it); empty: none."""
-    text = norm(row.get("setback", ""))
+    text = _norm(row.get("setback", ""))
     if not text:
         return None
     found = next((s for s, words in SETBACK_WORDS.items() if text in words), None)
@@ -195,7 +201,7 @@ def _setback(row: Row, problems: list[Msg]) -> Setback | None:
 
 
 def _yes(row: Row, column: str, problems: list[Msg]) -> bool:
-    text = norm(row.get(column, ""))
+    text = _norm(row.get(column, ""))
     if not text or text in NOT_WON_WORDS:
         return False
     if text in ("yes", "y", "true", "1", "はい"):
@@ -205,6 +211,6 @@ def _yes(row: Row, column: str, problems: list[Msg]) -> bool:
 
 
 def _won(text: str) -> str | None:
-    if not text or norm(text) in NOT_WON_WORDS:
+    if not text or _norm(text) in NOT_WON_WORDS:
         return None
-    return "" if norm(text) in WON_WORDS else text
+    return "" if _norm(text) in WON_WORDS else text

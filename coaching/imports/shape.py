@@ -79,8 +79,10 @@ def row_of(names: Sequence[str], cells: Sequence[str]) -> tuple[dict[str, str], 
     problems = []
     if len(cells) > len(names) and not is_blank(cells[len(names):]):
         problems.append(msg("import.extra_values", found=len(cells), expected=len(names)))
-    for name, value in zip(names, cells):
-        if len(value) > MAX_FIELD_CHARS:
-            problems.append(msg("import.too_long", column=name, limit=MAX_FIELD_CHARS))
+    if max(map(len, cells[:len(names)]), default=0) > MAX_FIELD_CHARS:
+        problems += [msg("import.too_long", column=name, limit=MAX_FIELD_CHARS)
+                     for name, value in zip(names, cells) if len(value) > MAX_FIELD_CHARS]
+    if len(cells) >= len(names) and "" not in names:  # the usual row, the quick way (a file has many)
+        return dict(zip(names, map(str.strip, cells))), problems
     row = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names) if name}
     return row, problems

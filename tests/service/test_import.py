@@ -151,8 +151,9 @@ EXPECTED_BOOK = {
 }
 
 
-def test_interactions_book_exact_points(staffed: Coach) -> None:
-    report = import_interactions(staffed, DATA / "interactions.csv", progress=False)
+@pytest.mark.parametrize("row_by_row", [False, True], ids=["bulk", "row-by-row"])
+def test_interactions_book_exact_points(staffed: Coach, row_by_row: bool) -> None:
+    report = import_interactions(staffed, DATA / "interactions.csv", progress=False, row_by_row=row_by_row)
     assert (report.rows, report.added, report.already, report.skipped) == (6, 6, 0, [])
     assert report.extra == {"clients_created": 4, "entries": 7, "promises_broken": 1,
                             "problems_unanswered": 1, "silence_entries": 0}
@@ -174,9 +175,10 @@ def test_interactions_book_exact_points(staffed: Coach) -> None:
     ]
 
 
-def test_interactions_reimport_adds_nothing(staffed: Coach) -> None:
-    import_interactions(staffed, DATA / "interactions.csv", progress=False)
-    again = import_interactions(staffed, DATA / "interactions.csv", progress=False)
+@pytest.mark.parametrize("row_by_row", [False, True], ids=["bulk", "row-by-row"])
+def test_interactions_reimport_adds_nothing(staffed: Coach, row_by_row: bool) -> None:
+    import_interactions(staffed, DATA / "interactions.csv", progress=False, row_by_row=row_by_row)
+    again = import_interactions(staffed, DATA / "interactions.csv", progress=False, row_by_row=not row_by_row)
     assert (again.rows, again.added, again.already) == (6, 0, 6)
     assert again.extra == {"clients_created": 0, "entries": 0, "promises_broken": 0,
                            "problems_unanswered": 0, "silence_entries": 0}
@@ -287,6 +289,7 @@ class _FailingTouches:
 
 
 def test_a_failure_mid_import_rolls_everything_back(staffed: Coach) -> None:
+    """Row by row (the bulk path's failures: tests/service/test_bulk_import.py)."""
     real = staffed.uow_factory
 
     class FailingUow(SqlAlchemyUnitOfWork):
@@ -297,7 +300,7 @@ def test_a_failure_mid_import_rolls_everything_back(staffed: Coach) -> None:
 
     broken = dataclasses.replace(staffed, uow_factory=lambda: FailingUow(real().session_factory))
     with pytest.raises(RuntimeError, match="disk full"):
-        import_interactions(broken, DATA / "interactions.csv", progress=False)
+        import_interactions(broken, DATA / "interactions.csv", progress=False, row_by_row=True)
     assert book(staffed) == {}
 
 
@@ -323,10 +326,11 @@ def test_documented_examples_import_cleanly(coach: Coach, tmp_path: Path) -> Non
     assert (roster.skipped, touches.skipped, roster.added, touches.added) == ([], [], roster.rows, touches.rows)
 
 
-def test_touches_replay_in_date_order(staffed: Coach, tmp_path: Path) -> None:
+@pytest.mark.parametrize("row_by_row", [False, True], ids=["bulk", "row-by-row"])
+def test_touches_replay_in_date_order(staffed: Coach, tmp_path: Path, row_by_row: bool) -> None:
     text = TOUCH_HEADER + ("2026-11-03,ann@example.com,Acme,call,service,Fixed the invoice,,,,,,,\n"
                            "2026-11-02,ann@example.com,Acme,meeting,ask,,,,,,Invoice is wrong,,\n")
-    import_interactions(staffed, write(tmp_path, text), progress=False)
+    import_interactions(staffed, write(tmp_path, text), progress=False, row_by_row=row_by_row)
     assert book(staffed) == {"Acme": [(Reason.PROBLEM_ANSWERED_FAST, 3, date(2026, 11, 3))]}
     with staffed.uow_factory() as uow:
         assert uow.clients.by_name(WS, "Acme").created_on == date(2026, 11, 2)
@@ -335,7 +339,9 @@ def test_touches_replay_in_date_order(staffed: Coach, tmp_path: Path) -> None:
 SETBACK_HEADER = "date,rep,client,kind,purpose,note,setback,correction\n"
 
 
-def test_setbacks_and_corrections_are_booked_from_their_columns(staffed: Coach, tmp_path: Path) -> None:
+@pytest.mark.parametrize("row_by_row", [False, True], ids=["bulk", "row-by-row"])
+def test_setbacks_and_corrections_are_booked_from_their_columns(staffed: Coach, tmp_path: Path,
+                                                                 row_by_row: bool) -> None:
     """A false claim resets the balance to -20; a misunderstanding costs 5; a correction row
     ends the recovery (and, two days after the setback, earns 2); a contact earns nothing."""
     path = write(tmp_path, SETBACK_HEADER + (
@@ -345,7 +351,7 @@ def test_setbacks_and_corrections_are_booked_from_their_columns(staffed: Coach, 
         "2026-11-06,ann@example.com,田中商事,visit,ご挨拶,年末のご挨拶,,\n"
         "2026-11-09,ann@example.com,田中商事,email,提案,見積の範囲,誤解,\n"
     ))
-    report = import_interactions(staffed, path, progress=False)
+    report = import_interactions(staffed, path, progress=False, row_by_row=row_by_row)
     assert (report.added, report.skipped) == (5, [])
     booked = {name: [e for e in entries if e[0] is not Reason.SILENCE] for name, entries in book(staffed).items()}
     assert booked == {
