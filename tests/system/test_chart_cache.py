@@ -78,3 +78,27 @@ def test_a_kept_picture_is_served_without_drawing_and_old_ones_are_removed(tmp_p
         assert chartcache.draws == before + 1
     finally:
         chartcache.configure(None)
+
+
+UNGUARDED = textwrap.dedent("""
+    # No ``if __name__ == "__main__"``: a spawned child would run this again, so none can start.
+    import sys
+    from pathlib import Path
+    from bot import chartcache
+    from bot.catalog import Catalog
+    from tests.system.test_charts import team_chart
+
+    chartcache.configure(Path(sys.argv[1]))
+    png = chartcache.render_png(team_chart(2), Catalog(), "en")
+    print("PNG" if png.startswith(b"\\x89PNG") else "NONE", chartcache.draws)
+""")
+
+
+def test_a_chart_is_drawn_in_the_server_when_no_chart_process_can_start(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED, "utf-8")
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "cache")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "PNG 1"
+    assert "no chart process could start; drawing in this process" in done.stderr
