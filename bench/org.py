@@ -29,10 +29,12 @@ from datetime import date, datetime, time as dtime, timedelta, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from bot.demo import CLIENTS, DEALS, KINDS, PROFILES, WORDS, Profile
 from coaching.model import Purpose, Reason, Role
 from coaching.rules import Points
+from storage import summaries
 from storage.db import make_engine, upgrade
 from storage.repositories import name_key
 
@@ -555,6 +557,9 @@ def _generate(engine: Engine, size: Size, seed: int, today: date,
             progress(c + 1, size.clients)
     writer.finish({"clients": size.clients, "interactions": ids.interaction, "promises": ids.promise,
                    "problems": ids.problem, "deals": ids.deal, "ledger_entries": ids.entry})
+    with Session(engine) as session:  # loaded around the write path: its summaries built once, as the migration does
+        summaries.rebuild(session, WORKSPACE)
+        session.commit()
     return {"people": len(people), "teams": len(teams), **written}
 
 

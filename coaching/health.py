@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from coaching import access, effect_report, metrics, moves
+from coaching import access, effect_report, episodes, metrics, moves, snapshots
 from coaching.effect import Effect
 from coaching.messages import Msg, msg
 from coaching.model import Person, Problem, Promise, Role, Team
-from coaching.nudges import ClientHistory
+from coaching.nudges import TREND_DAYS, ClientHistory
 from coaching.ports import UnitOfWork
 from coaching.records import SentItem, TouchRow
 from coaching.replies import Chart, RepSeries, Reply
@@ -70,53 +70,42 @@ class _Periods:
 
 @dataclass(frozen=True)
 class _Reads:
-    """Everything the report needs from storage, both periods at once."""
+    """One period's records for the teams: the clients as of its end and what happened in it."""
 
     histories: list[ClientHistory]  # as of the period's end
-    histories_before: list[ClientHistory]  # as of the previous period's end
     touches: list[TouchRow]
     promises: list[Promise]
     problems: list[Problem]
-    people: list[Person]
-    items: list[SentItem]
-    at_start: dict[int, int]  # balances at the previous period's end
-    at_prev_start: dict[int, int]  # balances the day before the previous period
+    items: list[SentItem]  # nudge items sent to the team's people in the period
+    at_start: dict[int, int]  # each client's balance the day before the period
+
+    def figures(self, end: date, rules: Rules, facts: dict[int, episodes.ClientFacts] | None = None) -> metrics.Figures:
+        return metrics.figures(self.histories, self.touches, self.promises, self.problems, self.at_start, end,
+                               rules.nudging, nudges=self.items, facts=facts)
 
 
-def _read(uow: UnitOfWork, workspace_id: str, teams: list[Team], p: _Periods) -> _Reads:
-    ids = [t.id for t in teams]
-    histories = list(uow.histories.client_histories(workspace_id, p.end, team_ids=ids))
-    histories_before = list(uow.histories.client_histories(workspace_id, p.prev_end, team_ids=ids))
-    touches = uow.histories.touches_between(workspace_id, ids, p.prev_start, p.end)
-    promises = uow.histories.promises_closed_between(workspace_id, ids, p.prev_start, p.end)
-    problems = uow.histories.problems_raised_between(workspace_id, ids, p.prev_start, p.end)
-    client_ids = [h.client_id for h in histories]
-    people = [person for t in teams for person in uow.people.list(workspace_id, t.id)]
-    items = _nudge_items(uow, workspace_id, people, histories + histories_before, p)
-    at_start = uow.ledger.balances(workspace_id, client_ids, p.prev_end)
-    at_prev_start = uow.ledger.balances(workspace_id, client_ids, p.prev_start - timedelta(days=1))
-    return _Reads(histories, histories_before, touches, promises, problems, people, items,
-                  at_start, at_prev_start)
-
-
-def _nudge_items(uow: UnitOfWork, workspace_id: str, people: list[Person], histories: list[ClientHistory],
-                 p: _Periods) -> list[SentItem]:
-    """Nudge items to the team's people about its clients (or about the rep), both periods at once."""
+def _read(uow: UnitOfWork, workspace_id: str, ids: list[int], people: list[Person], start: date, end: date) -> _Reads:
+    histories = list(uow.histories.client_histories(workspace_id, end, team_ids=ids))
+    if (end - start).days + 1 == TREND_DAYS:  # each history's balance_before is its balance the day before
+        at_start = {h.client_id: h.balance_before or 0 for h in histories}
+    else:
+        at_start = uow.ledger.balances(workspace_id, [h.client_id for h in histories], start - timedelta(days=1))
     book = {h.client_id for h in histories}
-    sent = uow.deliveries.sent_items_between(workspace_id, sorted({person.id for person in people}),
-                                             p.prev_start, p.end)
-    return [i for i in sent if i.client_id is None or i.client_id in book]
+    sent = uow.deliveries.sent_items_between(workspace_id, sorted({p.id for p in people}), start, end)
+    return _Reads(histories, uow.histories.touches_between(workspace_id, ids, start, end),
+                  uow.histories.promises_closed_between(workspace_id, ids, start, end),
+                  uow.histories.problems_raised_between(workspace_id, ids, start, end),
+                  [i for i in sent if i.client_id is None or i.client_id in book], at_start)
 
 
-def _within(rows, day_of, first: date, last: date) -> list:
-    return [r for r in rows if first <= day_of(r) <= last]
-
-
-def _activity(r: _Reads, first: date, last: date, balances: dict[int, int]) -> tuple:
-    """The activity arguments of :func:`metrics.figures` for ``first..last``."""
-    return (_within(r.touches, lambda t: t.on, first, last),
-            _within(r.promises, lambda p: p.closed_on, first, last),
-            _within(r.problems, lambda p: p.raised_on, first, last), balances)
+def _before(uow: UnitOfWork, workspace_id: str, ids: list[int], people: list[Person], p: _Periods,
+            rules: Rules, key: str) -> metrics.Figures:
+    """The previous period's figures: kept, or computed from the records and kept."""
+    kept = uow.snapshots.figures(workspace_id, key, p.prev_end)
+    if kept is None:
+        kept = _read(uow, workspace_id, ids, people, p.prev_start, p.prev_end).figures(p.prev_end, rules)
+        uow.snapshots.save(workspace_id, key, p.prev_end, figures=kept)
+    return kept
 
 
 def _sellers(people: list[Person], histories: list[ClientHistory]) -> list[Person]:
@@ -128,40 +117,69 @@ def _sellers(people: list[Person], histories: list[ClientHistory]) -> list[Perso
 def report(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, rules: Rules,
            working_days: frozenset[int] = WORKING_DAYS) -> HealthReport:
     p = _Periods.ending(as_of)
-    r = _read(uow, workspace_id, teams, p)
-    now_args = _activity(r, p.start, as_of, r.at_start)
-    before_args = _activity(r, p.prev_start, p.prev_end, r.at_prev_start)
-    items_now = _within(r.items, lambda i: i.local_date, p.start, as_of)
-    items_before = _within(r.items, lambda i: i.local_date, p.prev_start, p.prev_end)
-    team_now = metrics.figures(r.histories, *now_args, as_of, rules.nudging, nudges=items_now)
-    team_before = metrics.figures(r.histories_before, *before_args, p.prev_end, rules.nudging, nudges=items_before)
-    reps = _sellers(r.people, r.histories)
+    ids, key = [t.id for t in teams], snapshots.key(teams, rules)
+    people = [person for t in teams for person in uow.people.list(workspace_id, t.id)]
+    r = _read(uow, workspace_id, ids, people, p.start, as_of)
+    facts = episodes.facts_by_client(r.histories, as_of, rules.nudging)  # once, for every figure below
+    team_now, team_before = r.figures(as_of, rules, facts), _before(uow, workspace_id, ids, people, p, rules, key)
+    reps = _sellers(people, r.histories)
+    now_args = (r.touches, r.promises, r.problems, r.at_start)
     per_rep = metrics.by_rep(r.histories, *now_args, as_of, rules.nudging, reps=[rep.id for rep in reps],
-                             nudges=items_now)
+                             nudges=r.items, facts=facts)
     names = {rep.id: rep.name for rep in reps}
     rows = tuple(
         RepRow(rep, per_rep[rep.id], moves.move(rep.id, per_rep, names, team_now))
         for rep in sorted(reps, key=lambda rep: rep.name.casefold()) if rep.id in per_rep
     )
-    risk = metrics.clients_at_risk(r.histories, r.at_start, as_of, rules.nudging)
-    chart = _chart(uow, workspace_id, teams, rows, as_of)
-    logging = metrics.logging_coverage(now_args[0], [rep.id for rep in reps], p.start, as_of, working_days)
+    risk = metrics.clients_at_risk(r.histories, r.at_start, as_of, rules.nudging, facts=facts)
+    chart = _chart(uow, workspace_id, teams, rows, as_of, key, r.histories)
+    logging = metrics.logging_coverage(r.touches, [rep.id for rep in reps], p.start, as_of, working_days)
     measured = effect_report.read(uow, workspace_id, teams, p.start, as_of)[-1] if rules.nudging.holdout_share else None
     return HealthReport(tuple(teams), p.start, as_of, team_now, team_before, rows, tuple(risk), names, chart, logging,
                         measured if measured is not None and measured.held.n else None)
 
 
+def prepare(uow: UnitOfWork, workspace_id: str, teams: list[Team], as_of: date, rules: Rules) -> None:
+    """Keep what a report as of ``as_of`` reads of past days (the daily upkeep runs this, so the
+    first report of the day reads them too)."""
+    p, ids, key = _Periods.ending(as_of), [t.id for t in teams], snapshots.key(teams, rules)
+    _before(uow, workspace_id, ids, [person for t in teams for person in uow.people.list(workspace_id, t.id)],
+            p, rules, key)
+    _past_balances(uow, workspace_id, ids, _chart_dates(as_of)[:-1], key)
+
+
 CHART_WEEKS = 8
 
 
-def _chart(uow: UnitOfWork, workspace_id: str, teams: list[Team], rows: tuple[RepRow, ...], as_of: date) -> Chart | None:
+def _chart_dates(as_of: date) -> tuple[date, ...]:
+    return tuple(as_of - timedelta(days=7 * k) for k in range(CHART_WEEKS, -1, -1))
+
+
+def _past_balances(uow: UnitOfWork, workspace_id: str, ids: list[int], days: tuple[date, ...],
+                   key: str) -> dict[date, dict[int, int]]:
+    """Each owner's book balance on each of ``days`` (all past): kept, or read and kept."""
+    kept = uow.snapshots.owner_balances(workspace_id, key, days)
+    missing = [d for d in days if d not in kept]
+    if missing:
+        found = uow.histories.owner_balances(workspace_id, ids, missing)
+        for k, day in enumerate(missing):
+            kept[day] = {owner: values[k] for owner, values in found.items()}
+            uow.snapshots.save(workspace_id, key, day, owners=kept[day])
+    return kept
+
+
+def _chart(uow: UnitOfWork, workspace_id: str, teams: list[Team], rows: tuple[RepRow, ...], as_of: date, key: str,
+           histories: list[ClientHistory]) -> Chart | None:
     """Each rep's book balance week by week over both periods, and their give:ask mix now."""
     if not rows:
         return None
-    dates = tuple(as_of - timedelta(days=7 * k) for k in range(CHART_WEEKS, -1, -1))
-    balances = uow.histories.owner_balances(workspace_id, [t.id for t in teams], dates)
+    dates = _chart_dates(as_of)
+    past = _past_balances(uow, workspace_id, [t.id for t in teams], dates[:-1], key)
+    today: dict[int, int] = {}
+    for h in histories:
+        today[h.owner_id] = today.get(h.owner_id, 0) + h.balance
     series = tuple(
-        RepSeries(row.rep.name, tuple(balances.get(row.rep.id, [0] * len(dates))),
+        RepSeries(row.rep.name, tuple(past[d].get(row.rep.id, 0) for d in dates[:-1]) + (today.get(row.rep.id, 0),),
                   row.figures.gives, row.figures.asks, row.figures.services, key=row.rep.email)
         for row in rows
     )

@@ -83,12 +83,12 @@ from coaching.log_coverage import (  # noqa: F401  (re-exported)
 )
 from coaching.model import Problem, Promise, PromiseStatus, Purpose
 from coaching import episodes
-from coaching.nudges import ClientHistory, cadence_days
+from coaching.episodes import ACTIVE_DAYS, ClientFacts  # noqa: F401  (re-exported)
+from coaching.nudges import ClientHistory
 from coaching.records import SentItem, TouchRow
 from coaching.rules import Nudging
 from coaching.uptake import ACTED_DAYS, Uptake, acted_share, nudge_uptake  # noqa: F401  (re-exported)
 
-ACTIVE_DAYS = 180
 
 RISK_WEIGHTS = {  # in the order reasons are listed
     "setback": 4,
@@ -138,36 +138,12 @@ class AtRisk:
     reasons: tuple[str, ...]
 
 
-def _touch_dates(history: ClientHistory, as_of: date) -> list[date]:
-    return [t.on for t in history.touches if t.on <= as_of]
-
-
-def _days_silent(history: ClientHistory, dates: Sequence[date], as_of: date) -> int:
-    return (as_of - (dates[0] if dates else history.created_on)).days
-
-
-def _waiting(history: ClientHistory, as_of: date, rules: Nudging) -> int:
-    return sum((as_of - p.raised_on).days >= rules.problem_waiting_days for p in history.waiting_problems)
-
-
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
 def _median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
-
-
-def _coverage(histories: Sequence[ClientHistory], as_of: date, rules: Nudging) -> tuple[int, int]:
-    """Active clients, and how many of them were touched within their own cadence."""
-    active = covered = 0
-    for h in histories:
-        dates = _touch_dates(h, as_of)
-        anchor = dates[0] if dates else h.created_on
-        if anchor <= as_of and (as_of - anchor).days <= ACTIVE_DAYS:
-            active += 1
-            covered += _days_silent(h, dates, as_of) <= cadence_days(dates, rules)
-    return active, covered
 
 
 def _trust_mix(histories: Sequence[ClientHistory]) -> dict[int | str, int]:
@@ -205,14 +181,18 @@ def figures(
     *,
     nudges: Iterable[SentItem] = (),
     nudge_promises: Iterable[Promise] | None = None,
+    facts: Mapping[int, ClientFacts] | None = None,
 ) -> Figures:
     """The health figures of one set of clients and the activity passed in (see module docs).
 
     ``nudges`` are the nudge items delivered in the period; they are judged against
     ``touches`` and ``nudge_promises`` (default: ``promises_closed``) up to ``as_of``.
+    ``facts`` (by client id, as of ``as_of``) saves working them out again.
     """
     touches = list(touches)
-    active, covered = _coverage(histories, as_of, rules)
+    known = facts if facts is not None else episodes.facts_by_client(histories, as_of, rules)
+    mine = [known[h.client_id] for h in histories]
+    active, covered = sum(f.active for f in mine), sum(f.covered for f in mine)
     trust_mix = _trust_mix(histories)
     counts = _by_purpose(touches)
     gives, asks = counts[Purpose.GIVE], counts[Purpose.ASK]
@@ -232,14 +212,14 @@ def figures(
         promises_closed=len(closed),
         promises_kept_on_time_share=_share(kept, len(closed)),
         median_first_response_days=_median(waits),
-        problems_waiting=sum(_waiting(h, as_of, rules) for h in histories),
+        problems_waiting=sum(f.waiting for f in mine),
         total_balance=total,
         median_balance=_median(balances),
         balance_change=total - sum(balances_at_start.get(h.client_id, 0) for h in histories),
         trust_mix=trust_mix,
         nudges_delivered=uptake.delivered,
         nudges_acted_share=uptake.share,
-        **asdict(episodes.count(histories, as_of, rules)),
+        **asdict(episodes.count(mine)),
     )
 
 
@@ -254,6 +234,7 @@ def by_rep(
     *,
     reps: Iterable[int] = (),
     nudges: Iterable[SentItem] = (),
+    facts: Mapping[int, ClientFacts] | None = None,
 ) -> dict[int, Figures]:
     """:func:`figures` per rep, grouping the inputs in one pass (see module docs).
 
@@ -267,6 +248,8 @@ def by_rep(
     p_by: dict[int, list[Promise]] = defaultdict(list)
     q_by: dict[int, list[Problem]] = defaultdict(list)
     n_by: dict[int, list[SentItem]] = defaultdict(list)
+    histories = list(histories)
+    known = facts if facts is not None else episodes.facts_by_client(histories, as_of, rules)
     for h in histories:
         h_by[h.owner_id].append(h)
     for t in touches:
@@ -281,7 +264,7 @@ def by_rep(
     return {
         rep: figures(
             h_by.get(rep, []), t_by.get(rep, []), p_by.get(rep, []), q_by.get(rep, []),
-            balances_at_start, as_of, rules, nudges=n_by.get(rep, []), nudge_promises=promises_closed,
+            balances_at_start, as_of, rules, nudges=n_by.get(rep, []), nudge_promises=promises_closed, facts=known,
         )
         for rep in sorted(ids)
     }
@@ -293,17 +276,18 @@ def clients_at_risk(
     as_of: date,
     rules: Nudging,
     limit: int = 5,
+    facts: Mapping[int, ClientFacts] | None = None,
 ) -> list[AtRisk]:
     """The clients most at risk, highest score first (see module docs for the score)."""
     found: list[AtRisk] = []
     for h in histories:
-        dates = _touch_dates(h, as_of)
+        f = facts[h.client_id] if facts is not None else episodes.facts(h, as_of, rules)
         signs = {
             "setback": h.last_setback_on is not None
             and 0 <= (as_of - h.last_setback_on).days <= rules.recovery_window_days,
             "promise_overdue": any(p.due_on < as_of for p in h.open_promises),
-            "problem_waiting": _waiting(h, as_of, rules) > 0,
-            "silent": _days_silent(h, dates, as_of) > rules.quiet_factor * cadence_days(dates, rules),
+            "problem_waiting": f.waiting > 0,
+            "silent": f.silent,
             "falling_balance": h.balance < balances_at_start.get(h.client_id, 0),
         }
         reasons = tuple(name for name in RISK_WEIGHTS if signs[name])

@@ -244,6 +244,11 @@ def _silent_after_win(s: _Situation) -> bool:
     return won_recently and s.silent > s.cadence
 
 
+def silent_after_win(history: ClientHistory, as_of: date, rules: Nudging) -> bool:
+    """What the after-win nudge looks for (team health counts these clients)."""
+    return history.last_won_on is not None and _silent_after_win(_situation(history, as_of, rules))
+
+
 def _after_win(s: _Situation) -> list[Nudge]:
     if not _silent_after_win(s):
         return []

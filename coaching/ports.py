@@ -31,6 +31,7 @@ from coaching.nudges import ClientHistory
 from coaching.trust import Signal
 
 if TYPE_CHECKING:  # annotations only: import these from coaching.records
+    from coaching.snapshots import SnapshotRepository
     from coaching.records import (
         ChannelCapture,
         NudgeFeedback,
@@ -301,6 +302,7 @@ class UnitOfWork(Protocol):
     chats: ChatRepository
     deliveries: DeliveryRepository
     captures: CaptureRepository
+    snapshots: SnapshotRepository  # team reports' past days (coaching.snapshots)
 
     def lock(self, name: str) -> None:
         """Hold a lock named ``name`` until this unit of work ends (PostgreSQL: a transaction-

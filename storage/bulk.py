@@ -39,6 +39,7 @@ from coaching.imports.replay import Batch
 from coaching.model import Client, Kind, LedgerEntry, PromiseStatus, Purpose, Reason
 from coaching.vocabulary import name_key
 from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
+from storage.summaries import mark
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "interactions": ("id", "workspace_id", "client_id", "rep_id", "occurred_on", "kind", "purpose", "note",
@@ -178,6 +179,10 @@ class BulkWriter:
              p.resolved_on) for p in batch.problems.values()])
         self._insert("deals", [(ws, d.client_id, d.rep_id, d.interaction_id, d.won_on, d.note) for d in batch.deals])
         self.add_entries(batch.entries)
+        self._mark([(t.client_id, t.occurred_on) for t, _ in batch.interactions]
+                   + [(p.client_id, p.made_on) for p in batch.promises.values()]
+                   + [(p.client_id, p.raised_on) for p in batch.problems.values()]
+                   + [(d.client_id, d.won_on) for d in batch.deals])
         self._set_trust(list(batch.trust.values()))
 
     @contextmanager
@@ -210,6 +215,12 @@ class BulkWriter:
         self._insert("ledger_entries", [
             (i, ws, e.client_id, e.rep_id, e.amount, code(e.reason), e.occurred_on, e.key, e.cause, e.detail,
              e.reverses_id) for i, e in zip([e.id for e in entries] if ids is None else ids, entries, strict=True)])
+        self._mark([(e.client_id, e.occurred_on) for e in entries])
+
+    def _mark(self, records: Sequence[tuple[int, date]]) -> None:
+        """The clients' summaries are recomputed at commit (:mod:`storage.summaries`)."""
+        for client_id, day in records:
+            mark(self.session, self.workspace_id, client_id, day)
 
     def close_promises(self, closed: Sequence[tuple[int, str, date]]) -> None:
         """(id, status, closed on) for each promise."""

@@ -1,7 +1,11 @@
 """Set-based reads for the daily nudge scan and team health.
 
-``client_histories`` runs four queries for the whole workspace (or one rep's book, or some
-teams), whatever the number of clients:
+``client_histories`` answers from the per-client summaries (:mod:`storage.summaries`) when it
+can: one ``client_summaries`` row per client joined to ``clients``, with two more streams, the
+open promises and the problems still waiting or lately answered. A client whose summary cannot
+answer for the day asked (none kept yet, or it holds a later day) is read in full beside them;
+when they are many (a past day, as team health's previous period asks), every client is read in
+full, with four queries whatever the number of clients:
 
 1. clients, each with its balance, its balance ``TREND_DAYS`` earlier, last setback (all three
    from one pass over the ledger) and last won deal, as LEFT JOINs on aggregated subqueries;
@@ -11,7 +15,7 @@ teams), whatever the number of clients:
 3. open promises;
 4. problems still waiting for a first response.
 
-All four are ordered by client id and streamed (``yield_per``, a server-side cursor on
+All streams are ordered by client id and streamed (``yield_per``, a server-side cursor on
 PostgreSQL), then merged in Python one client at a time, so memory stays bounded however many
 clients there are. Client id is the order of ``ix_interactions_client_recent``: the touches
 stream comes out of the index scan and the window function already in that order, with no sort
@@ -27,19 +31,22 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select, text
+from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
 
-from coaching.model import Problem, Promise, PromiseStatus, Purpose, Reason
+from coaching.model import PromiseStatus, Purpose, Reason
 from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, AnsweredProblem, ClientHistory, OpenPromise, Touch, WaitingProblem
-from coaching.records import TouchRow
-from storage.activity import IN_CHUNK, problem, promise
-from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
+from storage import summaries
+from storage.activity import IN_CHUNK
+from storage.period_reads import PeriodReads
+from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
 from storage.repositories import trust
 
 PURPOSES = {purpose.value: purpose for purpose in Purpose}
 SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value)
 Key = int  # client id: the order every stream arrives in
+STALE_MAX = 200  # clients read in full beside the summaries; beyond this and a quarter of the
+# clients in scope, all are read in full (a past day: one full read beats many small ones)
 
 
 class _Stream:
@@ -64,7 +71,9 @@ class _Stream:
 
 
 def _problems(rows: list[Any], as_of: date) -> tuple[tuple[WaitingProblem, ...], tuple[AnsweredProblem, ...]]:
-    """A client's unsolved problems as of ``as_of``: waiting for a first response, or answered."""
+    """A client's unsolved problems as of ``as_of`` (raised by then): waiting for a first
+    response, or answered."""
+    rows = [r for r in rows if r[4] <= as_of]
     waiting = tuple(WaitingProblem(r[2], r[3], r[4]) for r in rows if r[5] is None or r[5] > as_of)
     answered = tuple(AnsweredProblem(r[2], r[3], r[5]) for r in rows if r[5] is not None and r[5] <= as_of)
     return waiting, answered
@@ -75,7 +84,7 @@ def _note(note: str | None) -> str | None:
     return note if note and note.strip() else None
 
 
-class SqlHistoryRepository:
+class SqlHistoryRepository(PeriodReads):
     def __init__(self, session: Session, batch_size: int = 10_000) -> None:
         self.session = session
         self.batch_size = batch_size
@@ -98,6 +107,72 @@ class SqlHistoryRepository:
             # compiling the expressions took longer than it saved (0.18 s of a 1 s query on a
             # million touches). For the rest of this transaction only.
             self.session.execute(text("SET LOCAL jit = off"))
+        if touches_per_client <= summaries.KEPT_TOUCHES and window_days <= summaries.WINDOW_DAYS:
+            stale = self._stale(as_of, scope)
+            if stale is not None:
+                yield from self._summarised(workspace_id, as_of, scope, stale, touches_per_client, window_days)
+                return
+        yield from self._full(workspace_id, as_of, scope, touches_per_client, window_days)
+
+    def _stale(self, as_of: date, scope: list[ColumnElement[bool]]) -> list[int] | None:
+        """The clients in scope whose summary cannot answer for ``as_of`` (none kept, or it
+        holds a later day); None when they are too many for the summaries to be worth reading."""
+        s = ClientSummaryRow
+        rows = self.session.execute(select(ClientRow.id, s.client_id.is_(None) | (s.through_on > as_of)).outerjoin(
+            s, s.client_id == ClientRow.id).where(*scope)).all()
+        stale = [client_id for client_id, unusable in rows if unusable]
+        return None if len(stale) > max(STALE_MAX, len(rows) // 4) else stale
+
+    def _summarised(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], stale: list[int],
+                    limit: int, window_days: int) -> Iterator[ClientHistory]:
+        """One ``client_summaries`` row per client, with its open promises and problems; the
+        clients in ``stale`` read in full."""
+        fallback: dict[int, ClientHistory] = {}
+        for start in range(0, len(stale), IN_CHUNK):
+            part = [*scope, ClientRow.id.in_(stale[start:start + IN_CHUNK])]
+            fallback.update((h.client_id, h) for h in self._full(workspace_id, as_of, part, limit, window_days))
+        c, s = ClientRow, ClientSummaryRow
+        rows = select(c.owner_id, c.id, c.name, c.created_on, c.trust_level, s.client_id, s.through_on, s.touches,
+                      s.last_note, s.balance, s.first_entry_on, s.entries, s.last_setback_on, s.last_put_right_on,
+                      s.last_won_on).outerjoin(s, s.client_id == c.id).where(*scope).order_by(c.id)
+        results = [self._stream(rows), self._stream(self._open_promises(workspace_id, as_of, scope)),
+                   self._stream(self._waiting_problems(workspace_id, as_of, scope))]
+        window_start, before = as_of - timedelta(days=window_days), as_of - timedelta(days=TREND_DAYS)
+        cutoff = before.isoformat()  # the entries after it are undone for balance_before
+        seen: dict[str, Touch] = {}  # one Touch per day and purpose: they are immutable
+        try:
+            clients, promises, problems = results[0], *map(_Stream, results[1:])
+            for row in clients:
+                open_promises, waiting_rows = promises.take(row.id), problems.take(row.id)
+                if row.id in fallback:
+                    yield fallback[row.id]
+                    continue
+                touches = []
+                for rank, item in enumerate(summaries.items(row.touches)):
+                    if (t := seen.get(item)) is None:
+                        t = seen[item] = Touch(date.fromisoformat(item[:10]), PURPOSES[item[11:]])
+                    if rank >= limit and t.on <= window_start:
+                        break  # newest first: the rest are older still
+                    touches.append(t)
+                waiting, answered = _problems(waiting_rows, as_of)
+                yield ClientHistory(
+                    row.id, row.name, row.owner_id, row.created_on, touches=tuple(touches),
+                    open_promises=tuple(OpenPromise(*p[2:]) for p in open_promises),
+                    waiting_problems=waiting, answered_problems=answered,
+                    last_won_on=row.last_won_on, last_setback_on=row.last_setback_on,
+                    last_put_right_on=row.last_put_right_on, trust_level=trust(row.trust_level),
+                    balance=row.balance, last_note=row.last_note,
+                    balance_before=None if row.first_entry_on is None or row.first_entry_on > before
+                    else row.balance - sum(int(e[11:]) for e in summaries.items(row.entries) if e[:10] > cutoff),
+                )
+        finally:
+            for result in results:
+                result.close()
+
+    def _full(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], touches_per_client: int,
+              window_days: int) -> Iterator[ClientHistory]:
+        """Every client in scope from the tables of record (ranking its touches, summing its
+        ledger): a day before the summaries' (a past period), or no summaries yet."""
         results = [
             self._stream(self._clients(workspace_id, as_of, scope, filtered=len(scope) > 1)),
             self._stream(self._touches(workspace_id, as_of, scope, touches_per_client, window_days)),
@@ -123,97 +198,7 @@ class SqlHistoryRepository:
             for result in results:
                 result.close()
 
-    def rep_touch_counts(
-        self, workspace_id: str, as_of: date, recent_days: int, baseline_days: int
-    ) -> dict[int, tuple[int, int]]:
-        """Only reps with at least one touch in either period appear."""
-        recent_start = as_of - timedelta(days=recent_days)  # recent: recent_start < on <= as_of
-        baseline_start = recent_start - timedelta(days=baseline_days)
-        i = InteractionRow
-        stmt = select(
-            i.rep_id,
-            func.sum(case((i.occurred_on > recent_start, 1), else_=0)),
-            func.sum(case((i.occurred_on <= recent_start, 1), else_=0)),
-        ).where(
-            i.workspace_id == workspace_id, i.voided.is_(False),
-            i.occurred_on > baseline_start, i.occurred_on <= as_of,
-        ).group_by(i.rep_id)
-        return {rep: (int(recent), int(baseline)) for rep, recent, baseline in self.session.execute(stmt)}
-
-    def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
-        """Oldest first; voided touches left out."""
-        if not team_ids:
-            return []
-        i = InteractionRow
-        stmt = select(i.rep_id, i.client_id, i.occurred_on, i.purpose, i.source).join(
-            ClientRow, ClientRow.id == i.client_id
-        ).where(
-            i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on.between(start, end),
-            *self._scope(workspace_id, None, team_ids),
-        ).order_by(i.occurred_on, i.id)
-        return [TouchRow(r.rep_id, r.client_id, r.occurred_on, Purpose(r.purpose), r.source)
-                for r in self.session.execute(stmt)]
-
-    def last_logged(self, workspace_id: str, rep_ids: Sequence[int], as_of: date) -> dict[int, date]:
-        """One grouped read over ``ix_interactions_rep`` (workspace, rep, occurred_on)."""
-        i = InteractionRow
-        found: dict[int, date] = {}
-        ids = sorted(set(rep_ids))
-        for start in range(0, len(ids), IN_CHUNK):
-            stmt = select(i.rep_id, func.max(i.occurred_on)).where(
-                i.workspace_id == workspace_id, i.rep_id.in_(ids[start:start + IN_CHUNK]),
-                i.voided.is_(False), i.occurred_on <= as_of,
-            ).group_by(i.rep_id)
-            found.update({rep: day for rep, day in self.session.execute(stmt)})
-        return found
-
-    def promises_closed_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Promise]:
-        """By closing date."""
-        if not team_ids:
-            return []
-        p = PromiseRow
-        stmt = select(p).join(ClientRow, ClientRow.id == p.client_id).where(
-            p.workspace_id == workspace_id, p.status != PromiseStatus.OPEN.value,
-            p.closed_on.between(start, end), *self._scope(workspace_id, None, team_ids),
-        ).order_by(p.closed_on, p.id)
-        return [promise(row) for row in self.session.scalars(stmt)]
-
-    def problems_raised_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[Problem]:
-        """By the day raised."""
-        if not team_ids:
-            return []
-        p = ProblemRow
-        stmt = select(p).join(ClientRow, ClientRow.id == p.client_id).where(
-            p.workspace_id == workspace_id, p.raised_on.between(start, end),
-            *self._scope(workspace_id, None, team_ids),
-        ).order_by(p.raised_on, p.id)
-        return [problem(row) for row in self.session.scalars(stmt)]
-
-    def owner_balances(self, workspace_id: str, team_ids: Sequence[int], dates: Sequence[date]) -> dict[int, list[int]]:
-        """One aggregate over the teams' ledger: a conditional sum per requested date."""
-        if not team_ids or not dates:
-            return {}
-        c, le = ClientRow, LedgerEntryRow
-        sums = [func.coalesce(func.sum(case((le.occurred_on <= d, le.amount), else_=0)), 0) for d in dates]
-        stmt = select(c.owner_id, *sums).select_from(c).outerjoin(
-            le, (le.client_id == c.id) & (le.workspace_id == workspace_id)
-        ).where(*self._scope(workspace_id, None, team_ids)).group_by(c.owner_id)
-        return {row[0]: [int(v) for v in row[1:]] for row in self.session.execute(stmt)}
-
     # -- the four streams of client_histories ------------------------------------------------
-
-    @staticmethod
-    def _scope(workspace_id: str, rep_id: int | None, team_ids: Sequence[int] | None,
-               rep_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
-        """Conditions on ``clients`` picking the clients asked for."""
-        scope = [ClientRow.workspace_id == workspace_id]
-        if rep_id is not None:
-            scope.append(ClientRow.owner_id == rep_id)
-        if rep_ids is not None:  # the reps due in one scheduler batch: a few hundred at most
-            scope.append(ClientRow.owner_id.in_(sorted(set(rep_ids))))
-        if team_ids is not None:
-            scope.append(ClientRow.team_id.in_(list(team_ids)))
-        return scope
 
     def _stream(self, stmt: Select[Any]) -> Result[Any]:
         # Core, not ORM, execution: these are plain tuples, and the ORM's row processing
@@ -273,24 +258,27 @@ class SqlHistoryRepository:
 
     @staticmethod
     def _open_promises(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]]) -> Select[Any]:
+        # Open as of that day: still open, or closed only after it. Two index ranges
+        # (ix_promises_status_due, ix_promises_closed), not one scan of every promise.
         p = PromiseRow
-        return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.due_on).join(
-            ClientRow, ClientRow.id == p.client_id
-        ).where(  # open as of that day: still open, or closed only after it
-            p.workspace_id == workspace_id,
-            or_(p.status == PromiseStatus.OPEN.value, p.closed_on > as_of),
-            p.made_on <= as_of, *scope,
-        ).order_by(p.client_id, p.due_on, p.id)
+        parts = [select(ClientRow.owner_id, p.client_id, p.id, p.text, p.due_on).join(
+            ClientRow, ClientRow.id == p.client_id,
+        ).where(p.workspace_id == workspace_id, p.made_on <= as_of, which, *scope)
+            for which in (p.status == PromiseStatus.OPEN.value, (p.status != PromiseStatus.OPEN.value) & (p.closed_on > as_of))]
+        both = union_all(*parts).subquery("open_promises")
+        return select(*both.c).order_by(both.c.client_id, both.c.due_on, both.c.id)
 
     @staticmethod
     def _waiting_problems(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]]) -> Select[Any]:
-        p = ProblemRow
         # As of that day: still waiting for a first response, or answered lately and not solved.
+        # Two ranges of ix_problems_waiting (no response; a response since ``recent``); those
+        # raised after that day are left out by _problems (in SQL, the condition would lead
+        # SQLite's planner to walk ix_problems_raised back to the first day instead).
+        p = ProblemRow
         recent = as_of - timedelta(days=FOLLOW_UP_DAYS)
-        return select(ClientRow.owner_id, p.client_id, p.id, p.text, p.raised_on, p.first_response_on).join(
-            ClientRow, ClientRow.id == p.client_id
-        ).where(
-            p.workspace_id == workspace_id, p.raised_on <= as_of,
-            or_(p.resolved_on.is_(None), p.resolved_on > as_of),
-            or_(p.first_response_on.is_(None), p.first_response_on > recent), *scope,
-        ).order_by(p.client_id, p.raised_on, p.id)
+        parts = [select(ClientRow.owner_id, p.client_id, p.id, p.text, p.raised_on, p.first_response_on).join(
+            ClientRow, ClientRow.id == p.client_id,
+        ).where(p.workspace_id == workspace_id, which, or_(p.resolved_on.is_(None), p.resolved_on > as_of), *scope)
+            for which in (p.first_response_on.is_(None), p.first_response_on > recent)]
+        both = union_all(*parts).subquery("waiting_problems")
+        return select(*both.c).order_by(both.c.client_id, both.c.raised_on, both.c.id)

@@ -13,6 +13,7 @@ from coaching.model import EntryDraft, LedgerEntry, Reason
 from storage.common import IN_CHUNK
 from storage.models import LedgerEntryRow
 from storage.repositories import insert_for
+from storage.summaries import mark
 
 
 def ledger_entry(row: LedgerEntryRow) -> LedgerEntry:
@@ -37,6 +38,7 @@ class SqlLedgerRepository:
         new_id = self.session.execute(stmt.returning(LedgerEntryRow.id)).scalar_one_or_none()
         if new_id is None:
             return None
+        mark(self.session, workspace_id, draft.client_id, draft.occurred_on)
         return LedgerEntry(
             new_id, workspace_id, draft.client_id, draft.rep_id, draft.amount, draft.reason,
             draft.occurred_on, draft.key, cause=draft.cause, detail=detail,

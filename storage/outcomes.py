@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from coaching.model import Problem, Promise, PromiseStatus
 from storage.models import DealRow, ProblemRow, PromiseRow
 from storage.repositories import scoped_get
+from storage.summaries import mark
 
 
 def promise(row: PromiseRow) -> Promise:
@@ -41,6 +42,7 @@ class SqlPromiseRepository:
             status=PromiseStatus.OPEN.value,
         )
         self.session.add(row)
+        mark(self.session, workspace_id, client_id, made_on)
         self.session.flush()
         return promise(row)
 
@@ -53,6 +55,7 @@ class SqlPromiseRepository:
         if row is None:
             raise LookupError(f"no promise {promise_id} in workspace {workspace_id!r}")
         row.status, row.closed_on = status.value, closed_on
+        mark(self.session, workspace_id, row.client_id, closed_on)
         self.session.flush()
         return promise(row)
 
@@ -95,6 +98,7 @@ class SqlProblemRepository:
             first_response_on=first_response_on,
         )
         self.session.add(row)
+        mark(self.session, workspace_id, client_id, raised_on)
         self.session.flush()
         return problem(row)
 
@@ -114,6 +118,7 @@ class SqlProblemRepository:
             raise LookupError(f"no problem {problem_id} in workspace {workspace_id!r}")
         if row.first_response_on is None:
             row.first_response_on = on
+            mark(self.session, workspace_id, row.client_id, on)
             self.session.flush()
         return problem(row)
 
@@ -133,6 +138,7 @@ class SqlProblemRepository:
             raise LookupError(f"no problem {problem_id} in workspace {workspace_id!r}")
         row.resolved_on = row.resolved_on or on
         row.first_response_on = row.first_response_on or on
+        mark(self.session, workspace_id, row.client_id, on)
         self.session.flush()
         return problem(row)
 
@@ -146,4 +152,5 @@ class SqlDealRepository:
             workspace_id=workspace_id, client_id=client_id, rep_id=rep_id,
             interaction_id=interaction_id, won_on=won_on, note=note,
         ))
+        mark(self.session, workspace_id, client_id, won_on)
         self.session.flush()

@@ -11,13 +11,14 @@ from datetime import date
 from typing import Any, Sequence, TypeVar
 
 from sqlalchemy import Select, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coaching.model import Client, Person, Role, Team, TrustLevel, Workspace
 from coaching.records import PersonDraft
 from coaching.vocabulary import name_key  # the one formula; the unique key stores it
 from storage.models import Base, ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
+from storage.common import insert_for
+from storage.summaries import mark
 
 RowT = TypeVar("RowT", bound=Base)
 PLATFORM_COLUMNS = {"slack": PersonRow.slack_user_id, "teams": PersonRow.teams_user_id}
@@ -33,16 +34,6 @@ def scoped_get(session: Session, row_type: type[RowT], workspace_id: str, row_id
     if row is None or getattr(row, "workspace_id") != workspace_id:
         return None
     return row
-
-
-def insert_for(session: Session, row_type: type[Base]) -> Any:
-    """The dialect's own INSERT, which knows ``ON CONFLICT``."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(row_type)
-    if dialect == "sqlite":
-        return sqlite.insert(row_type)
-    raise NotImplementedError(f"no upsert support for {dialect}")
 
 
 def trust(value: int | None) -> TrustLevel | None:
@@ -268,6 +259,7 @@ class SqlClientRepository:
         )
         self.session.add(row)
         self.session.flush()
+        mark(self.session, workspace_id, row.id)
         return _client(row)
 
     def set_trust(

@@ -12,6 +12,7 @@ from coaching.model import Interaction, InteractionDraft, Kind, Purpose, TrustLe
 from coaching.trust import Signal, assess
 from storage.models import InteractionRow
 from storage.repositories import insert_for, scoped_get
+from storage.summaries import mark
 
 
 def interaction(row: InteractionRow) -> Interaction:
@@ -47,6 +48,7 @@ class SqlInteractionRepository:
         new_id = self.session.execute(stmt.returning(InteractionRow.id)).scalar_one_or_none()
         if new_id is None:
             return None
+        mark(self.session, workspace_id, draft.client_id, draft.occurred_on)
         return Interaction(
             new_id, workspace_id, draft.client_id, rep_id, draft.occurred_on, draft.kind,
             draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source,
@@ -70,6 +72,7 @@ class SqlInteractionRepository:
         if row is None:
             raise LookupError(f"no interaction {interaction_id} in workspace {workspace_id!r}")
         row.voided = True
+        mark(self.session, workspace_id, row.client_id, row.occurred_on)
         self.session.flush()
 
     def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
@@ -91,6 +94,7 @@ class SqlInteractionRepository:
         if row is None:
             raise LookupError(f"no interaction {interaction_id} in workspace {workspace_id!r}")
         row.purpose = purpose.value
+        mark(self.session, workspace_id, row.client_id, row.occurred_on)
         self.session.flush()
         return interaction(row)
 

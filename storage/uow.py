@@ -31,8 +31,10 @@ from storage.captures import SqlCaptureRepository
 from storage.deliveries import SqlDeliveryRepository
 from storage.errors import translate_errors
 from storage.feedback import SqlNudgeFeedbackRepository
+from storage import summaries
 from storage.history import SqlHistoryRepository
 from storage.references import SqlChatRepository
+from storage.snapshots import SqlSnapshotRepository
 from storage.repositories import (
     SqlClientRepository,
     SqlPersonRepository,
@@ -60,6 +62,7 @@ class SqlAlchemyUnitOfWork:
     chats: SqlChatRepository
     deliveries: SqlDeliveryRepository
     captures: SqlCaptureRepository
+    snapshots: SqlSnapshotRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -91,6 +94,7 @@ class SqlAlchemyUnitOfWork:
         self.chats = SqlChatRepository(session)
         self.deliveries = SqlDeliveryRepository(session)
         self.captures = SqlCaptureRepository(session)
+        self.snapshots = SqlSnapshotRepository(session)
         return self
 
     def lock(self, name: str) -> None:
@@ -136,4 +140,5 @@ def make_uow_factory(engine: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
     as well.
     """
     session_factory = sessionmaker(bind=translate_errors(engine), expire_on_commit=False)
+    summaries.install(session_factory)  # every commit refreshes the summaries its writes touched
     return lambda: SqlAlchemyUnitOfWork(session_factory)

@@ -615,6 +615,20 @@ class FakeHistoryRepository(_Repo):
         return self._between(self.data.problems, workspace_id, team_ids, "raised_on", start, end)
 
 
+class NoSnapshots:
+    """Implements ``coaching.snapshots.SnapshotRepository`` as a store that keeps nothing: every
+    report computes its past days (the fake store has no write path to remove stale ones)."""
+
+    def figures(self, workspace_id: str, key: str, day: date) -> None:
+        return None
+
+    def owner_balances(self, workspace_id: str, key: str, days: Sequence[date]) -> dict:
+        return {}
+
+    def save(self, workspace_id: str, key: str, day: date, **kept: object) -> None:
+        pass
+
+
 class FakeUnitOfWork:
     """Implements ``coaching.ports.UnitOfWork`` over a shared :class:`FakeStore`."""
 
@@ -650,6 +664,7 @@ class FakeUnitOfWork:
         self.chats = FakeChatRepository(data)
         self.deliveries = FakeDeliveryRepository(data)
         self.captures = FakeCaptureRepository(data)
+        self.snapshots = NoSnapshots()
         return self
 
     def lock(self, name: str) -> None:

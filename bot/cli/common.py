@@ -22,10 +22,11 @@ from bot.terminal import escape
 
 
 class Fail(Exception):
-    """Ends the command with ``message`` on one line and exit status 2."""
+    """Ends the command with ``message`` on one line and exit status 2 (or ``status``)."""
 
-    def __init__(self, message: Msg) -> None:
+    def __init__(self, message: Msg, status: int = 2) -> None:
         self.message = message
+        self.status = status
 
 
 def load_settings() -> Settings:
@@ -134,7 +135,7 @@ class CoachGroup(click.Group):
             sys.exit(done.exit_code)
         except Exception as error:
             if (known := _known_failure(error)) is not None:
-                self._fail(known)
+                self._fail(known, error.status if isinstance(error, Fail) else 2)
             # a defect: one line for the user, the details for the operator
             if os.environ.get("COACH_DEBUG"):
                 raise

@@ -25,10 +25,13 @@ date is planned, so a service back after a weekend sends today's digest once.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
-from coaching import daily
+from coaching import access, daily, health
+from coaching.access import CoachError
+from coaching.model import Role, Team
 from coaching.records import SENT
 
 from coaching.jobs.digests import Digests
@@ -109,3 +112,19 @@ class ScheduledJobs(Retries, Reminders, Recovery):
             uow.commit()
         log.info("daily upkeep for %s: %s", day, result)
         report.job(UPKEEP).sent += 1
+        self.prepare_reports(workspace_id, day)
+
+    def prepare_reports(self, workspace_id: str, day: date) -> None:
+        """Keep the past days the day's team reports read (:mod:`coaching.snapshots`): for each
+        team, and for each set of teams a manager or an admin asks about, one transaction each."""
+        with self.uow_factory() as uow:
+            sets: dict[tuple[int, ...], list[Team]] = {(t.id,): [t] for t in uow.teams.list(workspace_id)}
+            for person in uow.people.list(workspace_id):
+                if person.role is not Role.REP:
+                    with suppress(CoachError):
+                        teams = access.teams_for_health(uow, person, None)
+                        sets.setdefault(tuple(sorted(t.id for t in teams)), teams)
+        for teams in sets.values():
+            with self.uow_factory() as uow:
+                health.prepare(uow, workspace_id, teams, day, self.rules)
+                uow.commit()

@@ -28,6 +28,7 @@ from storage.models.base import (
 )
 from storage.models.roster import ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
 from storage.models.activity import DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
+from storage.models.summary import ClientSummaryRow, TeamSnapshotRow
 from storage.models.delivery import DeliveryItemRow, DeliveryRow, NudgeFeedbackRow
 from storage.models.platform import (
     ChannelCaptureRow,
@@ -63,4 +64,6 @@ __all__ = [
     "DeliveryItemRow",
     "ChannelCaptureRow",
     "InboundRequestRow",
+    "ClientSummaryRow",
+    "TeamSnapshotRow",
 ]

@@ -58,6 +58,8 @@ class PromiseRow(Base):
     __table_args__ = (
         # Open promises, soonest due first (open_for, open_due_before, the nudge scan).
         Index("ix_promises_status_due", "workspace_id", "status", "due_on"),
+        # Promises closed in a period (team health): a range, not the whole workspace.
+        Index("ix_promises_closed", "workspace_id", "closed_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -79,6 +81,8 @@ class ProblemRow(Base):
         # index condition on the second column (both databases index NULLs), ``client_id`` on
         # the third.
         Index("ix_problems_waiting", "workspace_id", "first_response_on", "client_id"),
+        # Problems raised in a period (team health).
+        Index("ix_problems_raised", "workspace_id", "raised_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -35,7 +35,7 @@ from bot.bootstrap import Coach, bootstrap
 from bot.importer import ImportFailed, import_interactions, import_roster
 from bot.settings import Settings
 from coaching import daily
-from storage import bulk
+from storage import bulk, summaries
 from storage.db import upgrade
 from storage.models import (ClientRow, DealRow, InteractionRow, LedgerEntryRow, PersonRow, ProblemRow, PromiseRow,
                             TeamRow)
@@ -210,6 +210,9 @@ def test_bulk_and_row_by_row_give_the_same_ledgers_balances_and_nudges(
             report = run(in_bulk, path, row_by_row=False, skip_invalid=skip_invalid)
             assert report == run(by_rows, path, row_by_row=True, skip_invalid=skip_invalid)
             assert snapshot(in_bulk) == snapshot(by_rows)
+            for coach in (in_bulk, by_rows):  # both paths keep the client summaries exact
+                with coach.uow_factory() as uow:
+                    assert summaries.check(uow.session, workspace) == []
             seen["compared"] += 1
             if isinstance(report, tuple):
                 seen["refused"] += 1

@@ -141,7 +141,9 @@ def test_a_few_queries_however_many_clients(uow_factory: UowFactory, world: Worl
         finally:
             event.remove(engine, "before_cursor_execute", listener)
     assert len(histories) == 33
-    assert len([s for s in statements if not s.startswith("SET ")]) == 4  # PostgreSQL also turns JIT off
+    # Which clients the summaries cannot answer for (Acme's holds July, after as_of), the three
+    # summary streams, and Acme's full read (four more): eight, however many clients there are.
+    assert len([s for s in statements if not s.startswith("SET ")]) == 8  # PostgreSQL also turns JIT off
     extras = [h for h in histories if h.client_name.startswith("Extra")]
     assert all(len(h.touches) == 1 for h in extras)
     acme = next(h for h in histories if h.client_id == world.acme.id)
@@ -193,3 +195,19 @@ def test_writing_while_streaming_histories(uow_factory: UowFactory, world: World
         assert seen == [world.corp.id, world.acme.id, world.beta.id]
         # -12 up to as_of, +2 and -10 after it, -1 now.
         assert uow.ledger.balances("w1", seen) == {world.acme.id: -21, world.beta.id: -1, world.corp.id: 0}
+
+
+def test_the_summaries_alone_answer_a_day_after_everything(uow_factory: UowFactory, world: World) -> None:
+    """A day on or after every record: the stale check and the three summary streams, nothing more."""
+    with uow_factory() as uow:
+        engine, statements = uow.session.get_bind(), []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            histories = list(uow.histories.client_histories("w1", d(7, 31)))
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    assert len([s for s in statements if not s.startswith("SET ")]) == 4
+    assert not any("row_number" in s.lower() for s in statements)  # no touch was ranked
+    acme = next(h for h in histories if h.client_id == world.acme.id)
+    assert acme.last_touch == d(7, 5) and acme.balance == -20 and acme.last_won_on == d(7, 10)

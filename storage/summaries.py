@@ -1,0 +1,251 @@
+"""Per-client summaries, kept in the write path.
+
+The daily scan and team health used to rank every client's touches and sum its whole ledger on
+each read. ``client_summaries`` holds, per client, what those reads need (the latest touches,
+the last note, the balance and the entries of its last four weeks, the dates of the last setback,
+correction and win), so a read is one row per client.
+
+How it is kept exact:
+
+- every repository that writes a touch, a ledger entry or a deal calls :func:`mark` with the
+  client and the record's date;
+- the unit of work's commit (:func:`install`, a ``before_commit`` hook) then recomputes every
+  marked client from its rows, in the same transaction. On PostgreSQL it first takes the summary
+  rows' locks (in client order), so two transactions writing to one client cannot both write a
+  summary that misses the other's row: the second waits, and its recomputation (a new statement
+  under READ COMMITTED) sees the first's. SQLite serialises writers anyway;
+- a summary is a function of the rows (:func:`summarize`), never an increment of the last one,
+  so :func:`check` can recompute every summary and report any difference: drift is a bug.
+
+A summary is valid for any day on or after its ``through_on``; :mod:`storage.history` falls
+back to the full read for a client it cannot answer for (a day before that, a client without
+a summary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coaching.model import Reason
+from coaching.nudges import TREND_DAYS
+from storage.common import IN_CHUNK, insert_for
+from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow, TeamSnapshotRow
+
+KEPT_TOUCHES = 12  # the latest touches kept whatever their age (client_histories' default)
+WINDOW_DAYS = 90  # and every touch within this many days of the newest (its default window)
+SETBACKS = frozenset({Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value})
+PUT_RIGHT = Reason.PUT_RIGHT.value
+_DIRTY = "client_summaries.dirty"
+
+
+@dataclass(frozen=True)
+class Summary:
+    client_id: int
+    through_on: date | None = None  # the latest date folded in: valid for any day on or after it
+    touches: tuple[tuple[date, str], ...] = ()  # (day, purpose), newest first
+    last_note: str | None = None  # the newest touch's note, None when blank
+    balance: int = 0
+    first_entry_on: date | None = None
+    entries: tuple[tuple[date, int], ...] = ()  # the ledger per day, oldest first, within TREND_DAYS of the newest
+    last_setback_on: date | None = None
+    last_put_right_on: date | None = None
+    last_won_on: date | None = None
+
+
+def _latest(*days: date | None) -> date | None:
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def summarize(client_id: int, touches: Sequence[tuple[date, str, str | None]],
+              entries: Iterable[tuple[date, int, str]], last_won_on: date | None) -> Summary:
+    """The summary of one client from its live touches (day, purpose, note; newest first),
+    all its ledger entries (day, amount, reason) and its last won deal."""
+    newest = touches[0][0] if touches else None
+    kept = tuple((on, purpose) for rank, (on, purpose, _) in enumerate(touches)
+                 if rank < KEPT_TOUCHES or on > newest - timedelta(days=WINDOW_DAYS))  # type: ignore[operator]
+    note = touches[0][2] if touches else None
+    per_day: dict[date, int] = {}
+    setback = put_right = None
+    for on, amount, reason in entries:
+        per_day[on] = per_day.get(on, 0) + amount
+        if reason in SETBACKS:
+            setback = _latest(setback, on)
+        elif reason == PUT_RIGHT:
+            put_right = _latest(put_right, on)
+    last_entry = max(per_day) if per_day else None
+    recent = tuple(sorted((on, a) for on, a in per_day.items()
+                          if on > last_entry - timedelta(days=TREND_DAYS)))  # type: ignore[operator]
+    return Summary(
+        client_id, _latest(newest, last_entry, last_won_on), kept, note if note and note.strip() else None,
+        sum(per_day.values()), min(per_day) if per_day else None, recent, setback, put_right, last_won_on,
+    )
+
+
+# -- rows ------------------------------------------------------------------------------------
+
+def _encode(summary: Summary) -> dict[str, Any]:
+    return dict(
+        client_id=summary.client_id, through_on=summary.through_on,
+        touches=",".join(f"{on.isoformat()} {p}" for on, p in summary.touches),
+        last_note=summary.last_note, balance=summary.balance, first_entry_on=summary.first_entry_on,
+        entries=",".join(f"{on.isoformat()} {a}" for on, a in summary.entries),
+        last_setback_on=summary.last_setback_on, last_put_right_on=summary.last_put_right_on,
+        last_won_on=summary.last_won_on,
+    )
+
+
+def items(column: str) -> list[str]:
+    """The items of a ``touches`` or ``entries`` column: ``"YYYY-MM-DD value"`` each (a purpose
+    code, an amount), comma-separated; the day is ``item[:10]``, the value ``item[11:]``."""
+    return column.split(",") if column else []
+
+
+def decode(row: Any) -> Summary:
+    """A ``client_summaries`` row (or any row with its columns) as a :class:`Summary`."""
+    day = date.fromisoformat
+    return Summary(
+        row.client_id, row.through_on, tuple((day(t[:10]), t[11:]) for t in items(row.touches)), row.last_note,
+        int(row.balance), row.first_entry_on, tuple((day(e[:10]), int(e[11:])) for e in items(row.entries)),
+        row.last_setback_on, row.last_put_right_on, row.last_won_on,
+    )
+
+
+# -- computing from the tables of record -------------------------------------------------------
+
+def compute(session: Session, workspace_id: str, client_ids: Sequence[int] | None = None) -> Iterator[Summary]:
+    """The summaries of ``client_ids`` (every client of the workspace when None), by client id,
+    from their rows: four reads per ``IN_CHUNK`` clients, so memory holds one chunk's rows."""
+    if client_ids is None:
+        client_ids = session.scalars(select(ClientRow.id).where(ClientRow.workspace_id == workspace_id)).all()
+    ids = sorted(set(client_ids))
+    for start in range(0, len(ids), IN_CHUNK):
+        yield from _compute(session, workspace_id, ids[start:start + IN_CHUNK])
+
+
+def _compute(session: Session, workspace_id: str, ids: list[int]) -> Iterator[Summary]:
+    i, le, d = InteractionRow, LedgerEntryRow, DealRow
+    touches = select(i.client_id, i.occurred_on, i.purpose, i.id).where(
+        i.workspace_id == workspace_id, i.client_id.in_(ids), i.voided.is_(False),
+    ).order_by(i.client_id, i.occurred_on.desc(), i.id.desc())
+    entries = select(le.client_id, le.occurred_on, le.amount, le.reason).where(
+        le.workspace_id == workspace_id, le.client_id.in_(ids)).order_by(le.client_id)
+    wins = select(d.client_id, func.max(d.won_on)).where(
+        d.workspace_id == workspace_id, d.client_id.in_(ids)).group_by(d.client_id)
+    connection = session.connection()
+    won = {client_id: day for client_id, day in connection.execute(wins)}
+    by_touch = {k: list(g) for k, g in groupby(connection.execute(touches).all(), key=itemgetter(0))}
+    by_entry = {k: list(g) for k, g in groupby(connection.execute(entries).all(), key=itemgetter(0))}
+    notes = _notes(session, [rows[0][3] for rows in by_touch.values()])
+    for client_id in ids:
+        t, e = by_touch.get(client_id, []), by_entry.get(client_id, [])
+        yield summarize(client_id, [(r[1], r[2], notes.get(r[3]) if n == 0 else None) for n, r in enumerate(t)],
+                        [(r[1], int(r[2]), r[3]) for r in e], won.get(client_id))
+
+
+def _notes(session: Session, interaction_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for start in range(0, len(interaction_ids), IN_CHUNK):
+        part = interaction_ids[start:start + IN_CHUNK]
+        found.update((i, note) for i, note in session.execute(select(InteractionRow.id, InteractionRow.note).where(InteractionRow.id.in_(part))))
+    return found
+
+
+# -- keeping them ----------------------------------------------------------------------------
+
+def mark(session: Session, workspace_id: str, client_id: int, day: date | None = None) -> None:
+    """``client_id``'s summary is recomputed when ``session`` commits; a record dated ``day``
+    also removes the workspace's team snapshots from that day on."""
+    dirty: dict[tuple[str, int], date | None] = session.info.setdefault(_DIRTY, {})
+    key = (workspace_id, client_id)
+    dirty[key] = _earliest(dirty.get(key, day), day)
+
+
+def _earliest(a: date | None, b: date | None) -> date | None:
+    return min(a, b) if a is not None and b is not None else (a if b is None else b)
+
+
+def refresh(session: Session, workspace_id: str, client_ids: Sequence[int]) -> int:
+    """Recompute and store the summaries of ``client_ids`` (holding their locks on PostgreSQL)."""
+    ids = sorted(set(client_ids))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    s = ClientSummaryRow
+    for start in range(0, len(ids), IN_CHUNK):
+        part = ids[start:start + IN_CHUNK]
+        if postgres:  # a row to lock for each, then the locks, in client order
+            empty = [_encode(Summary(cid)) | {"workspace_id": workspace_id} for cid in part]
+            session.execute(insert_for(session, s).on_conflict_do_nothing(index_elements=["client_id"]), empty)
+            session.execute(select(s.client_id).where(s.client_id.in_(part)).order_by(s.client_id).with_for_update())
+        rows = [_encode(summary) | {"workspace_id": workspace_id} for summary in _compute(session, workspace_id, part)]
+        if rows:
+            stmt = insert_for(session, s)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["client_id"],
+                set_={k: stmt.excluded[k] for k in rows[0] if k not in ("client_id", "workspace_id")}), rows)
+    return len(ids)
+
+
+def rebuild(session: Session, workspace_id: str) -> int:
+    """Every summary of the workspace recomputed from its rows (the migration, ``coach
+    summaries rebuild``, a database loaded around the write path)."""
+    session.execute(delete(ClientSummaryRow).where(ClientSummaryRow.workspace_id == workspace_id))
+    batch: list[dict[str, Any]] = []
+    written = 0
+    for summary in compute(session, workspace_id):
+        batch.append(_encode(summary) | {"workspace_id": workspace_id})
+        if len(batch) == 5_000:
+            written += _insert(session, batch)
+            batch = []
+    return written + _insert(session, batch)
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
+    if rows:
+        session.execute(insert_for(session, ClientSummaryRow), rows)
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Drift:
+    client_id: int
+    stored: Summary | None
+    computed: Summary
+
+
+def check(session: Session, workspace_id: str) -> list[Drift]:
+    """Every client whose stored summary differs from the one its rows give (or is missing)."""
+    stored = {row.client_id: decode(row) for row in session.execute(
+        select(ClientSummaryRow).where(ClientSummaryRow.workspace_id == workspace_id)).scalars()}
+    return [Drift(s.client_id, stored.get(s.client_id), s)
+            for s in compute(session, workspace_id) if stored.get(s.client_id) != s]
+
+
+def install(factory: sessionmaker[Session]) -> None:
+    """Refresh the marked clients' summaries as part of every commit of ``factory``'s sessions."""
+    event.listen(factory, "before_commit", _before_commit)
+    event.listen(factory, "after_rollback", _forget)
+
+
+def _before_commit(session: Session) -> None:
+    dirty: dict[tuple[str, int], date | None] = session.info.pop(_DIRTY, None) or {}
+    by_workspace: dict[str, list[int]] = {}
+    since: dict[str, date | None] = {}
+    for (workspace_id, client_id), day in dirty.items():
+        by_workspace.setdefault(workspace_id, []).append(client_id)
+        since[workspace_id] = _earliest(since.get(workspace_id, day), day)
+    for workspace_id, ids in sorted(by_workspace.items()):
+        refresh(session, workspace_id, ids)
+        if (day := since[workspace_id]) is not None:
+            t = TeamSnapshotRow
+            session.execute(delete(t).where(t.workspace_id == workspace_id, t.day >= day))
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_DIRTY, None)
