@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     lease_minutes: int = Field(default=10, ge=0, validation_alias="COACH_DELIVERY_LEASE_MINUTES")
     scheduler_enabled: bool = Field(default=True, validation_alias="COACH_SCHEDULER")
     scheduler_tick_seconds: int = Field(default=300, ge=10, validation_alias="COACH_SCHEDULER_TICK_SECONDS")
+    # threads running the engine's turns in `coach serve`: few, so the event loop that
+    # acknowledges Slack and Teams keeps the interpreter lock under a burst (docs/deploy-proxy.md)
+    turn_threads: int = Field(default=2, ge=1, le=32, validation_alias="COACH_TURN_THREADS")
 
     teams_enabled: bool = Field(default=True, validation_alias="TEAMS_ENABLED")
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, AsyncIterator
+
+import aiohttp
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -102,6 +104,24 @@ class SlackAdapter(SlackTurns):
         """Acknowledged, with nothing done; a slash command's user is told the app isn't set up."""
         text = self.coach.catalog.render(msg("slack.other_workspace"), None)
         return BoltResponse(status=200, body=text if req.body.get("command") else "")
+
+    # --- one HTTP session for the Web API -------------------------------------------------
+
+    async def http_session(self, _app: object = None) -> AsyncIterator[None]:
+        """For the server's life (an aiohttp cleanup context): one HTTP session, its connections
+        kept alive, for every Web API call the Bolt apps make on this event loop. Without it
+        slack_sdk opens a connection (and a TLS handshake) per call, on the loop that also
+        acknowledges Slack's requests."""
+        session = aiohttp.ClientSession()
+        clients = [self.app.client, self.replayer.client]
+        for client in clients:  # each request's client is made with the app client's session
+            client.session = session
+        try:
+            yield
+        finally:
+            for client in clients:
+                client.session = None
+            await session.close()
 
     # --- the inbox, for the server ----------------------------------------------------
 

@@ -78,6 +78,7 @@ class Call:
     token: str | None = None  # from the Authorization header (or a ``token`` parameter)
     path: str = ""
     number: int = 0  # the how-manyth call to its method this fake received (1 = the first)
+    peer: tuple[str, int] | None = None  # the caller's address and port: one per connection
 
 
 class Hold:
@@ -364,7 +365,8 @@ class FakeSlackApi:
             params.update(client_id=client_id, client_secret=secret)
             auth = ""
         token = auth.removeprefix("Bearer ") if auth else params.pop("token", None)
-        call = Call(method, params, token, request.path)
+        call = Call(method, params, token, request.path, peer=request.transport.get_extra_info("peername")
+                    if request.transport else None)
         failure = self._record(call)
         if failure is not None and not failure.after:
             return await self._fail(failure)
