@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Sequence
 
-from coaching.nudges import TREND_DAYS, ClientHistory, cadence_days, in_recovery, silent_after_win
+from coaching.nudges import TREND_DAYS, ClientHistory, cadence_days, in_recovery, quiet_since_win
 from coaching.rules import Nudging
 
 ACTIVE_DAYS = 180  # a client touched (or created) within this many days is active
@@ -52,7 +52,8 @@ def facts(h: ClientHistory, as_of: date, rules: Nudging) -> ClientFacts:
         waiting=sum((as_of - p.raised_on).days >= rules.problem_waiting_days for p in h.waiting_problems),
         silent=silent > rules.quiet_factor * cadence,
         setback=_recent(h.last_setback_on, as_of), in_recovery=in_recovery(h, as_of, rules),
-        won=_recent(h.last_won_on, as_of), quiet_after_win=silent_after_win(h, as_of, rules),
+        won=_recent(h.last_won_on, as_of),
+        quiet_after_win=quiet_since_win(h.last_won_on, anchor, silent, cadence, as_of, rules),
     )
 
 

@@ -234,19 +234,15 @@ def _problem_follow_up(s: _Situation) -> list[Nudge]:
 
 
 def _silent_after_win(s: _Situation) -> bool:
-    """A recent win, no touch since, and the client's own cadence has passed."""
-    won = s.history.last_won_on
-    won_recently = (
-        won is not None
-        and (s.as_of - won).days <= s.rules.after_win_window_days
-        and won <= s.last
-    )
-    return won_recently and s.silent > s.cadence
+    return quiet_since_win(s.history.last_won_on, s.last, s.silent, s.cadence, s.as_of, s.rules)
 
 
-def silent_after_win(history: ClientHistory, as_of: date, rules: Nudging) -> bool:
-    """What the after-win nudge looks for (team health counts these clients)."""
-    return history.last_won_on is not None and _silent_after_win(_situation(history, as_of, rules))
+def quiet_since_win(won: date | None, last: date, silent: int, cadence: int, as_of: date, rules: Nudging) -> bool:
+    """A recent win, no touch since (``last``: the latest touch, else the day the client was
+    added), and the client's own cadence has passed: what the after-win nudge looks for (team
+    health counts these clients)."""
+    return (won is not None and (as_of - won).days <= rules.after_win_window_days and won <= last
+            and silent > cadence)
 
 
 def _after_win(s: _Situation) -> list[Nudge]:

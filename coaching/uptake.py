@@ -78,8 +78,10 @@ def nudge_uptake(
 ) -> Uptake:
     """Nudge items delivered and acted on within ``ACTED_DAYS`` (see :mod:`coaching.metrics`);
     only items with ``local_date + ACTED_DAYS <= last_day`` qualify."""
-    done = Done.of(touches, promises_closed)
     judged = [item for item in items if item.local_date + timedelta(days=ACTED_DAYS) <= last_day]
+    if not judged:
+        return Uptake(0, 0)
+    done = Done.of(touches, promises_closed)
     return Uptake(len(judged), sum(done.acted_on(item) for item in judged))
 
 

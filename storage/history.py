@@ -118,10 +118,14 @@ class SqlHistoryRepository(PeriodReads):
         """The clients in scope whose summary cannot answer for ``as_of`` (none kept, or it
         holds a later day); None when they are too many for the summaries to be worth reading."""
         s = ClientSummaryRow
-        rows = self.session.execute(select(ClientRow.id, s.client_id.is_(None) | (s.through_on > as_of)).outerjoin(
-            s, s.client_id == ClientRow.id).where(*scope)).all()
-        stale = [client_id for client_id, unusable in rows if unusable]
-        return None if len(stale) > max(STALE_MAX, len(rows) // 4) else stale
+        unusable = select(ClientRow.id).outerjoin(s, s.client_id == ClientRow.id).where(
+            *scope, s.client_id.is_(None) | (s.through_on > as_of))
+        stale = list(self.session.scalars(unusable.limit(STALE_MAX + 1)))  # the usual case: none, or a few
+        if len(stale) <= STALE_MAX:
+            return stale
+        total = self.session.scalar(select(func.count()).select_from(ClientRow).where(*scope)) or 0
+        stale = list(self.session.scalars(unusable))
+        return None if len(stale) > total // 4 else stale
 
     def _summarised(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], stale: list[int],
                     limit: int, window_days: int) -> Iterator[ClientHistory]:

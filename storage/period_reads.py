@@ -60,8 +60,9 @@ class PeriodReads:
             i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on.between(start, end),
             *self._scope(workspace_id, None, team_ids),
         ).order_by(i.occurred_on, i.id)
-        return [TouchRow(r.rep_id, r.client_id, r.occurred_on, Purpose(r.purpose), r.source)
-                for r in self.session.execute(stmt)]
+        purposes = {p.value: p for p in Purpose}  # a dict lookup, not an Enum call, per row
+        return [TouchRow(rep, client, on, purposes[purpose], source)
+                for rep, client, on, purpose, source in self.session.connection().execute(stmt)]
 
     def last_logged(self, workspace_id: str, rep_ids: Sequence[int], as_of: date) -> dict[int, date]:
         """One grouped read over ``ix_interactions_rep`` (workspace, rep, occurred_on)."""
