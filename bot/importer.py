@@ -78,7 +78,9 @@ def summary(report: ImportReport, kind: str) -> Msg:
 
 # --- reading --------------------------------------------------------------------------------
 
-def _decode(path: Path) -> str:
+def decode(path: Path) -> str:
+    """The file's text: UTF-8 (with or without a BOM), else cp932 (Shift_JIS as Excel saves "CSV"
+    in Japan); anything else, a workbook, UTF-16 or an empty file is refused with what to do."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ImportFailed([(None, msg("import.too_big", path=str(path), limit=MAX_FILE_BYTES // (1024 * 1024)))])
@@ -92,8 +94,11 @@ def _decode(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise ImportFailed([(None, msg("import.encoding", path=str(path), line=line))]) from None
+        try:
+            text = data.decode("cp932")
+        except UnicodeDecodeError:
+            line = data[: error.start].count(b"\n") + 1  # where it stopped being UTF-8
+            raise ImportFailed([(None, msg("import.encoding", path=str(path), line=line))]) from None
     if (nul := text.find("\x00")) >= 0:  # UTF-16 (Excel's "Unicode text") or a binary file
         raise ImportFailed([(None, msg("import.nul_byte", path=str(path), line=text.count("\n", 0, nul) + 1))])
     if not text.strip():
@@ -104,7 +109,7 @@ def _decode(path: Path) -> str:
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-def _lines(text: str) -> Iterator[str]:
+def lines(text: str) -> Iterator[str]:
     """The lines of ``text`` with their ends, split where ``io.StringIO(text, newline="")`` splits
     them (``\r\n``, ``\r`` or ``\n``), without a second copy of a large file."""
     start = 0
@@ -118,7 +123,7 @@ def _lines(text: str) -> Iterator[str]:
 def _records(path: Path, columns: imports.Columns) -> Iterator[tuple[int, dict[str, str], list[Msg]]]:
     """The file's data rows, one at a time: first line number, ``{column: value}`` and the
     problems of its cells. Problems with the file itself or its header raise :class:`ImportFailed`."""
-    reader = csv.reader(_lines(_decode(path)))
+    reader = csv.reader(lines(decode(path)))
     names: list[str] | None = None
     end, any_row = 0, False
     try:
@@ -163,9 +168,9 @@ def _settle(problems: list[imports.Problem], skip_invalid: bool) -> list[tuple[i
 
 
 @contextmanager
-def _bar(coach: Coach, enabled: bool, total: int) -> Iterator[Callable[..., None]]:
-    """A bar on the terminal (stderr) while rows are written; ``advance(n)`` after ``n`` rows."""
-    label = coach.catalog.render(msg("import.progress"), coach.settings.language)
+def bar(coach: Coach, enabled: bool, total: int, label_key: str = "import.progress") -> Iterator[Callable[..., None]]:
+    """A bar on the terminal (stderr) while rows are read or written; ``advance(n)`` after ``n``."""
+    label = coach.catalog.render(msg(label_key), coach.settings.language)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=Console(stderr=True), transient=True, disable=not enabled) as progress:
         task = progress.add_task(label, total=total)
@@ -191,7 +196,7 @@ def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progr
         if uow.workspaces.get(ws) is None:
             uow.workspaces.add(Workspace(ws, ws))
         teams: dict[str, Team] = {}
-        with _bar(coach, progress, len(lines)) as advance:
+        with bar(coach, progress, len(lines)) as advance:
             for line in lines:
                 team_ids = []
                 for name in line.teams:
@@ -275,11 +280,11 @@ def import_interactions(coach: Coach, path: Path, *, skip_invalid: bool = False,
     with bulk_import.collector_aside() as read:
         count, touches, cell_problems, found, reps = _touch_rows(path, today)
         read()
-        return _write_touches(coach, today, (count, touches, cell_problems + found, reps), skip_invalid, progress,
+        return write_touches(coach, today, (count, touches, cell_problems + found, reps), skip_invalid, progress,
                               row_by_row)
 
 
-def _write_touches(coach: Coach, today: date, read: tuple[int, list[imports.TouchLine], list[imports.Problem],
+def write_touches(coach: Coach, today: date, read: tuple[int, list[imports.TouchLine], list[imports.Problem],
                    dict[str, list[int]]], skip_invalid: bool, progress: bool, row_by_row: bool) -> ImportReport:
     count, touches, problems, reps = read
     ws, rules = coach.workspace, coach.rules
@@ -289,7 +294,7 @@ def _write_touches(coach: Coach, today: date, read: tuple[int, list[imports.Touc
         touches.clear()  # they live on in ``ready`` only, which the bulk path empties as it goes
         skipped = _settle(problems + unknown + unresolved, skip_invalid)
         run = bulk_import.import_row_by_row if row_by_row else bulk_import.import_in_bulk
-        with _bar(coach, progress and len(ready) >= BAR_ROWS, len(ready)) as advance:
+        with bar(coach, progress and len(ready) >= BAR_ROWS, len(ready)) as advance:
             try:
                 done = run(uow, ws, ready, rules, today, advance)
             except bulk_import.ClientRefused as refused:

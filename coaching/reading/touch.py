@@ -27,7 +27,7 @@ _TRADED = re.compile(r"in exchange for|in return for|交換条件|代わりに")
 _HANDED = re.compile(r"(?<![a-z])(?:sent|send|shared|brought|gave|handed|forwarded|emailed)(?![a-z])|"
                      r"送付|送り|送っ|お渡し|手渡し|添付|共有")
 _NEGATED_ASK = re.compile(r"no ask|no pitch|nothing to sell|not selling|without asking|nothing asked|営業色なし|営業なし|"
-                          r"売り込み(?:なし|はせず)|営業はせず")
+                          r"売り込み(?:なし|はせず|はしていない|はしなかった)|営業はせず|営業はしていない")
 _INTRODUCTION = re.compile(r"(?:会社|自社|製品|商品|サービス)紹介")
 
 

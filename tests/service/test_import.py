@@ -258,7 +258,9 @@ def test_file_problems(staffed: Coach, tmp_path: Path) -> None:
     write(tmp_path, "date,rep,client,kind\n2026-11-02,ann@example.com,Acme,call\n")
     assert failure(import_interactions, staffed, path) == [(1, Msg("import.missing_columns", {
         "columns": ["purpose", "note"], "expected": ["date", "rep", "client", "kind", "purpose", "note"]}))]
-    write(tmp_path, TOUCH_HEADER + "2026-11-02,ann@example.com,田中商事,call,give,,,,,,,,\n", "cp932")
+    # cp932 (Excel's "CSV" in Japan) is read (tests/service/test_crm_import.py); bytes that are
+    # neither UTF-8 nor cp932 are refused, naming the line where UTF-8 stopped
+    path.write_bytes((TOUCH_HEADER + "2026-11-02,ann@example.com,").encode() + b"\x85\x40,call,give,,,,,,,,\n")
     assert failure(import_interactions, staffed, path) == [(None, Msg("import.encoding", {"path": str(path), "line": 2}))]
     path.write_bytes(b"PK\x03\x04\x14\x00binary workbook")
     assert failure(import_interactions, staffed, path) == [(None, Msg("import.not_csv", {"path": str(path)}))]

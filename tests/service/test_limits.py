@@ -200,9 +200,9 @@ def test_huge_files_are_refused_quickly(cli, tmp_path, database_url):
 
 
 def test_files_that_are_not_utf8_csv_say_how_to_save_them(cli, tmp_path, database_url):
-    path = tmp_path / "sjis.csv"
-    path.write_bytes((HEADER + "2026-11-02,ann@example.com,田中商事,電話,ギブ,資料を送付\n").encode("cp932"))
-    refused(cli, path, f"sjis.csv: {path}はUTF-8形式ではありません(2行目に読み取れない文字があります)。"
+    path = tmp_path / "sjis.csv"  # neither UTF-8 nor cp932 (cp932 itself is read: test_crm_import.py)
+    path.write_bytes((HEADER + "2026-11-02,ann@example.com,").encode() + b"\x85\x40,call,give,x\n")
+    refused(cli, path, f"sjis.csv: {path}はUTF-8でもShift_JIS(cp932)でもありません(2行目に読み取れない文字があります)。"
                        "Excelでは「CSV UTF-8(コンマ区切り)」形式で保存し直してください。", language="ja")
     path.write_bytes((HEADER + "2026-11-02,ann@example.com,Acme,call,give,a\x00b\n").encode())
     refused(cli, path, f"sjis.csv: {path} has a NUL byte on line 2, so it is not CSV text (it may be UTF-16 “Unicode "
