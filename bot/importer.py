@@ -256,17 +256,22 @@ def _resolve(uow: UnitOfWork, ws: str, lines: list[imports.TouchLine], people: d
     problems for new clients nobody can own; how many clients are new."""
     known = {name_key(c.name) for c in uow.clients.list(ws)}  # one query, not one per client
     new: set[str] = set()
+    unowned: dict[str, tuple[int, str]] = {}  # a new client whose first row's rep has no team
     ready, problems = [], []
     for touch in sorted(lines, key=lambda t: (t.occurred_on, t.line)):
         if (rep := people.get(touch.rep_email)) is None:
             continue  # already reported by _reps
         key = bulk_import.client_key(touch.client)
+        if key in unowned:  # its later rows go with it: else a re-import would add them once it exists
+            first, email = unowned[key]
+            problems.append((touch.line, msg("import.client_not_created", client=touch.client, line=first, email=email)))
+            continue
         if key not in known and key not in new:
             if not rep.team_ids:
+                unowned[key] = (touch.line, rep.email)
                 problems.append((touch.line, msg("import.rep_without_team", email=rep.email, client=touch.client)))
                 continue
-            else:
-                new.add(key)
+            new.add(key)
         ready.append((touch, rep))
     return ready, problems, len(new)
 

@@ -373,3 +373,17 @@ def test_setbacks_and_corrections_are_booked_from_their_columns(staffed: Coach, 
 def test_setback_and_correction_values_are_checked(staffed: Coach, tmp_path: Path, setback, correction, problem):
     path = write(tmp_path, SETBACK_HEADER + f"2026-11-02,ann@example.com,Acme,call,ask,x,{setback},{correction}\n")
     assert failure(import_interactions, staffed, path) == [(2, problem)]
+
+
+def test_a_new_client_whose_first_row_no_one_can_own_keeps_its_later_rows_out(staffed: Coach, tmp_path: Path) -> None:
+    """Ada (an admin with no team) writes the first row of a new client, Kai (East) a later one.
+    Both rows are left out with --skip-invalid, each saying why: were Kai's row imported, the
+    client would exist and a second import would add Ada's row (the fuzzer found this)."""
+    path = write(tmp_path, TOUCH_HEADER + "2026-10-03,ada@example.com,ACME,meeting,ask,x,,,,,,,\n"
+                                          "2026-11-02,kai@example.com,Acme,call,give,y,,,,,,,\n")
+    assert [(line, m.key) for line, m in failure(import_interactions, staffed, path)] == [
+        (2, "import.rep_without_team"), (3, "import.client_not_created")]
+    first = import_interactions(staffed, path, skip_invalid=True, progress=False)
+    again = import_interactions(staffed, path, skip_invalid=True, progress=False)
+    assert (first.added, again.added, len(again.skipped)) == (0, 0, 2)
+    assert book(staffed) == {}
