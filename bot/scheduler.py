@@ -24,6 +24,7 @@ from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -66,8 +67,12 @@ class CoachScheduler:
         self.scheduler: AsyncIOScheduler | None = None
 
     def _jobs(self, notifier: Any) -> ScheduledJobs:
+        """The jobs of one workspace, each answer of ``notifier`` counted for /metrics."""
+        from bot.metrics import metered
+
         coach = self.coach
-        return ScheduledJobs(coach.uow_factory, notifier, coach.rules, coach.settings.schedule(), coach.clock)
+        return ScheduledJobs(coach.uow_factory, metered(notifier, coach.metrics), coach.rules,
+                             coach.settings.schedule(), coach.clock)
 
     def workspaces(self) -> dict[str, ScheduledJobs]:
         """The configured workspace with the configured notifier, then each installed Slack team
@@ -89,17 +94,26 @@ class CoachScheduler:
     def run_once(self) -> RunReport:
         """One cycle of every job, now (``coach scheduler --once``), for every workspace."""
         now = self.coach.clock()
-        return _combined([dispatcher.run(workspace, now) for workspace, dispatcher in self.workspaces().items()])
+        report = _combined([dispatcher.run(workspace, now) for workspace, dispatcher in self.workspaces().items()])
+        self.coach.metrics.reported(report)
+        return report
 
     def run_job(self, name: str) -> RunReport | None:
         """One job, as APScheduler calls it: a failure is logged, and the next tick tries again.
-        One workspace's failure does not keep the others from their run."""
+        One workspace's failure does not keep the others from their run. Its lag, duration and
+        figures are counted for /metrics."""
+        with self.coach.metrics.scheduled_job(name):
+            report, failed = self._run_job(name)
+        self.coach.metrics.reported(report)  # what the workspaces that ran did, even if another failed
+        return None if failed else report
+
+    def _run_job(self, name: str) -> tuple[RunReport, bool]:
         reports, failed = [], False
         try:
             runs = self.workspaces()
         except Exception:
             log.exception("scheduled job %s failed; it runs again at the next tick", name)
-            return None
+            return RunReport(), True
         for workspace, dispatcher in runs.items():
             try:
                 reports.append(dispatcher.run(workspace, self.coach.clock(), jobs=JOBS[name]))
@@ -110,7 +124,7 @@ class CoachScheduler:
         for job, figures in report.jobs.items():
             if figures.sent or figures.failed or figures.interrupted:
                 log.info("%s: %s", job, figures)
-        return None if failed else report
+        return report, failed
 
     def start(self) -> AsyncIOScheduler:
         """Start in the running event loop (``coach serve``, ``coach scheduler``)."""
@@ -124,6 +138,7 @@ class CoachScheduler:
             first = now + timedelta(seconds=offset)
             scheduler.add_job(self.run_job, IntervalTrigger(seconds=tick), args=[name], id=name, name=name, next_run_time=first,
                               replace_existing=True)
+        scheduler.add_listener(self.coach.metrics.job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         scheduler.start()
         self.scheduler = scheduler
         log.info("scheduler started: %s, every %s s", ", ".join(JOBS), tick)

@@ -1,6 +1,6 @@
-"""One aiohttp server for every platform: ``/slack/events`` (Bolt), ``/healthz``; later issues
-mount Teams' ``/api/messages`` here too. ``create_web_app`` builds it from settings; nothing is
-built at import time."""
+"""One aiohttp server for every platform: ``/slack/events`` (Bolt), Teams' ``/api/messages``,
+``/healthz`` and, with ``COACH_METRICS_ALLOW``, ``/metrics`` (bot/http_metrics.py).
+``create_web_app`` builds it from settings; nothing is built at import time."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import hmac
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
+from time import perf_counter
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.signature import SignatureVerifier
 
+from bot import http_metrics
 from bot.bootstrap import Coach
 from bot.settings import Settings
 from bot.teams.auth import access_from as teams_access
@@ -133,9 +135,14 @@ async def _without_server_header(request: web.Request, response: web.StreamRespo
 
 
 def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)  # Slack payloads are small; refuse floods
+    metrics = coach.metrics
+    # Slack payloads are small; refuse floods. Every request (sub-apps' too) is counted and has its id.
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[http_metrics.observing(metrics)])
+    app[http_metrics.METRICS_KEY] = metrics
     app.on_response_prepare.append(_without_server_header)  # sub-apps' responses (Teams) too
     app.router.add_get("/healthz", healthz)
+    if settings.metrics_networks:  # else /metrics is not there: 404
+        http_metrics.serve_metrics(app, metrics, coach.requests, settings.metrics_networks)
     app.cleanup_ctx.append(_turn_threads(settings.turn_threads))
     teams_env = os.environ if env is None else env
     if settings.teams_enabled and teams_access(teams_env) is not None:  # else /api/messages is not served
@@ -154,6 +161,7 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
         verifier = SignatureVerifier(settings.slack_signing_secret or "")
 
         async def events(request: web.Request) -> web.Response:
+            began = perf_counter()
             # the signature first: whatever is wrong with an unsigned request, the answer is 401
             if not _slack_signed(verifier, await request.read(), request.headers):
                 return web.json_response({"error": "invalid request"}, status=401)
@@ -165,7 +173,9 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
             if problem := slack_shape_problem(bolt_request.body):
                 log.info("refused a Slack request not shaped as Slack sends them: %s", problem)
                 return web.json_response({"error": f"not a Slack request: {problem}"}, status=400)
-            return await to_aiohttp_response(await slack.app.async_dispatch(bolt_request))
+            answer = await to_aiohttp_response(await slack.app.async_dispatch(bolt_request))
+            metrics.slack_ack(http_metrics.slack_kind(bolt_request.body), answer.status, perf_counter() - began)
+            return answer
 
         app.router.add_post("/slack/events", events)
         app.cleanup_ctx.append(slack.http_session)  # before the replayer, which calls the Web API

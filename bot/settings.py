@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from datetime import time
 from pathlib import Path
@@ -17,6 +18,22 @@ from coaching.schedule import Schedule, parse_days, parse_hours
 def _optional_time(text: str) -> time | None:
     """``17:30``, or ``off`` / ``none`` / empty for nothing."""
     return None if text.strip().lower() in ("", "off", "none") else time.fromisoformat(text.strip())
+
+
+def _parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``10.0.0.0/8, 127.0.0.1``: each an IP network in CIDR form, or one address."""
+    networks = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"COACH_METRICS_ALLOW: {part!r} is not an IP network "
+                             "(e.g. 10.0.0.0/8, 127.0.0.1/32)") from None
+    if not networks:
+        raise ValueError("COACH_METRICS_ALLOW names no network (unset it to serve no /metrics)")
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -54,6 +71,10 @@ class Settings(BaseSettings):
     secret_keys: SecretStr | None = Field(default=None, validation_alias="COACH_SECRET_KEYS")
     # a Slack request still pending this long after it arrived was lost by a process that died: replay it
     inbox_replay_after_seconds: int = Field(default=300, ge=1, validation_alias="COACH_INBOX_REPLAY_AFTER_SECONDS")
+    # who may read /metrics: IP networks, comma-separated (unset: /metrics is not served); the
+    # connection's own peer address counts, never a proxy's header (docs/operations.md)
+    metrics_allow: str | None = Field(default=None, validation_alias="COACH_METRICS_ALLOW")
+    log_format: Literal["text", "json"] = Field(default="text", validation_alias="COACH_LOG_FORMAT")
 
     # The LLM that reads free-text notes and phrases tips (bot/llm.py); optional: without it the
     # rule-based reader and the template tips do the work. OPENAI_BASE_URL points at Azure OpenAI
@@ -80,15 +101,27 @@ class Settings(BaseSettings):
         return self.llm_mode != "off" and self.openai_api_key is not None
 
     @field_validator("database_url", "rules_file", "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                     "slack_client_id", "slack_client_secret", "openai_api_key", "openai_base_url",
+                     "slack_client_id", "slack_client_secret", "openai_api_key", "openai_base_url", "metrics_allow",
                      mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("llm_mode", mode="before")
+    @field_validator("metrics_allow")
     @classmethod
-    def _llm_mode_lowercase(cls, value: object) -> object:
+    def _networks(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_networks(value)  # a malformed network stops the start with one line
+        return value
+
+    @property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks ``COACH_METRICS_ALLOW`` names; empty: /metrics is not served."""
+        return _parse_networks(self.metrics_allow) if self.metrics_allow else ()
+
+    @field_validator("llm_mode", "log_format", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")

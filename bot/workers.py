@@ -13,6 +13,10 @@
 * **The scheduler** runs in one worker of the deployment, the one holding the scheduler lease
   (:class:`bot.scheduler.SchedulerLease`, a PostgreSQL advisory lock); if that worker dies,
   another takes the lease within :data:`bot.scheduler.LEASE_EVERY_S` seconds.
+* **/metrics** (with ``COACH_METRICS_ALLOW``): the workers keep their figures in files of a
+  directory they share (``PROMETHEUS_MULTIPROC_DIR``, emptied at start, or a temporary one the
+  master removes when it stops), so whichever worker answers a scrape adds up all of them; the
+  master forgets a dead worker's gauges (:func:`metrics_directory`, ``child_exit``).
 
 Several workers need PostgreSQL: ``coach serve`` refuses them on SQLite before this module runs.
 """
@@ -20,16 +24,26 @@ Several workers need PostgreSQL: ``coach serve`` refuses them on SQLite before t
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
+
+from bot.logs import JsonFormatter
 
 GRACEFUL_S = 30  # how long a stopping worker may finish what it is answering
 KEEPALIVE_S = 75  # aiohttp's default under web.run_app: one process and several behave alike
 HEARTBEAT_S = 30  # a worker whose event loop stalls this long is replaced by the master
 # every process writes to the same stream: each line names its process
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+# prometheus-client's multiprocess mode (bot/metrics.py reads it too); not imported from there:
+# prometheus-client must not be imported before it is set
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +66,7 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
         "errorlog": "-",
         "loglevel": "info",
         "control_socket_disable": True,  # a thread in the master, and one socket path per user
+        "child_exit": _forget_worker,
     }
 
 
@@ -73,9 +88,44 @@ class CoachWorkers(BaseApplication):
 
 
 def use_process_ids_in_logs() -> None:
-    """The root logger's lines carry the process id (``coach serve`` has configured it)."""
+    """The root logger's lines carry the process id (``coach serve`` has configured it; a JSON
+    line names its process already)."""
     for handler in logging.getLogger().handlers:
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        if not isinstance(handler.formatter, JsonFormatter):
+            handler.setFormatter(logging.Formatter(LOG_FORMAT))
+
+
+class JsonGunicornLogger(GunicornLogger):
+    """gunicorn's own lines (``Booting worker with pid …``) as JSON too, with ``COACH_LOG_FORMAT=json``."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+
+def metrics_directory() -> tuple[Path, bool]:
+    """Where the workers keep their figures for /metrics: ``PROMETHEUS_MULTIPROC_DIR`` when set
+    (last run's files removed: a count starts again with the server), else a fresh temporary
+    directory (``True``: the caller removes it). Set before prometheus-client is first imported."""
+    chosen = os.environ.get(MULTIPROC_ENV)
+    if chosen:
+        path = Path(chosen)
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+        return path, False
+    path = Path(tempfile.mkdtemp(prefix="coach-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(path)
+    return path, True
+
+
+def _forget_worker(_arbiter: Any, worker: Any) -> None:
+    """In the master, when a worker has exited: its live gauges (the pool) no longer count."""
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 async def worker_app() -> web.AppRunner:
@@ -101,7 +151,15 @@ async def _ready(_app: web.Application) -> None:
     log.info("worker ready")  # the line names the process; it listens right after
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the master until SIGTERM or SIGINT (exits the process, 0 when stopped cleanly)."""
+def serve(host: str, port: int, workers: int, log_format: str = "text", remove: Path | None = None) -> None:
+    """Run the master until SIGTERM or SIGINT (exits the process, 0 when stopped cleanly);
+    ``remove``: a directory to delete then (the workers' temporary metrics)."""
     use_process_ids_in_logs()
-    CoachWorkers(options(host, port, workers)).run()
+    chosen = options(host, port, workers)
+    if log_format == "json":
+        chosen["logger_class"] = JsonGunicornLogger
+    try:
+        CoachWorkers(chosen).run()
+    finally:
+        if remove is not None:
+            shutil.rmtree(remove, ignore_errors=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Collection, Sequence
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -129,6 +129,16 @@ class RequestInbox:
             result = connection.execute(delete(InboundRequestRow).where(
                 InboundRequestRow.status == DONE, InboundRequestRow.received_at < done_before))
         return result.rowcount or 0
+
+    def backlog(self) -> list[tuple[str, str, int, datetime]]:
+        """What is still waiting: ``(platform, status, count, oldest received_at)`` for the
+        requests pending (acknowledged, their work not done yet) and being replayed."""
+        row = InboundRequestRow
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(row.platform, row.status, func.count(), func.min(row.received_at))
+                .where(row.status.in_((PENDING, REPLAYING))).group_by(row.platform, row.status)).all()
+        return [(platform, status, count, oldest) for platform, status, count, oldest in found]
 
     def status(self, key: str) -> str | None:
         with self.engine.connect() as connection:

@@ -46,8 +46,8 @@ def scheduler(once: bool) -> None:
 
     from bot import logs
 
+    logs.configure(log_format=load_settings().log_format)
     coach = load_coach()
-    logs.configure()
     runner = make_scheduler(coach)
     if once:
         _run_once(coach, runner)
@@ -88,33 +88,48 @@ def serve(host: str, port: int, workers: int, chat_as: str | None) -> None:
     from aiohttp import web
 
     from bot import logs
+
+    chosen = load_settings()
+    if workers > 1 and chosen.url.startswith("sqlite"):  # one process is SQLite's topology
+        raise Fail(msg("cli.workers_need_postgres", count=workers))
+    remove = _metrics_directory(chosen, workers)  # before anything imports prometheus-client
     from bot.server import create_web_app
 
-    if workers > 1 and load_settings().url.startswith("sqlite"):  # one process is SQLite's topology
-        raise Fail(msg("cli.workers_need_postgres", count=workers))
+    logs.configure(log_format=chosen.log_format)  # before anything logs (Bolt does, as it is built)
     coach = load_coach()
     settings = coach.settings
     anonymous = _teams_anonymous(coach, host)
     app = create_web_app(coach, settings)  # a setting it refuses stops here, before anything is said
     # the daily digests, in the same process (COACH_SCHEDULER=false: apart)
     runner = make_scheduler(coach) if settings.scheduler_enabled else None
-    logs.configure()
     _serving_hints(coach, host, port, anonymous, chat_as)
     if workers > 1:  # checked here, built again in each worker after the fork (bot/workers.py)
-        _serve_workers(coach, host, port, workers)
+        _serve_workers(coach, host, port, workers, remove)
         return
     if runner is not None:
         _run_scheduler_with(app, runner)
     web.run_app(app, host=host, port=port, print=None, access_log_class=logs.AccessLogger)
 
 
-def _serve_workers(coach: Coach, host: str, port: int, workers: int) -> None:
+def _metrics_directory(settings, workers: int):
+    """The directory where the processes keep their figures for /metrics, when they share one:
+    several workers serving /metrics, or ``PROMETHEUS_MULTIPROC_DIR`` set by the operator (emptied
+    now, so counts start with the server). The temporary directory to remove at the end, if any."""
+    from bot import workers as several
+
+    if (workers > 1 and settings.metrics_networks) or os.environ.get(several.MULTIPROC_ENV):
+        path, created = several.metrics_directory()
+        return path if created else None
+    return None
+
+
+def _serve_workers(coach: Coach, host: str, port: int, workers: int, remove=None) -> None:
     """gunicorn's master and ``workers`` aiohttp workers; the scheduler in one of them."""
     from bot import workers as several
 
     click.echo(say(coach, msg("cli.serving_workers", count=workers)))
     coach.requests.engine.dispose()  # no connection of this process outlives the fork
-    several.serve(host, port, workers)
+    several.serve(host, port, workers, coach.settings.log_format, remove)
 
 
 def _teams_anonymous(coach: Coach, host: str) -> bool:

@@ -24,6 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot import logs
 from bot.slack.inbox_writer import InboxWriter
 from coaching.errors import StorageRefused, StorageUnavailable
 
@@ -140,10 +141,14 @@ class SlackInbox:
 
     async def _replay(self, request: Any) -> None:
         headers = {"content-type": [request.content_type]} if request.content_type else {}
+        # the id its acknowledgement was logged with: the listeners' tasks copy it
+        token = logs.REQUEST_ID.set(logs.slack_request_id(request.key))
         try:
             await self.replayer.async_dispatch(AsyncBoltRequest(body=request.body, headers=headers))
         except Exception:  # one request that cannot be replayed must not stop the others
             log.exception("a pending Slack request could not be replayed")
+        finally:
+            logs.REQUEST_ID.reset(token)
         await self._try_settle(request.key)
 
     async def keep_replaying(self) -> None:

@@ -30,6 +30,7 @@ from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AnonymousTokenProvider
 from microsoft_agents.hosting.core.authorization.connection_manager import ConnectionManager
 
+from bot import logs
 from bot.bootstrap import Coach
 from bot.teams import auth, cards
 from bot.teams.listeners import CoachAgent
@@ -160,6 +161,8 @@ class TeamsEndpoint:
             return web.json_response({"error": "the body is not JSON"}, status=400)
         if problem := _not_an_activity(body):
             return web.json_response(problem, status=400)
+        if request_id := logs.platform_request_id("teams", body.get("id")):
+            logs.REQUEST_ID.set(request_id)  # the rest of this request's lines name the activity
         if not auth.connector_allowed(body.get("serviceUrl"), self.access):
             log.warning("refused a Teams activity whose serviceUrl is not a Teams connector")
             return web.json_response({"error": "serviceUrl is not a Teams connector served here"}, status=403)
