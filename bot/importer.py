@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bot import bulk_import
 from bot.bootstrap import Coach
-from coaching import imports
+from coaching import imports, privacy
 from coaching.messages import Msg, msg
 from coaching.model import Person, Team, Workspace
 from coaching.ports import UnitOfWork
@@ -186,7 +186,11 @@ def _unchanged(person: Person, draft: PersonDraft) -> bool:
         for a in ("locale", "slack_user_id", "teams_user_id", "on_leave"))
 
 
-def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progress: bool = True) -> ImportReport:
+def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progress: bool = True,
+                  deactivate_missing: bool = False) -> ImportReport:
+    """``deactivate_missing``: the file is the whole roster, so whoever it does not list is
+    deactivated and whoever it lists is active (:func:`coaching.privacy.sync_active`). A file
+    with no rows is refused before that, like any other."""
     rows, problems = _read(path, imports.ROSTER)
     lines, found = imports.check_roster(rows)
     skipped = _settle(problems + found, skip_invalid)
@@ -214,9 +218,11 @@ def import_roster(coach: Coach, path: Path, *, skip_invalid: bool = False, progr
                     uow.people.upsert(ws, draft)
                     added, updated = (added + 1, updated) if before is None else (added, updated + 1)
                 advance()
+        off, back = privacy.sync_active(uow, ws, {line.email for line in lines}) if deactivate_missing else (0, 0)
         uow.commit()
     return ImportReport(len(rows) + len({p[0] for p in problems}), added, already, skipped,
-                        {"updated": updated, "teams_created": teams_created})
+                        {"updated": updated, "teams_created": teams_created,
+                         **({"deactivated": off, "reactivated": back} if deactivate_missing else {})})
 
 
 # --- interactions ---------------------------------------------------------------------------

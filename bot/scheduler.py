@@ -72,7 +72,8 @@ class CoachScheduler:
 
         coach = self.coach
         return ScheduledJobs(coach.uow_factory, metered(notifier, coach.metrics), coach.rules,
-                             coach.settings.schedule(), coach.clock)
+                             coach.settings.schedule(), coach.clock,
+                             note_retention_days=coach.settings.note_retention_days)
 
     def workspaces(self) -> dict[str, ScheduledJobs]:
         """The configured workspace with the configured notifier, then each installed Slack team

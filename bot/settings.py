@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # connection's own peer address counts, never a proxy's header (docs/operations.md)
     metrics_allow: str | None = Field(default=None, validation_alias="COACH_METRICS_ALLOW")
     log_format: Literal["text", "json"] = Field(default="text", validation_alias="COACH_LOG_FORMAT")
+    # note text dated more than this many days ago is blanked by the daily upkeep (unset: kept);
+    # points and dates stay (coaching/privacy.py, docs/data.md)
+    note_retention_days: int | None = Field(default=None, ge=1, validation_alias="COACH_NOTE_RETENTION_DAYS")
 
     # The LLM that reads free-text notes and phrases tips (bot/llm.py); optional: without it the
     # rule-based reader and the template tips do the work. OPENAI_BASE_URL points at Azure OpenAI
@@ -102,7 +105,7 @@ class Settings(BaseSettings):
 
     @field_validator("database_url", "rules_file", "slack_bot_token", "slack_signing_secret", "slack_app_token",
                      "slack_client_id", "slack_client_secret", "openai_api_key", "openai_base_url", "metrics_allow",
-                     mode="before")
+                     "note_retention_days", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

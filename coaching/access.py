@@ -33,8 +33,11 @@ def local_today(person: Person, now: datetime) -> date:
 
 
 def visible_team_ids(uow: UnitOfWork, person: Person) -> tuple[int, ...]:
-    """Admins see every team of their workspace; everyone else the teams they are on."""
-    if person.role is Role.ADMIN:
+    """Admins see every team of their workspace; everyone else the teams they are on; someone
+    deactivated (they left) none at all."""
+    if not person.active:
+        return ()
+    if person.is_admin:
         return tuple(t.id for t in uow.teams.list(person.workspace_id))
     return person.team_ids
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from coaching.access import CoachError, find_client, visible_team_ids
 from coaching.messages import Msg
-from coaching.model import Client, Interaction, InteractionDraft, Kind, Person, Purpose, Role, Source
+from coaching.model import Client, Interaction, InteractionDraft, Kind, Person, Purpose, Source
 from coaching.ports import UnitOfWork
 from coaching.records import ChannelCapture
 
@@ -18,7 +18,7 @@ def capture_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str,
     """An admin opts a shared channel in: the roster's own messages there become touches with
     ``client_name`` (an existing client; capture never creates one). ``platform`` is
     ``slack`` or ``teams`` for a channel; anything else (a DM, the console) is refused."""
-    if admin.role is not Role.ADMIN:
+    if not admin.is_admin:
         raise CoachError(Msg("error.admins_only", {}))
     if not channel or platform not in ("slack", "teams"):
         raise CoachError(Msg("capture.not_a_channel", {}))
@@ -29,7 +29,7 @@ def capture_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str,
 
 def release_channel(uow: UnitOfWork, admin: Person, platform: str, channel: str) -> bool:
     """Stop capturing a channel; False when it was not captured."""
-    if admin.role is not Role.ADMIN:
+    if not admin.is_admin:
         raise CoachError(Msg("error.admins_only", {}))
     return uow.captures.remove(admin.workspace_id, platform, channel)
 

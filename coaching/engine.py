@@ -82,12 +82,14 @@ class Engine:
         self.llm_reader, self.tips = llm_reader, tips  # used only where the workspace allows
 
     def identify(self, uow: UnitOfWork, inbound: Inbound) -> Person | None:
+        """The person on the roster, deactivated or not (``_unit`` refuses the deactivated)."""
         person = None
-        if inbound.platform_user_id and inbound.platform in ("slack", "teams"):
+        on_platform = bool(inbound.platform_user_id) and inbound.platform in ("slack", "teams")
+        if on_platform:
             person = uow.people.by_platform_id(inbound.workspace_id, inbound.platform, inbound.platform_user_id)
         if person is None and inbound.email:
             person = uow.people.by_email(inbound.workspace_id, inbound.email)
-            if person is not None and inbound.platform_user_id and inbound.platform in ("slack", "teams"):
+            if person is not None and person.active and on_platform:
                 # Found by e-mail: remember the platform id, so next time needs no profile lookup.
                 person = uow.people.link_platform(inbound.workspace_id, person.id, inbound.platform,
                                                   inbound.platform_user_id, known_zone(inbound.timezone))
@@ -161,7 +163,7 @@ class Engine:
         query = logflow.storable(query)[:MAX_TEXT]
         with self.uow_factory() as uow:
             person = self.identify(uow, inbound)
-            if person is None:
+            if person is None or not person.active:
                 return []
             book = access.client_book(uow, person)
             found = book.similar(query, limit) if query.strip() else book.recent(limit)
@@ -177,6 +179,8 @@ class Engine:
             if person is None:
                 return Outcome((Reply.of(msg("error.not_on_roster", email=inbound.email or "?")),), inbound.locale)
             locale = person.locale or inbound.locale
+            if not person.active:  # deactivated (they left): told so in their language, nothing else
+                return Outcome((Reply.of(msg("error.deactivated")),), locale, person, extra={"deactivated": True})
             now = self.clock()
             if inbound.external_id and not uow.claims.claim(inbound.workspace_id, inbound.external_id, now):
                 return Outcome((), locale, person, extra={"duplicate": True})  # a platform retry
@@ -242,7 +246,7 @@ class Engine:
         rest = command.text
         with self.uow_factory() as uow:
             person = self.identify(uow, inbound)
-            if person is None or not handlers.llm_allowed(uow, person):
+            if person is None or not person.active or not handlers.llm_allowed(uow, person):
                 return None
             today = access.local_today(person, self.clock())
             names = access.client_book(uow, person).names

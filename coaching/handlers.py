@@ -12,7 +12,7 @@ from typing import Any, Callable
 from coaching import access, capturing, checkin, daily, digest, health, home, passbooks, services, views
 from coaching import commands as c
 from coaching.messages import Msg, msg
-from coaching.model import Person, Role
+from coaching.model import Person
 from coaching.ports import UnitOfWork
 from coaching.replies import Reply
 from coaching.rules import Rules
@@ -184,13 +184,13 @@ def capture(ctx: Context, command: c.Capture) -> Reply:
 def llm(ctx: Context, command: c.Llm) -> Reply:
     """``llm on`` / ``llm off`` (admins): may this workspace's notes and tips go to the LLM?"""
     if command.switch in LLM_SWITCH:
-        if ctx.person.role is not Role.ADMIN:
+        if not ctx.person.is_admin:
             raise CoachError(msg("error.admins_only"))
         ctx.uow.workspaces.set_llm(ctx.person.workspace_id, LLM_SWITCH[command.switch])
     allowed = llm_allowed(ctx.uow, ctx.person)
     return Reply.of(msg("llm.status", allowed=msg("llm.allowed" if allowed else "llm.blocked"),
                         configured=msg("llm.configured" if ctx.llm_configured else "llm.not_configured")),
-                    msg("llm.how" if ctx.person.role is Role.ADMIN else "llm.ask_admin"))
+                    msg("llm.how" if ctx.person.is_admin else "llm.ask_admin"))
 
 
 def llm_allowed(uow: UnitOfWork, person: Person) -> bool:

@@ -132,10 +132,16 @@ class Person:
     slack_user_id: str | None = None
     teams_user_id: str | None = None
     on_leave: bool = False
+    active: bool = True  # False: deactivated (they left): no messages, no use of the coach, history kept
 
     @property
     def is_manager(self) -> bool:
-        return self.role in (Role.MANAGER, Role.ADMIN)
+        return self.active and self.role in (Role.MANAGER, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        """An admin's powers: none once deactivated, whatever the roster's role says."""
+        return self.active and self.role is Role.ADMIN
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
 """The ports the service layer depends on: protocols only. ``storage/`` implements them with
 SQLAlchemy; tests may implement them with fakes. The values they pass are in
 :mod:`coaching.model` and :mod:`coaching.records`, the failures they report in
-:mod:`coaching.errors`.
-
-All reads are scoped to one workspace; no method returns another workspace's rows.
-"""
+:mod:`coaching.errors`. All reads are scoped to one workspace; no method returns another
+workspace's rows."""
 
 from __future__ import annotations
 
@@ -31,6 +29,7 @@ from coaching.nudges import ClientHistory
 from coaching.trust import Signal
 
 if TYPE_CHECKING:  # annotations only: import these from coaching.records
+    from coaching.privacy import PrivacyRepository
     from coaching.snapshots import SnapshotRepository
     from coaching.records import (
         ChannelCapture,
@@ -75,6 +74,8 @@ class PersonRepository(Protocol):
         platform's ``timezone`` is adopted only when the roster gave none (UTC, its default)."""
     def set_on_leave(self, workspace_id: str, person_id: int, on_leave: bool) -> Person:
         """A person on leave gets no scheduled messages until they are back."""
+    def set_active(self, workspace_id: str, person_id: int, active: bool) -> Person:
+        """Deactivated (they left): no messages, no use of the coach; their history stays."""
 
 
 class ClientRepository(Protocol):
@@ -303,14 +304,13 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     captures: CaptureRepository
     snapshots: SnapshotRepository  # team reports' past days (coaching.snapshots)
+    privacy: PrivacyRepository  # data on request: export, erasure, retention (coaching.privacy)
 
     def lock(self, name: str) -> None:
-        """Hold a lock named ``name`` until this unit of work ends (PostgreSQL: a transaction-
-        scoped advisory lock, so replicas running the same job take turns; SQLite: nothing,
-        one process is the supported topology there)."""
+        """Hold a lock named ``name`` until this unit of work ends (PostgreSQL: a transaction-scoped
+        advisory lock, so replicas take turns; SQLite: nothing, one process is its topology)."""
     def __enter__(self) -> UnitOfWork: ...
-    def __exit__(self, *exc: object) -> None:
-        """Roll back whatever was not committed."""
+    def __exit__(self, *exc: object) -> None: ...  # roll back whatever was not committed
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
 

@@ -107,7 +107,7 @@ def local(person: Person, now: datetime) -> datetime:
 
 def _open(person: Person, now: datetime, schedule: Schedule, start: time) -> date | None:
     """The person's local date if they may be messaged now for something due from ``start``."""
-    if person.on_leave:
+    if person.on_leave or not person.active:  # on leave, or deactivated (they left)
         return None
     here = local(person, now)
     if here.weekday() not in schedule.working_days or schedule.quiet(here.time()):

@@ -147,7 +147,7 @@ class SqlPersonRepository:
         row = self.session.scalars(select(PersonRow).where(
             PersonRow.workspace_id == workspace_id, PersonRow.email == email)).one_or_none()
         if row is None:
-            row = PersonRow(workspace_id=workspace_id, email=email, on_leave=False)
+            row = PersonRow(workspace_id=workspace_id, email=email, on_leave=False, active=True)
             self.session.add(row)
         row.name, row.role, row.timezone = draft.name, draft.role.value, draft.timezone
         for attribute in ("locale", "slack_user_id", "teams_user_id", "on_leave"):
@@ -183,10 +183,18 @@ class SqlPersonRepository:
 
     def set_on_leave(self, workspace_id: str, person_id: int, on_leave: bool) -> Person:
         """``LookupError`` if the person is not in the workspace."""
+        return self._set(workspace_id, person_id, on_leave=on_leave)
+
+    def set_active(self, workspace_id: str, person_id: int, active: bool) -> Person:
+        """``LookupError`` if the person is not in the workspace."""
+        return self._set(workspace_id, person_id, active=active)
+
+    def _set(self, workspace_id: str, person_id: int, **values: bool) -> Person:
         row = scoped_get(self.session, PersonRow, workspace_id, person_id)
         if row is None:
             raise LookupError(f"no person {person_id} in workspace {workspace_id!r}")
-        row.on_leave = on_leave
+        for name, value in values.items():
+            setattr(row, name, value)
         self.session.flush()
         person = self.get(workspace_id, person_id)
         assert person is not None
@@ -214,7 +222,7 @@ def _person(row: PersonRow, team_ids: tuple[int, ...]) -> Person:
     return Person(
         row.id, row.workspace_id, row.email, row.name, Role(row.role), team_ids,
         timezone=row.timezone, locale=row.locale, slack_user_id=row.slack_user_id,
-        teams_user_id=row.teams_user_id, on_leave=row.on_leave,
+        teams_user_id=row.teams_user_id, on_leave=row.on_leave, active=row.active,
     )
 
 

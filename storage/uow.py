@@ -33,6 +33,7 @@ from storage.errors import translate_errors
 from storage.feedback import SqlNudgeFeedbackRepository
 from storage import summaries
 from storage.history import SqlHistoryRepository
+from storage.privacy import SqlPrivacyRepository
 from storage.references import SqlChatRepository
 from storage.snapshots import SqlSnapshotRepository
 from storage.repositories import (
@@ -63,6 +64,7 @@ class SqlAlchemyUnitOfWork:
     deliveries: SqlDeliveryRepository
     captures: SqlCaptureRepository
     snapshots: SqlSnapshotRepository
+    privacy: SqlPrivacyRepository
 
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self.session_factory = session_factory
@@ -95,6 +97,7 @@ class SqlAlchemyUnitOfWork:
         self.deliveries = SqlDeliveryRepository(session)
         self.captures = SqlCaptureRepository(session)
         self.snapshots = SqlSnapshotRepository(session)
+        self.privacy = SqlPrivacyRepository(session)
         return self
 
     def lock(self, name: str) -> None:

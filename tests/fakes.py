@@ -188,6 +188,9 @@ class FakePersonRepository(_Repo, table="people"):
     def set_on_leave(self, workspace_id: str, person_id: int, on_leave: bool) -> Person:
         return self._store(replace(self._get_or_fail(workspace_id, person_id), on_leave=on_leave))
 
+    def set_active(self, workspace_id: str, person_id: int, active: bool) -> Person:
+        return self._store(replace(self._get_or_fail(workspace_id, person_id), active=active))
+
 
 class FakeClientRepository(_Repo, table="clients"):
     def list(self, workspace_id: str, team_ids: Sequence[int] | None = None) -> list[Client]:

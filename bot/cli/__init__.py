@@ -2,11 +2,11 @@
 
 ``main`` (the ``coach`` entry point) is the group in ``bot.cli.common``; the modules imported
 below add their commands to it: ``admin`` (setting up), ``reports`` (reading out),
-``operations`` (running). ``bot.cli.output`` prints rows as a table, JSON or CSV."""
+``operations`` (running), ``privacy`` (data on request). ``bot.cli.output`` prints rows as a table, JSON or CSV."""
 
 from __future__ import annotations
 
-from bot.cli import admin, crm, effect, operations, reports, summaries  # noqa: F401  (each adds its commands to ``main``)
+from bot.cli import admin, crm, effect, operations, privacy, reports, summaries  # noqa: F401  (each adds its commands to ``main``)
 from bot.cli.common import CoachGroup, Fail, main
 from bot.cli.output import (
     DELIVERY_FIELDS,

@@ -51,16 +51,20 @@ def import_group() -> None:
     """Import the roster or past interactions from CSV files."""
 
 
-def _run_import(kind: str, path: Path, skip_invalid: bool, row_by_row: bool = False) -> None:
+def _run_import(kind: str, path: Path, skip_invalid: bool, row_by_row: bool = False,
+                deactivate_missing: bool = False) -> None:
     from bot import importer
 
     coach = load_coach()
     if not path.is_file():
         raise Fail(msg("cli.no_file", path=str(path)))
+    if deactivate_missing and skip_invalid:  # a row left out would deactivate its person
+        raise Fail(msg("cli.deactivate_missing_invalid"))
     progress = sys.stderr.isatty()
     try:
         if kind == "roster":
-            report = importer.import_roster(coach, path, skip_invalid=skip_invalid, progress=progress)
+            report = importer.import_roster(coach, path, skip_invalid=skip_invalid, progress=progress,
+                                            deactivate_missing=deactivate_missing)
         else:
             report = importer.import_interactions(coach, path, skip_invalid=skip_invalid, progress=progress,
                                                   row_by_row=row_by_row)
@@ -69,6 +73,9 @@ def _run_import(kind: str, path: Path, skip_invalid: bool, row_by_row: bool = Fa
         raise Fail(msg("import.nothing_imported", count=len(failed.problems)))
     _problems(coach, path, report.skipped)
     click.echo(say(coach, importer.summary(report, kind)))
+    if deactivate_missing:
+        click.echo(say(coach, msg("cli.roster_active", off=report.extra["deactivated"],
+                                  back=report.extra["reactivated"])))
 
 
 def _problems(coach: Coach, path: Path, problems) -> None:
@@ -84,9 +91,11 @@ def _problems(coach: Coach, path: Path, problems) -> None:
 @import_group.command("roster")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the others.")
-def import_roster(file: Path, skip_invalid: bool) -> None:
-    """FILE.csv: email,name,role,team[,timezone,locale,slack_user_id,teams_user_id]."""
-    _run_import("roster", file, skip_invalid)
+@click.option("--deactivate-missing", is_flag=True,
+              help="The file is the whole roster: deactivate whoever it leaves out (and reactivate whoever it lists).")
+def import_roster(file: Path, skip_invalid: bool, deactivate_missing: bool) -> None:
+    """FILE.csv: email,name,role,team[,timezone,locale,slack_user_id,teams_user_id,on_leave]."""
+    _run_import("roster", file, skip_invalid, deactivate_missing=deactivate_missing)
 
 
 @import_group.command("interactions")

@@ -24,7 +24,8 @@ def chat(email: str) -> None:
 
     coach = load_coach()
     person = find_person(coach, email)
-    click.echo(say(coach, msg("cli.chat_welcome", name=person.name, email=person.email)))
+    if person.active:  # someone deactivated reads the coach's refusal, and nothing else
+        click.echo(say(coach, msg("cli.chat_welcome", name=person.name, email=person.email)))
     channel = ConsoleChannel(coach, email)
 
     def lines():

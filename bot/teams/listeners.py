@@ -194,7 +194,7 @@ class CoachAgent(ActivityHandler):
         note = message_text(payload)
         outcome = await self.run(context, inbound,
                                  lambda i: self.coach.engine.log_message(i, note, at, channel))
-        if outcome.person is None:  # not on the roster (or no database): say so right here
+        if outcome.person is None or not outcome.person.active:  # unknown, deactivated, no database: say so here
             return "\n".join(cards.plain_text(r, catalog, outcome.locale) for r in outcome.replies) or \
                 catalog.render(msg("teams.failed"), outcome.locale)
         return await self._ask_in_chat(reference.reference, outcome)

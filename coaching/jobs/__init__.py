@@ -29,7 +29,7 @@ from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
-from coaching import access, daily, health
+from coaching import access, daily, health, privacy
 from coaching.access import CoachError
 from coaching.model import Role, Team
 from coaching.records import SENT
@@ -102,15 +102,17 @@ class ScheduledJobs(Retries, Reminders, Recovery):
     # --- daily upkeep: what time alone earns ----------------------------------------------------
 
     def upkeep(self, workspace_id: str, day: date, report: RunReport) -> None:
-        """Silence, overdue promises, waiting problems: booked once per UTC day, first in a cycle."""
+        """Silence, overdue promises, waiting problems: booked once per UTC day, first in a cycle;
+        and, with a retention period, note text older than it blanked (:mod:`coaching.privacy`)."""
         with self.uow_factory() as uow:
             uow.lock(f"{UPKEEP}:{workspace_id}:{day.isoformat()}")
             if ("workspace", day) in uow.deliveries.recorded(workspace_id, UPKEEP, [day]):
                 return
             result = daily.apply_daily_rules(uow, workspace_id, day, self.rules)
+            blanked = privacy.apply_retention(uow, workspace_id, day, self.note_retention_days, self.clock(), UPKEEP)
             uow.deliveries.plan(workspace_id, UPKEEP, "workspace", None, day, (), self.clock(), status=SENT)
             uow.commit()
-        log.info("daily upkeep for %s: %s", day, result)
+        log.info("daily upkeep for %s: %s; note text blanked: %s", day, result, blanked.rows if blanked else {})
         report.job(UPKEEP).sent += 1
         self.prepare_reports(workspace_id, day)
 

@@ -32,10 +32,10 @@ class Digests(Sending):
 
     def _digest_day(self, person: Person, now: datetime, as_of: date | None) -> date | None:
         """The local date ``person``'s digest is due for now, or ``as_of`` when forced (still
-        only on a working day they are not on leave)."""
+        only on a working day they are not on leave, and never to someone deactivated)."""
         if as_of is None:
             return schedule.digest_due(person, now, self.plan)
-        return as_of if not person.on_leave and as_of.weekday() in self.plan.working_days else None
+        return as_of if not person.on_leave and person.active and as_of.weekday() in self.plan.working_days else None
 
     def _digests_due(self, workspace_id: str, due: Mapping[int, tuple[Person, date]], report: JobReport) -> None:
         """The digests of the due reps, one local date at a time, but for those recorded already."""

@@ -52,7 +52,7 @@ class Overviews(Sending):
             teams = [t for t in uow.teams.list(workspace_id) if t.digest_channel]
             people = uow.people.list(workspace_id)
         for team in teams:
-            members = [p for p in people if team.id in p.team_ids]
+            members = [p for p in people if team.id in p.team_ids and p.active]  # whose zone and language
             day = schedule.digest_due(self._team_person(team, members), now, self.plan)
             if day is not None:
                 self._one_team(workspace_id, team, members, day, report.job(TEAM))

@@ -36,9 +36,10 @@ class Sending:
     """What every job needs: the unit of work, the notifier, the rules, the plan and the clock."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, notifier: Notifier, rules: Rules,
-                 plan: schedule.Schedule, clock: Callable[[], datetime]) -> None:
+                 plan: schedule.Schedule, clock: Callable[[], datetime], note_retention_days: int | None = None) -> None:
         self.uow_factory, self.notifier, self.rules = uow_factory, notifier, rules
         self.plan, self.clock = plan, clock
+        self.note_retention_days = note_retention_days  # the daily upkeep blanks older note text (None: kept)
 
     # --- recording ------------------------------------------------------------------------------
 

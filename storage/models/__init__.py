@@ -10,7 +10,8 @@ daily scan never walks another's. ``interactions`` and ``ledger_entries`` are th
 (tens of millions of rows), so their ids are BIGINT on PostgreSQL; SQLite keeps INTEGER, which
 is its 64-bit rowid alias anyway.
 
-The tables live in modules by role (``roster``, ``activity``, ``delivery``, ``platform``).
+The tables live in modules by role (``roster``, ``activity``, ``delivery``, ``platform``,
+``summary``, ``audit``).
 Importing this package imports every one of them, so ``Base.metadata`` holds the whole schema:
 Alembic (``storage/migrations/env.py``) and ``create_all`` depend on that.
 """
@@ -37,6 +38,7 @@ from storage.models.platform import (
     InboundRequestRow,
     ProcessedRequestRow,
 )
+from storage.models.audit import ErasureRow
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -66,4 +68,5 @@ __all__ = [
     "InboundRequestRow",
     "ClientSummaryRow",
     "TeamSnapshotRow",
+    "ErasureRow",
 ]

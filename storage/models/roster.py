@@ -48,6 +48,8 @@ class PersonRow(Base):
     slack_user_id: Mapped[str | None] = mapped_column(String(64))
     teams_user_id: Mapped[str | None] = mapped_column(String(64))
     on_leave: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False: deactivated (they left); their rows stay for the team's history (0012)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class TeamMemberRow(Base):

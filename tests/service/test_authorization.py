@@ -40,7 +40,8 @@ IGNORED = "ignored"  # nothing said, nothing recorded (a message in a client's c
 NR, NC, OT = "error.not_on_roster", "error.no_client_none", "error.client_other_team"
 MO, NY, AO = "error.managers_only", "error.not_your_team", "error.admins_only"
 NP, NT, HU = "error.no_promise", "error.no_touch", "help.unknown"
-REFUSALS = {NR, NC, OT, MO, NY, AO, NP, NT, HU, "error.no_client", "error.no_team", "error.no_team_named",
+DA = "error.deactivated"  # someone deactivated: they left
+REFUSALS = {NR, NC, OT, MO, NY, AO, NP, NT, HU, DA, "error.no_client", "error.no_team", "error.no_team_named",
             "error.promise_closed", "capture.not_a_channel"}
 
 # The actors: who they are as the engine hears them (workspace, e-mail).
@@ -52,6 +53,7 @@ ACTORS = {
     "unknown": (WORKSPACE, "nobody@acme.example"),  # not on the roster
     # another workspace's admin, with the same e-mail as Alice (one person, two tenants)
     "other workspace": (FOREIGN_WS, "alice@acme.example"),
+    "admin who left": (WORKSPACE, "olga@acme.example"),  # Olga, an admin on East, deactivated
 }
 
 # Targets: {own} is Alice's client (East), {mate} Ken's (East, Alice's teammate), {other} Bob's
@@ -59,51 +61,51 @@ ACTORS = {
 # Reads first, then buttons and settings, then whatever starts a conversation, so that what one
 # cell creates (the other workspace's admin adds clients of those names there) cannot change
 # the answer of a later one.
-MATRIX: tuple[tuple[str, str, str, str, str, str, str], ...] = (
-    # command                          rep  manager other manager admin unknown other workspace
-    ("ledger {own}",                   OK,  OK,     NC,           OK,   NR,     NC),
-    ("ledger {mate}",                  OK,  OK,     NC,           OK,   NR,     NC),
-    ("ledger {other}",                 NC,  NC,     OK,           OK,   NR,     NC),
-    ("ledger",                         OK,  OK,     OK,           OK,   NR,     OK),
-    ("promises",                       OK,  OK,     OK,           OK,   NR,     OK),
-    ("clients",                        OK,  OK,     OK,           OK,   NR,     OK),
-    ("nudges",                         OK,  OK,     OK,           OK,   NR,     OK),
-    ("home",                           OK,  OK,     OK,           OK,   NR,     OK),
-    ("[app home]",                     OK,  OK,     OK,           OK,   NR,     OK),
-    ("teamhealth",                     MO,  OK,     OK,           OK,   NR,     OK),
-    ("teamhealth East",                MO,  OK,     NY,           OK,   NR,     OK),
-    ("teamhealth West",                MO,  NY,     OK,           OK,   NR,     OK),
-    ("teamhealth channel here",        MO,  OK,     OK,           OK,   NR,     OK),
-    ("help",                           OK,  OK,     OK,           OK,   NR,     OK),
-    ("dance",                          HU,  HU,     HU,           HU,   NR,     HU),
-    ("cancel",                         OK,  OK,     OK,           OK,   NR,     OK),
-    ("away",                           OK,  OK,     OK,           OK,   NR,     OK),
-    ("back",                           OK,  OK,     OK,           OK,   NR,     OK),
-    ("llm",                            OK,  OK,     OK,           OK,   NR,     OK),
-    ("llm off",                        AO,  AO,     AO,           OK,   NR,     OK),
-    ("llm on",                         AO,  AO,     AO,           OK,   NR,     OK),
-    ("capture",                        OK,  OK,     OK,           OK,   NR,     OK),
-    ("capture {own}",                  AO,  AO,     AO,           OK,   NR,     NC),
-    ("capture off",                    AO,  AO,     AO,           OK,   NR,     OK),
-    ("snooze:quiet:client:{own_id}",   OK,  OK,     OK,           OK,   NR,     OK),
-    ("kept:{own_promise}",             OK,  NP,     NP,           NP,   NR,     NP),
-    ("kept:{mate_promise}",            NP,  NP,     NP,           NP,   NR,     NP),
-    ("broken:{other_promise}",         NP,  NP,     NP,           NP,   NR,     NP),
-    ("kept 1",                         OK,  NP,     NP,           NP,   NR,     NP),
-    ("purpose:{own_touch}:give",       OK,  NT,     NT,           NT,   NR,     NT),
-    ("purpose:{other_touch}:give",     NT,  NT,     NT,           NT,   NR,     NT),
-    ("not today",                      OK,  OK,     OK,           OK,   NR,     OK),
-    ("[channel message] {other}",      IGNORED, IGNORED, OK,      OK,   IGNORED, IGNORED),
-    ("[form] {other_id}",              NC,  NC,     OK,           OK,   NR,     NC),
-    ("[shortcut] {other}",             OK,  OK,     OK,           OK,   NR,     OK),
-    ("tap:{own_id}",                   OK,  OK,     NC,           OK,   NR,     NC),
-    ("tap:{other_id}",                 NC,  NC,     OK,           OK,   NR,     NC),
-    ("client:{mate_id}",               OK,  OK,     NC,           OK,   NR,     NC),
-    ("tap:other",                      OK,  OK,     OK,           OK,   NR,     OK),
-    ("/logmeeting {own} call give: {note}",   OK, OK, OT,         OK,   NR,     OK),
-    ("/logmeeting {mate} call give: {note}",  OK, OK, OT,         OK,   NR,     OK),
-    ("/logmeeting {other} call give: {note}", OT, OT, OK,         OK,   NR,     OK),
-    ("new:{other}",                    OT,  OT,     OK,           OK,   NR,     OK),
+MATRIX: tuple[tuple[str, str, str, str, str, str, str, str], ...] = (
+    # command                          rep  manager other manager admin unknown other ws admin who left
+    ("ledger {own}",                   OK,  OK,     NC,           OK,   NR,     NC,     DA),
+    ("ledger {mate}",                  OK,  OK,     NC,           OK,   NR,     NC,     DA),
+    ("ledger {other}",                 NC,  NC,     OK,           OK,   NR,     NC,     DA),
+    ("ledger",                         OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("promises",                       OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("clients",                        OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("nudges",                         OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("home",                           OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("[app home]",                     OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("teamhealth",                     MO,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("teamhealth East",                MO,  OK,     NY,           OK,   NR,     OK,     DA),
+    ("teamhealth West",                MO,  NY,     OK,           OK,   NR,     OK,     DA),
+    ("teamhealth channel here",        MO,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("help",                           OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("dance",                          HU,  HU,     HU,           HU,   NR,     HU,     DA),
+    ("cancel",                         OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("away",                           OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("back",                           OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("llm",                            OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("llm off",                        AO,  AO,     AO,           OK,   NR,     OK,     DA),
+    ("llm on",                         AO,  AO,     AO,           OK,   NR,     OK,     DA),
+    ("capture",                        OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("capture {own}",                  AO,  AO,     AO,           OK,   NR,     NC,     DA),
+    ("capture off",                    AO,  AO,     AO,           OK,   NR,     OK,     DA),
+    ("snooze:quiet:client:{own_id}",   OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("kept:{own_promise}",             OK,  NP,     NP,           NP,   NR,     NP,     DA),
+    ("kept:{mate_promise}",            NP,  NP,     NP,           NP,   NR,     NP,     DA),
+    ("broken:{other_promise}",         NP,  NP,     NP,           NP,   NR,     NP,     DA),
+    ("kept 1",                         OK,  NP,     NP,           NP,   NR,     NP,     DA),
+    ("purpose:{own_touch}:give",       OK,  NT,     NT,           NT,   NR,     NT,     DA),
+    ("purpose:{other_touch}:give",     NT,  NT,     NT,           NT,   NR,     NT,     DA),
+    ("not today",                      OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("[channel message] {other}",      IGNORED, IGNORED, OK,      OK,   IGNORED, IGNORED, IGNORED),
+    ("[form] {other_id}",              NC,  NC,     OK,           OK,   NR,     NC,     DA),
+    ("[shortcut] {other}",             OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("tap:{own_id}",                   OK,  OK,     NC,           OK,   NR,     NC,     DA),
+    ("tap:{other_id}",                 NC,  NC,     OK,           OK,   NR,     NC,     DA),
+    ("client:{mate_id}",               OK,  OK,     NC,           OK,   NR,     NC,     DA),
+    ("tap:other",                      OK,  OK,     OK,           OK,   NR,     OK,     DA),
+    ("/logmeeting {own} call give: {note}",   OK, OK, OT,         OK,   NR,     OK,     DA),
+    ("/logmeeting {mate} call give: {note}",  OK, OK, OT,         OK,   NR,     OK,     DA),
+    ("/logmeeting {other} call give: {note}", OT, OT, OK,         OK,   NR,     OK,     DA),
+    ("new:{other}",                    OT,  OT,     OK,           OK,   NR,     OK,     DA),
 )
 COLUMNS = tuple(ACTORS)
 
@@ -118,6 +120,7 @@ MARKERS = {  # words only a client's own record holds: in its notes, promises an
 HIDDEN = {
     "rep": ("other", "foreign"), "manager": ("other", "foreign"), "other manager": ("own", "mate", "foreign"),
     "admin": ("foreign",), "unknown": ("own", "mate", "other", "foreign"), "other workspace": ("own", "mate", "other"),
+    "admin who left": ("own", "mate", "other", "foreign"),
 }
 CATALOG = Catalog("en")
 
@@ -174,6 +177,11 @@ def seed_world(database_url: str) -> World:
         uow.people.upsert(FOREIGN_WS, PersonDraft("gus@globex.example", "Gus Grey", Role.REP, (east.id,), "UTC", "en"))
         uow.commit()
     _book(coach, FOREIGN_WS, "gus@globex.example", "East", NAMES["foreign"], MARKERS["foreign"], 1)
+    with coach.uow_factory() as uow:  # an admin who left: deactivated, their role still "admin" on the roster
+        olga = uow.people.upsert(WORKSPACE, PersonDraft("olga@acme.example", "Olga Left", Role.ADMIN,
+                                                        (uow.teams.by_name(WORKSPACE, "East").id,), "UTC", "en"))
+        uow.people.set_active(WORKSPACE, olga.id, False)
+        uow.commit()
     with coach.uow_factory() as uow:  # an admin mapped a channel to Bob's client
         ada = uow.people.by_email(WORKSPACE, "ada@acme.example")
         capturing.capture_channel(uow, ada, "slack", "CSHARED", NAMES["other"], DAY)
@@ -313,7 +321,7 @@ def test_every_actor_and_command_gets_what_the_policy_says_and_a_refusal_changes
                     failures.append(f"{actor} / {command}: expected {expected}, got {got or 'allowed'}: {text[:200]}")
             if leaks := _visible_leak(actor, command, text, world):
                 failures.append(f"{actor} / {command}: shows {leaks}: {text[:300]}")
-            if ACTORS[actor][0] != WORKSPACE or actor == "unknown":
+            if ACTORS[actor][0] != WORKSPACE or actor in ("unknown", "admin who left"):
                 # nothing an outsider does touches this workspace
                 if snapshot.of(before, WORKSPACE) != snapshot.of(at_start, WORKSPACE):
                     failures.append(f"{actor} / {command}: changed workspace {WORKSPACE}")
@@ -328,6 +336,7 @@ def test_every_actor_and_command_gets_what_the_policy_says_and_a_refusal_changes
     ("admin", {"Aster Foods", "Kobe Steelworks", "Boston Bay"}),
     ("unknown", set()),
     ("other workspace", {"Gamma Mills"}),
+    ("admin who left", set()),
 ])
 def test_client_search_offers_only_the_clients_the_actor_may_see(world, actor, expected):
     engine = world.coach.engine
@@ -353,10 +362,11 @@ def _any_text(targets: dict[str, object]):
 @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_whatever_an_outsider_types_this_workspace_stays_untouched_and_unseen(world, snapshot, data):
-    """The other workspace's admin and someone not on the roster, typing anything (one conversation
-    each, carried over from one example to the next): nothing here changes, nothing here shows."""
+    """The other workspace's admin, someone not on the roster and an admin who left, typing anything
+    (one conversation each, carried over from one example to the next): nothing here changes,
+    nothing here shows."""
     mine = snapshot.of(snapshot.take(), WORKSPACE)
-    actor = data.draw(st.sampled_from(["other workspace", "unknown"]))
+    actor = data.draw(st.sampled_from(["other workspace", "unknown", "admin who left"]))
     text = data.draw(_any_text(world.targets))
     said = render(world.coach.engine.handle(_inbound(actor, text, "outsider")))
     assert snapshot.of(snapshot.take(), WORKSPACE) == mine, text

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from datetime import UTC, date, datetime
 
 import pytest
 
+from coaching import access, capturing
+from coaching.access import CoachError
 from coaching.engine import Engine, Inbound
+from coaching.logflow import LogRequest
 from bot.catalog import Catalog
-from coaching.model import Role, Workspace
+from coaching.model import Kind, Purpose, Role, Workspace
 from coaching.records import PersonDraft
 from coaching.rules import DEFAULT_RULES
 from tests.fakes import FakeStore, FakeUnitOfWork
@@ -68,3 +73,28 @@ def test_a_slash_command_mid_log_sets_the_log_aside(engine):
     said(coach, "rep@acme.example", "/logmeeting")
     answer = said(coach, "rep@acme.example", "/promises")
     assert "I set your unfinished log aside" in answer and "You have no open promises" in answer
+
+
+def test_someone_deactivated_is_turned_away_in_their_language_and_nothing_changes(engine):
+    coach, store = engine
+    with FakeUnitOfWork(store) as uow:
+        for email in ("rep@acme.example", "boss@acme.example"):
+            uow.people.set_active(WS, uow.people.by_email(WS, email).id, False)
+        uow.commit()
+    before = copy.deepcopy(store)
+    assert said(coach, "rep@acme.example", "/logmeeting Client 01 call give: sent the deck").startswith(
+        "Your access to the coach is switched off")
+    assert said(coach, "boss@acme.example", "teamhealth", "ja").startswith("コーチの利用は停止されています")
+    inbound = Inbound(WS, "dm", "", email="rep@acme.example", platform="slack", platform_user_id="U9")
+    request = LogRequest(1, "Client 01", date(2026, 11, 20), Kind.CALL, Purpose.GIVE, "n", False, (), None, None, None)
+    for outcome in (coach.home(inbound), coach.log_form(inbound, request),
+                    coach.log_message(inbound, "we talked", NOW), coach.capture(inbound, NOW)):
+        assert outcome.extra.get("deactivated") and outcome.logged is None
+    assert coach.suggest_clients(inbound, "Client") == []
+    assert store == before  # not even the Slack id was linked
+    with FakeUnitOfWork(store) as uow:  # an admin who left has no admin's reach or powers
+        boss = uow.people.by_email(WS, "boss@acme.example")
+        admin = dataclasses.replace(boss, role=Role.ADMIN)
+        assert access.visible_team_ids(uow, admin) == () and not admin.is_admin and not admin.is_manager
+        with pytest.raises(CoachError):
+            capturing.capture_channel(uow, admin, "slack", "C1", "Client 01", date(2026, 11, 20))
