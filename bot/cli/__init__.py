@@ -6,7 +6,7 @@ below add their commands to it: ``admin`` (setting up), ``reports`` (reading out
 
 from __future__ import annotations
 
-from bot.cli import admin, crm, effect, operations, privacy, reports, summaries  # noqa: F401  (each adds its commands to ``main``)
+from bot.cli import admin, backup, crm, effect, operations, privacy, reports, summaries  # noqa: F401  (each adds its commands to ``main``)
 from bot.cli.common import CoachGroup, Fail, main
 from bot.cli.output import (
     DELIVERY_FIELDS,
