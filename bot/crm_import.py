@@ -14,7 +14,7 @@ import csv
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -41,7 +41,6 @@ class CrmReport:
     clients_existing: int = 0
     already: int = 0  # touches imported before (their external id is there)
     written: importer.ImportReport | None = None  # None: a dry run
-    files: dict[str, int] = field(default_factory=dict)  # rows per file
 
 
 @dataclass(frozen=True)
@@ -211,10 +210,10 @@ def run(coach: Coach, source: Source, *, dry_run: bool, progress: bool = False,
         skip_invalid: bool = False, parallel_from: int = PARALLEL_FROM) -> CrmReport:
     today = coach.clock().date()
     ctx = _context(coach, today)
-    found, rows, files = source(ctx)
+    found, rows, _ = source(ctx)
     with importer.bar(coach, progress and len(found) >= importer.BAR_ROWS, len(found), "import.reading") as advance:
         touches = _touches(found, ctx, advance, parallel_from)
-    report = CrmReport(rows, ctx.tally, dict(ctx.unrostered), files=files)
+    report = CrmReport(rows, ctx.tally, dict(ctx.unrostered))
     _preview(coach, touches, report)
     if dry_run:
         return report

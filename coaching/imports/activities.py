@@ -197,9 +197,6 @@ class Record:
                 return value
         return ""
 
-    def has(self, *names: str) -> bool:
-        return any(name in self.row for name in names)
-
 
 @dataclass
 class Context:
