@@ -97,5 +97,6 @@ def mapped_file(file: Path, map_file: Path | None, preset: str | None, dry_run: 
     except tomllib.TOMLDecodeError as error:
         raise Fail(msg("import.crm_bad_map", path=str(map_file), detail=str(error)))
     except mapped.MappingError as error:
-        raise Fail(msg("import.crm_bad_map", path=str(map_file), detail=str(error)))
+        raise Fail(msg("import.crm_bad_map", path=str(map_file),
+                       detail=msg(f"import.map_problem.{error.problem}", detail=error.detail)))
     _go(crm_import.mapped_source(file, mapping, preset or map_file.stem), dry_run, skip_invalid)  # type: ignore[union-attr]

@@ -193,3 +193,14 @@ def test_notes_read_in_worker_processes_give_the_same_import(coach) -> None:
     crm_import.run(coach, salesforce(), dry_run=False, parallel_from=1)
     with_workers = touches(coach)
     assert len(with_workers) == 6 and with_workers[("Acme Corp", date(2026, 11, 3))][4] is Purpose.ASK
+
+
+def test_a_mapping_that_cannot_be_used_is_refused_in_the_users_language(database_url, coach, tmp_path) -> None:
+    spec = tmp_path / "bad.toml"
+    spec.write_text('[columns]\ndate = "日付"\nwhen = "x"\n', "utf-8")
+    env = {"DATABASE_URL": database_url, "COACH_WORKSPACE": WORKSPACE, "COACH_DATA_DIR": str(tmp_path),
+           "COACH_LANGUAGE": "ja", "COACH_RULES_FILE": ""}
+    result = CliRunner().invoke(main, ["import", "mapped", str(DATA / "sfa_cp932.csv"), "--map", str(spec)], env=env)
+    assert result.exit_code == 2
+    assert "コーチが知らない項目があります(when)" in result.stderr and "unknown_fields" not in result.stderr
+    assert touches(coach) == {}
