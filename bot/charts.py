@@ -18,7 +18,10 @@ other figures in the process are unaffected.
 Size: a Teams message (the card, with the image inline as a data URI) is limited to about
 28 KB, so the drawing is quantized to a fixed palette with Pillow, and a chart that still comes
 out too big is drawn again with crisp (unsmoothed) text, then with fewer pixels: a team of ten
-comes to about 12-16 KB.
+comes to about 12-16 KB. The figure is built once and only drawn again at each of these
+:data:`STEPS`, and the steps a team of its size cannot fit are not tried at all
+(:func:`first_step`): a team of ten starts with crisp text, a team of fifty at the fewest pixels.
+A step gives the same picture whether it is reached or started from.
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ WIDTH_INCHES, TREND_INCHES = 7.2, 3.4
 MARKERS_MAX = 6  # a dot on each date while the lines are few; past that, dots only add clutter (and bytes)
 NAME_MAX = 24  # longer rep names are cut (with "…") so that they leave room for the plot
 STEPS = ((True, 100), (False, 100), (False, 85), (False, 72))  # (smooth text, dots per inch)
+# Bytes a step's PNG takes at the least (base + per rep): under every size measured on teams of
+# 1 to 60 reps (varied names and balances, English and Japanese). A step predicted over the
+# budget is not tried (first_step); the last one always is.
+STEP_BYTES = ((7_500, 900), (6_500, 500), (6_500, 320), (0, 0))
 # Rep lines: distinct, colour-blind-friendly hues (Okabe–Ito, then Tableau), repeated past 14.
 REP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
                "#8c564b", "#7f7f7f", "#bcbd22", "#17becf", "#9467bd", "#e377c2")
@@ -91,16 +98,45 @@ def draw_png(chart: Chart, said: dict[str, str], lang: str, max_bytes: int = SIZ
     metadata; ``said`` holds every text it shows (``bot.chartcache.words``). The best-looking
     rendering within ``max_bytes`` wins (big teams get crisp, unsmoothed text, then fewer
     pixels); the last of :data:`STEPS` is returned even if it is bigger: the caller decides
-    what to do with it."""
+    what to do with it. The figure is built once and drawn at each step tried, from the first
+    step a chart of its size can fit (:func:`first_step`)."""
+    figure = _figure(chart, said, lang)
+    layout = [(axes, axes.get_position(original=True)) for axes in figure.axes]
     png = b""
-    for smooth_text, dpi in STEPS:
-        png = _shrink(_draw(chart, said, lang, dpi, smooth_text))
+    for n, (smooth_text, dpi) in enumerate(STEPS[first_step(len(chart.reps), max_bytes):]):
+        if n:  # laid out from where a new figure starts, so a step draws the same picture either way
+            for axes, position in layout:
+                axes.set_position(position)
+                axes.set_in_layout(True)  # set_position takes an axes out of the layout
+        png = _render(figure, said, dpi, smooth_text)
         if len(png) <= max_bytes:
             break
     return png
 
 
-def _draw(chart: Chart, said: dict[str, str], lang: str, dpi: int, smooth_text: bool) -> bytes:
+def first_step(reps: int, max_bytes: int = SIZE_BUDGET) -> int:
+    """Where :func:`draw_png` starts: the first of :data:`STEPS` at which a chart of ``reps``
+    reps can come within ``max_bytes`` (:data:`STEP_BYTES`; a step before it would only be drawn
+    to be thrown away). A function of the chart's size alone: the same chart, the same PNG."""
+    for n, (base, per_rep) in enumerate(STEP_BYTES):
+        if base + per_rep * reps <= max_bytes:
+            return n
+    return len(STEPS) - 1
+
+
+def _render(figure: Figure, said: dict[str, str], dpi: int, smooth_text: bool) -> bytes:
+    figure.set_dpi(dpi)
+    if not smooth_text:
+        # Every text there is now (finding them makes each axis's ticks), and each tick label
+        # made while drawing (a copy of its axis's first tick), is drawn unsmoothed.
+        for text in figure.findobj(Text):
+            text.set_antialiased(False)
+        figure.get_layout_engine().execute(figure)  # crisp charts have always had two layout passes
+    figure.canvas.draw()  # a layout pass, then the drawing, in the figure's own buffer (no PNG yet)
+    return _shrink(figure, {"Title": said["heading"], "Description": said["alt"]})
+
+
+def _figure(chart: Chart, said: dict[str, str], lang: str) -> Figure:
     heading = said["heading"]
     font = {"family": _families(lang), "parse_math": False}  # names are user text: "$" is a dollar
     small = {**font, "fontsize": 8}
@@ -108,7 +144,7 @@ def _draw(chart: Chart, said: dict[str, str], lang: str, dpi: int, smooth_text: 
     reps = chart.reps
     colours = [REP_COLOURS[n % len(REP_COLOURS)] for n in range(len(reps))]
     bars_height = 0.55 + 0.26 * max(len(reps), 1)
-    figure = Figure(figsize=(WIDTH_INCHES, TREND_INCHES + bars_height + 0.7), dpi=dpi, layout="constrained",
+    figure = Figure(figsize=(WIDTH_INCHES, TREND_INCHES + bars_height + 0.7), layout="constrained",
                     facecolor="white")
     FigureCanvasAgg(figure)
     trend, mix = figure.subplots(2, 1, height_ratios=(TREND_INCHES, bars_height))
@@ -139,7 +175,9 @@ def _draw(chart: Chart, said: dict[str, str], lang: str, dpi: int, smooth_text: 
         counts = [getattr(rep, key) for rep in reps]
         bars.append(mix.barh(rows, counts, left=left, height=0.62, color=PURPOSE_COLOURS[key]))
         left = [a + b for a, b in zip(left, counts)]
-    mix.set_title(said["mix"], loc="left", fontsize=9, **font)
+    # Placed, not measured: nothing can push this title up (no tick labels on top, no offset
+    # text by the names), and the automatic placement would measure every name at every pass.
+    mix.set_title(said["mix"], loc="left", fontsize=9, y=1.0, **font)
     mix.set_yticks(rows, [_label(rep.name) for rep in reps], **small)
     mix.set_ylim(max(len(reps), 1) - 0.5, -0.5)
     mix.tick_params(axis="x", labelsize=8)
@@ -153,14 +191,7 @@ def _draw(chart: Chart, said: dict[str, str], lang: str, dpi: int, smooth_text: 
         axes.grid(axis=grid, color="#e5e5e5", linewidth=0.6)
         axes.set_axisbelow(True)
 
-    if not smooth_text:
-        figure.draw_without_rendering()  # makes every tick label, so that each text can be set
-        for text in figure.findobj(Text):
-            text.set_antialiased(False)
-    drawn = io.BytesIO()
-    figure.savefig(drawn, format="png", dpi=dpi, facecolor="white",
-                   metadata={"Title": heading, "Description": said["alt"], "Software": None})
-    return drawn.getvalue()
+    return figure
 
 
 def _palette() -> Image.Image:
@@ -175,12 +206,13 @@ def _palette() -> Image.Image:
 _PALETTE = _palette()
 
 
-def _shrink(png: bytes) -> bytes:
-    """The same picture in the chart's own palette (a fraction of the size), keeping its text
-    chunks. A fixed palette, not a computed one: two reps' colours can never merge."""
-    with Image.open(io.BytesIO(png)) as image:
-        texts = dict(image.text)
-        small = image.convert("RGB").quantize(palette=_PALETTE, dither=Image.Dither.NONE)
+def _shrink(figure: Figure, texts: dict[str, str]) -> bytes:
+    """The figure as drawn, in the chart's own palette (a fraction of the size of its full
+    colour), with ``texts`` as the PNG's text chunks. A fixed palette, not a computed one: two
+    reps' colours can never merge."""
+    width, height = figure.canvas.get_width_height()
+    drawn = Image.frombuffer("RGBA", (width, height), figure.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    small = drawn.convert("RGB").quantize(palette=_PALETTE, dither=Image.Dither.NONE)
     info = PngImagePlugin.PngInfo()
     for key, value in texts.items():
         info.add_text(key, value)  # Pillow writes non-Latin-1 text (Japanese) as iTXt

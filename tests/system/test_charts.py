@@ -113,6 +113,42 @@ def test_a_big_team_still_fits_a_teams_card(catalog):
     assert len(png) <= charts.SIZE_BUDGET < MESSAGE_ROOM * 3 // 4 and png_info(png)[0][1] >= 400
 
 
+def colours_left_of_the_plots(png: bytes) -> set[tuple[int, int, int]]:
+    """The colours of the strip with the names and the balances' tick labels (below the title)."""
+    with Image.open(io.BytesIO(png)) as image:
+        width, height = image.size
+        strip = image.convert("RGB").crop((0, int(height * 0.06), int(width * 0.19), height))
+        return {colour for _, colour in strip.getcolors(4096)}
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_crisp_text_is_unsmoothed_everywhere(catalog, lang):
+    """A team of ten gets crisp text: every text is drawn unsmoothed, tick labels made while
+    drawing too (only black on white by the plots), where smoothed text has greys."""
+    chart = team_chart(10, ("East", "West"))
+    said = charts.words(chart, catalog, lang)
+    assert charts.first_step(10) == 1 and charts.STEPS[1] == (False, 100)
+    assert colours_left_of_the_plots(charts.draw_png(chart, said, lang)) == {(0, 0, 0), (255, 255, 255)}
+    assert len(colours_left_of_the_plots(charts.draw_png(chart, said, lang, max_bytes=10**6))) > 4
+
+
+def test_the_steps_not_tried_are_those_too_big_to_keep(catalog, monkeypatch):
+    """Starting at the step predicted from the team's size gives the picture that trying every
+    step from the first gives (the figure drawn again at each step, or built afresh)."""
+    sizes = (0, 3, 9, 10, 19, 20, 29, 30, 50, 200)
+    assert [charts.first_step(reps) for reps in sizes] == [0, 0, 0, 1, 1, 2, 2, 3, 3, 3]
+    assert charts.first_step(50, max_bytes=10**6) == 0 and charts.first_step(3, max_bytes=1) == len(charts.STEPS) - 1
+    budget = charts.SIZE_BUDGET
+    jobs = [(team_chart(10, ("East", "West")), "en", budget), (team_chart(20), "ja", budget), (team_chart(3), "en", 1)]
+
+    def draw_all() -> list[bytes]:
+        return [charts.draw_png(chart, charts.words(chart, catalog, lang), lang, most) for chart, lang, most in jobs]
+
+    predicted = draw_all()
+    monkeypatch.setattr(charts, "first_step", lambda reps, max_bytes=charts.SIZE_BUDGET: 0)
+    assert draw_all() == predicted
+
+
 def test_save_writes_name_and_language_into_a_new_directory(catalog, tmp_path):
     directory = tmp_path / "data" / "charts"
     english = charts.save(team_chart(3), catalog, "en", directory)
