@@ -325,6 +325,8 @@ class _Server:
             "COACH_LLM": "off", "TEAMS_ENABLED": "true", "TEAMS_ANONYMOUS": "true", "COACH_DATA_DIR": self.data_dir,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         })
+        # settings to try against the defaults, e.g. BENCH_SERVER_ENV="COACH_SWITCH_INTERVAL_MS=5"
+        env.update(item.split("=", 1) for item in os.environ.get("BENCH_SERVER_ENV", "").split(",") if "=" in item)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.endpoints", "serve", "--port", str(self.port), "--workers", str(workers)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
 
@@ -18,10 +17,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.signature import SignatureVerifier
 
-from bot import http_metrics
+from bot import http_metrics, turn_pool
 from bot.bootstrap import Coach
 from bot.settings import Settings
 from bot.teams.auth import access_from as teams_access
+from bot.turn_pool import TurnPool
 
 log = logging.getLogger(__name__)
 SLACK_KEY = web.AppKey("slack", object)
@@ -53,6 +53,7 @@ def _slack_oauth_settings(settings: Settings):
 
 
 TEAMS_KEY = web.AppKey("teams", object)
+TURNS_KEY = web.AppKey("turns", TurnPool)
 # Where Bolt reads into a request without checking what it holds (an error there is a 500): the
 # shapes Slack's own requests always have. Nothing else is checked; a field may be absent.
 _SLACK_OBJECTS = ("event", "view")
@@ -143,7 +144,9 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
     app.router.add_get("/healthz", healthz)
     if settings.metrics_networks:  # else /metrics is not there: 404
         http_metrics.serve_metrics(app, metrics, coach.requests, settings.metrics_networks)
-    app.cleanup_ctx.append(_turn_threads(settings.turn_threads))
+    turns = TurnPool(settings.turn_threads)
+    app[TURNS_KEY] = turns
+    app.cleanup_ctx.append(turn_pool.serving(turns))
     teams_env = os.environ if env is None else env
     if settings.teams_enabled and teams_access(teams_env) is not None:  # else /api/messages is not served
         from bot.teams.app import TeamsEndpoint
@@ -161,6 +164,10 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
         verifier = SignatureVerifier(settings.slack_signing_secret or "")
 
         async def events(request: web.Request) -> web.Response:
+            with turns.acknowledging():  # the turns of requests already acknowledged wait
+                return await acknowledge(request)
+
+        async def acknowledge(request: web.Request) -> web.Response:
             began = perf_counter()
             # the signature first: whatever is wrong with an unsigned request, the answer is 401
             if not _slack_signed(verifier, await request.read(), request.headers):
@@ -203,21 +210,6 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
         if settings.slack_app_token:
             app.on_startup.append(_socket_mode(slack, settings.slack_app_token))
     return app
-
-
-def _turn_threads(count: int):
-    """The loop's default executor, where every ``asyncio.to_thread`` runs (the engine's turns):
-    ``count`` threads. More threads than cores only take the interpreter lock from the event loop
-    that acknowledges Slack's requests: under a burst of 64 /logmeeting, 2 threads instead of
-    Python's default (cores + 4) brought the acknowledgement's p99 from about 380 to 70-130 ms on
-    PostgreSQL, and removed SQLite's second-long lock waits (BENCHMARKS.md)."""
-    async def threads(_: web.Application):
-        pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="coach-turn")
-        asyncio.get_running_loop().set_default_executor(pool)
-        yield
-        pool.shutdown(wait=False, cancel_futures=False)
-
-    return threads
 
 
 def _replaying(slack):
