@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
@@ -209,7 +210,23 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
             app.on_startup.append(create_tables)
         if settings.slack_app_token:
             app.on_startup.append(_socket_mode(slack, settings.slack_app_token))
+    app.on_startup.append(_freeze_startup_objects)  # last: after everything else has started
+    app.on_cleanup.append(_unfreeze)
     return app
+
+
+async def _freeze_startup_objects(_: web.Application) -> None:
+    """Every object made while starting (modules, the catalogue, SQLAlchemy's tables and Bolt's
+    apps) is moved out of the cyclic collector's sight once the server has started. A full
+    collection otherwise walked them all, every few hundred requests, and the request that
+    triggered it waited: Teams' one-step p99 was 150-160 ms against a 40 ms median, and 60 ms
+    with this (docs/deploy-proxy.md). Put back when the application stops."""
+    gc.collect()
+    gc.freeze()
+
+
+async def _unfreeze(_: web.Application) -> None:
+    gc.unfreeze()
 
 
 def _replaying(slack):

@@ -5,6 +5,7 @@ one new connection, and in production one TLS handshake, per call)."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -45,3 +46,10 @@ def test_web_api_calls_share_kept_alive_connections(database_url) -> None:
         calls = [c for c in api.calls if c.method in ("conversations.open", "chat.postMessage")]
     assert len(calls) >= 24
     assert len({c.peer for c in calls}) <= 2  # without the shared session: one connection per call
+
+
+def test_what_the_server_made_while_starting_is_kept_from_the_collector_until_it_stops(database_url) -> None:
+    with FakeSlackApi().started_in_thread() as api, SlackHarness(database_url, api).running() as slack:
+        assert slack.command("/promises", "")[0] == 200
+        assert gc.get_freeze_count() > 10_000  # without the freeze: 0, and every full collection walks them
+    assert gc.get_freeze_count() == 0
