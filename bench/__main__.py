@@ -151,7 +151,18 @@ def machine(postgres_version: str | None) -> dict[str, Any]:
 
     return {"cores": os.cpu_count(), "memory_gib": memory, "system": f"{platform.system()} {platform.machine()}",
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgres": postgres_version,
-            "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
+            "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "reference_s": reference_seconds()}
+
+
+def reference_seconds() -> float:
+    """The machine's speed in one figure, so runs on different days can be compared: the best of
+    three of a fixed pure-Python loop (the sum of the squares below ten million)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(10_000_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

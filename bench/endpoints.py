@@ -804,7 +804,7 @@ def teams_round_trip(database_url: str, org: Org, *, steps: int = 300, warmup: i
     return _on_stack(database_url, org, lambda s: _teams_round_trip(s, steps, warmup, concurrency))
 
 
-FULL = {"ack": {"concurrency": 64, "rounds": 5},
+FULL = {"ack": {"concurrency": 64, "rounds": 10},
         "form": {"requests": 3000, "concurrency": 64},
         "conversation": {"requests": 100, "concurrency": 64},
         "teams": {"steps": 300, "warmup": 10, "concurrency": 1}}

@@ -487,6 +487,7 @@ def build(url: str, size: Size, *, seed: int = 7, today: date | None = None, reu
         if recorded is not None:
             if reuse and {k: recorded[k] for k in wanted} == wanted:
                 upgrade(engine)  # built before a later migration: bring the schema to head
+                _analyzed(engine)
                 return _org(size, seed, date.fromisoformat(recorded["today"]), recorded["rows"],
                             recorded.get("seconds", 0.0), reused=True)
             raise RuntimeError(f"{url} already holds a different benchmark organisation; drop it first")
@@ -494,6 +495,7 @@ def build(url: str, size: Size, *, seed: int = 7, today: date | None = None, reu
         started = time.perf_counter()
         upgrade(engine)
         rows = _generate(engine, size, seed, today, progress)
+        _analyzed(engine)
         seconds = time.perf_counter() - started
         with engine.begin() as connection:
             connection.execute(text("CREATE TABLE bench_org (info TEXT NOT NULL)"))
@@ -502,6 +504,27 @@ def build(url: str, size: Size, *, seed: int = 7, today: date | None = None, reu
         return _org(size, seed, today, rows, seconds)
     finally:
         engine.dispose()
+
+
+def _analyzed(engine: Engine) -> None:
+    """PostgreSQL: every table of the organisation's schema that holds rows and was never
+    analysed (the summaries, built after the big tables; a table a later migration added) is
+    vacuumed and analysed, as autovacuum would have done in production (it may be off on a test
+    server): the planner then knows the summaries' size instead of guessing it."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        tables = connection.execute(text(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+            " AND last_analyze IS NULL AND last_autoanalyze IS NULL AND n_live_tup > 0")).scalars().all()
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        with raw.driver_connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f'VACUUM ANALYZE "{table}"')
+    finally:
+        raw.close()
 
 
 def _org(size: Size, seed: int, today: date, rows: dict[str, int], seconds: float, reused: bool = False) -> Org:
