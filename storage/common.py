@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -24,3 +24,17 @@ def insert_for(session: Session, row_type: type) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(row_type)
     raise NotImplementedError(f"no upsert support for {dialect}")
+
+
+_BUILT: dict[tuple[str, str], Any] = {}
+
+
+def built_once(session: Session, name: str, make: Callable[[Callable[[type], Any]], Any]) -> Any:
+    """The statement ``name``, built by ``make`` once per dialect and kept; ``make`` gets the
+    dialect's INSERT. A statement on every log's path is worth keeping: building it (and its
+    cache key) cost more than running it. Its values come as parameters."""
+    dialect = session.get_bind().dialect.name
+    key = (name, dialect)
+    if key not in _BUILT:
+        _BUILT[key] = make({"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect])
+    return _BUILT[key]

@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from coaching.model import EntryDraft, LedgerEntry, Reason
-from storage.common import IN_CHUNK
+from storage.common import IN_CHUNK, built_once
 from storage.models import LedgerEntryRow
-from storage.repositories import insert_for
 from storage.summaries import mark
 
 
@@ -24,18 +23,26 @@ def ledger_entry(row: LedgerEntryRow) -> LedgerEntry:
     )
 
 
+# built once: every log asks for its client's balance
+_BALANCES = select(LedgerEntryRow.client_id, func.sum(LedgerEntryRow.amount)).where(
+    LedgerEntryRow.workspace_id == bindparam("ws"), LedgerEntryRow.client_id.in_(bindparam("ids", expanding=True)),
+).group_by(LedgerEntryRow.client_id)
+_BALANCES_AS_OF = _BALANCES.where(LedgerEntryRow.occurred_on <= bindparam("as_of"))
+
+
 class SqlLedgerRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def add(self, workspace_id: str, draft: EntryDraft) -> LedgerEntry | None:
         detail = dict(draft.detail)
-        stmt = insert_for(self.session, LedgerEntryRow).values(
+        stmt = built_once(self.session, "ledger.add", lambda insert: insert(LedgerEntryRow).on_conflict_do_nothing(
+            index_elements=["workspace_id", "key"]).returning(LedgerEntryRow.id))
+        new_id = self.session.execute(stmt, dict(
             workspace_id=workspace_id, client_id=draft.client_id, rep_id=draft.rep_id,
             amount=draft.amount, reason=draft.reason.value, occurred_on=draft.occurred_on,
             key=draft.key, cause=draft.cause, detail=detail, reverses_id=draft.reverses_id,
-        ).on_conflict_do_nothing(index_elements=["workspace_id", "key"])
-        new_id = self.session.execute(stmt.returning(LedgerEntryRow.id)).scalar_one_or_none()
+        )).scalar_one_or_none()
         if new_id is None:
             return None
         mark(self.session, workspace_id, draft.client_id, draft.occurred_on)
@@ -64,13 +71,9 @@ class SqlLedgerRepository:
     def balances(self, workspace_id: str, client_ids: Sequence[int], as_of: date | None = None) -> dict[int, int]:
         result = dict.fromkeys(client_ids, 0)
         ids = list(result)
+        stmt = _BALANCES if as_of is None else _BALANCES_AS_OF
         for start in range(0, len(ids), IN_CHUNK):
-            stmt = select(LedgerEntryRow.client_id, func.sum(LedgerEntryRow.amount)).where(
-                LedgerEntryRow.workspace_id == workspace_id,
-                LedgerEntryRow.client_id.in_(ids[start:start + IN_CHUNK]),
-            ).group_by(LedgerEntryRow.client_id)
-            if as_of is not None:
-                stmt = stmt.where(LedgerEntryRow.occurred_on <= as_of)
-            for client_id, total in self.session.execute(stmt):
+            params = {"ws": workspace_id, "ids": ids[start:start + IN_CHUNK], "as_of": as_of}
+            for client_id, total in self.session.execute(stmt, params):
                 result[client_id] = int(total or 0)
         return result

@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Sequence, TypeVar
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from coaching.model import Client, Person, Role, Team, TrustLevel, Workspace
 from coaching.records import PersonDraft
 from coaching.vocabulary import name_key  # the one formula; the unique key stores it
 from storage.models import Base, ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
-from storage.common import insert_for
+from storage.common import IN_CHUNK, insert_for
 from storage.summaries import mark
 
 RowT = TypeVar("RowT", bound=Base)
@@ -208,14 +208,19 @@ class SqlPersonRepository:
         rows = list(self.session.scalars(stmt))
         if not rows:
             return []
-        ids = stmt.with_only_columns(PersonRow.id).order_by(None).limit(None)
         teams: dict[int, list[int]] = {}
-        memberships = select(TeamMemberRow.person_id, TeamMemberRow.team_id).where(
-            TeamMemberRow.workspace_id == rows[0].workspace_id, TeamMemberRow.person_id.in_(ids)
-        ).order_by(TeamMemberRow.person_id, TeamMemberRow.position)
-        for person_id, team_id in self.session.execute(memberships):
-            teams.setdefault(person_id, []).append(team_id)
+        ids = [row.id for row in rows]
+        for start in range(0, len(ids), IN_CHUNK):
+            params = {"ws": rows[0].workspace_id, "ids": ids[start:start + IN_CHUNK]}
+            for person_id, team_id in self.session.execute(_MEMBERSHIPS, params):
+                teams.setdefault(person_id, []).append(team_id)
         return [_person(row, tuple(teams.get(row.id, ()))) for row in rows]
+
+
+# built once (every turn looks its person up): the teams of the people found, in their order
+_MEMBERSHIPS = select(TeamMemberRow.person_id, TeamMemberRow.team_id).where(
+    TeamMemberRow.workspace_id == bindparam("ws"), TeamMemberRow.person_id.in_(bindparam("ids", expanding=True))
+).order_by(TeamMemberRow.person_id, TeamMemberRow.position)
 
 
 def _person(row: PersonRow, team_ids: tuple[int, ...]) -> Person:

@@ -30,7 +30,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import bindparam, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from coaching.model import Reason
@@ -130,19 +131,25 @@ def compute(session: Session, workspace_id: str, client_ids: Sequence[int] | Non
         yield from _compute(session, workspace_id, ids[start:start + IN_CHUNK])
 
 
+# Built once: every write's commit recomputes its client with these, and building a statement (and
+# its cache key) cost more than running it. ``ids`` expands to the chunk's client ids.
+_i, _le, _d = InteractionRow, LedgerEntryRow, DealRow
+_WS, _IDS = bindparam("ws"), bindparam("ids", expanding=True)
+_TOUCHES = select(_i.client_id, _i.occurred_on, _i.purpose, _i.id).where(
+    _i.workspace_id == _WS, _i.client_id.in_(_IDS), _i.voided.is_(False),
+).order_by(_i.client_id, _i.occurred_on.desc(), _i.id.desc())
+_ENTRIES = select(_le.client_id, _le.occurred_on, _le.amount, _le.reason).where(
+    _le.workspace_id == _WS, _le.client_id.in_(_IDS)).order_by(_le.client_id)
+_WINS = select(_d.client_id, func.max(_d.won_on)).where(
+    _d.workspace_id == _WS, _d.client_id.in_(_IDS)).group_by(_d.client_id)
+_NOTES = select(_i.id, _i.note).where(_i.id.in_(_IDS))
+
+
 def _compute(session: Session, workspace_id: str, ids: list[int]) -> Iterator[Summary]:
-    i, le, d = InteractionRow, LedgerEntryRow, DealRow
-    touches = select(i.client_id, i.occurred_on, i.purpose, i.id).where(
-        i.workspace_id == workspace_id, i.client_id.in_(ids), i.voided.is_(False),
-    ).order_by(i.client_id, i.occurred_on.desc(), i.id.desc())
-    entries = select(le.client_id, le.occurred_on, le.amount, le.reason).where(
-        le.workspace_id == workspace_id, le.client_id.in_(ids)).order_by(le.client_id)
-    wins = select(d.client_id, func.max(d.won_on)).where(
-        d.workspace_id == workspace_id, d.client_id.in_(ids)).group_by(d.client_id)
-    connection = session.connection()
-    won = {client_id: day for client_id, day in connection.execute(wins)}
-    by_touch = {k: list(g) for k, g in groupby(connection.execute(touches).all(), key=itemgetter(0))}
-    by_entry = {k: list(g) for k, g in groupby(connection.execute(entries).all(), key=itemgetter(0))}
+    connection, params = session.connection(), {"ws": workspace_id, "ids": ids}
+    won = {client_id: day for client_id, day in connection.execute(_WINS, params)}
+    by_touch = {k: list(g) for k, g in groupby(connection.execute(_TOUCHES, params).all(), key=itemgetter(0))}
+    by_entry = {k: list(g) for k, g in groupby(connection.execute(_ENTRIES, params).all(), key=itemgetter(0))}
     notes = _notes(session, [rows[0][3] for rows in by_touch.values()])
     for client_id in ids:
         t, e = by_touch.get(client_id, []), by_entry.get(client_id, [])
@@ -152,9 +159,9 @@ def _compute(session: Session, workspace_id: str, ids: list[int]) -> Iterator[Su
 
 def _notes(session: Session, interaction_ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
+    connection = session.connection()
     for start in range(0, len(interaction_ids), IN_CHUNK):
-        part = interaction_ids[start:start + IN_CHUNK]
-        found.update((i, note) for i, note in session.execute(select(InteractionRow.id, InteractionRow.note).where(InteractionRow.id.in_(part))))
+        found.update(connection.execute(_NOTES, {"ids": interaction_ids[start:start + IN_CHUNK]}).all())
     return found
 
 
@@ -175,21 +182,41 @@ def _earliest(a: date | None, b: date | None) -> date | None:
 def refresh(session: Session, workspace_id: str, client_ids: Sequence[int]) -> int:
     """Recompute and store the summaries of ``client_ids`` (holding their locks on PostgreSQL)."""
     ids = sorted(set(client_ids))
-    postgres = session.get_bind().dialect.name == "postgresql"
-    s = ClientSummaryRow
+    dialect = session.get_bind().dialect.name
     for start in range(0, len(ids), IN_CHUNK):
         part = ids[start:start + IN_CHUNK]
-        if postgres:  # a row to lock for each, then the locks, in client order
+        if dialect == "postgresql":  # a row to lock for each, then the locks, in client order
             empty = [_encode(Summary(cid)) | {"workspace_id": workspace_id} for cid in part]
-            session.execute(insert_for(session, s).on_conflict_do_nothing(index_elements=["client_id"]), empty)
-            session.execute(select(s.client_id).where(s.client_id.in_(part)).order_by(s.client_id).with_for_update())
+            session.execute(_statements(dialect).placeholders, empty)
+            session.execute(_LOCKS, {"ids": part})
         rows = [_encode(summary) | {"workspace_id": workspace_id} for summary in _compute(session, workspace_id, part)]
         if rows:
-            stmt = insert_for(session, s)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["client_id"],
-                set_={k: stmt.excluded[k] for k in rows[0] if k not in ("client_id", "workspace_id")}), rows)
+            session.execute(_statements(dialect).upsert, rows)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class _Writes:
+    placeholders: Any  # INSERT ... ON CONFLICT DO NOTHING: a row to lock
+    upsert: Any  # INSERT ... ON CONFLICT DO UPDATE every column but the keys
+
+
+_LOCKS = select(ClientSummaryRow.client_id).where(
+    ClientSummaryRow.client_id.in_(bindparam("ids", expanding=True))).order_by(ClientSummaryRow.client_id).with_for_update()
+_WRITES: dict[str, _Writes] = {}
+
+
+def _statements(dialect: str) -> _Writes:
+    """The dialect's writes, built on first use and kept (the upsert's ``excluded`` columns alone
+    took a millisecond to build on every commit)."""
+    if dialect not in _WRITES:
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+        stmt = insert(ClientSummaryRow)
+        columns = [k for k in _encode(Summary(0)) if k != "client_id"]
+        _WRITES[dialect] = _Writes(
+            stmt.on_conflict_do_nothing(index_elements=["client_id"]),
+            stmt.on_conflict_do_update(index_elements=["client_id"], set_={k: stmt.excluded[k] for k in columns}))
+    return _WRITES[dialect]
 
 
 def rebuild(session: Session, workspace_id: str) -> int:

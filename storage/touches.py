@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from coaching.model import Interaction, InteractionDraft, Kind, Purpose, TrustLevel
 from coaching.trust import Signal, assess
 from storage.models import InteractionRow
-from storage.repositories import insert_for, scoped_get
+from storage.common import built_once
+from storage.repositories import scoped_get
 from storage.summaries import mark
 
 
@@ -42,10 +43,9 @@ class SqlInteractionRepository:
             asked_for=None if draft.asked_for is None else int(draft.asked_for),
             demanded_justification=draft.demanded_justification,
         )
-        stmt = insert_for(self.session, InteractionRow).values(**values)
-        if draft.external_id is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
-        new_id = self.session.execute(stmt.returning(InteractionRow.id)).scalar_one_or_none()
+        stmt = built_once(self.session, "interactions.add", lambda insert: insert(InteractionRow).on_conflict_do_nothing(
+            index_elements=["workspace_id", "external_id"]).returning(InteractionRow.id))
+        new_id = self.session.execute(stmt, values).scalar_one_or_none()
         if new_id is None:
             return None
         mark(self.session, workspace_id, draft.client_id, draft.occurred_on)
