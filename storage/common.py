@@ -16,14 +16,18 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_INSERTS: dict[str, Callable[[type], Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _insert(dialect: str) -> Callable[[type], Any]:
+    if dialect not in _INSERTS:
+        raise NotImplementedError(f"no upsert support for {dialect}")
+    return _INSERTS[dialect]
+
+
 def insert_for(session: Session, row_type: type) -> Any:
     """The dialect's own INSERT, which knows ``ON CONFLICT``."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(row_type)
-    if dialect == "sqlite":
-        return sqlite.insert(row_type)
-    raise NotImplementedError(f"no upsert support for {dialect}")
+    return _insert(session.get_bind().dialect.name)(row_type)
 
 
 _BUILT: dict[tuple[str, str], Any] = {}
@@ -36,5 +40,5 @@ def built_once(session: Session, name: str, make: Callable[[Callable[[type], Any
     dialect = session.get_bind().dialect.name
     key = (name, dialect)
     if key not in _BUILT:
-        _BUILT[key] = make({"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect])
+        _BUILT[key] = make(_insert(dialect))
     return _BUILT[key]

@@ -31,12 +31,11 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import bindparam, delete, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from coaching.model import Reason
 from coaching.nudges import TREND_DAYS
-from storage.common import IN_CHUNK, insert_for
+from storage.common import IN_CHUNK, built_once, insert_for
 from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow, TeamSnapshotRow
 
 KEPT_TOUCHES = 12  # the latest touches kept whatever their age (client_histories' default)
@@ -182,41 +181,30 @@ def _earliest(a: date | None, b: date | None) -> date | None:
 def refresh(session: Session, workspace_id: str, client_ids: Sequence[int]) -> int:
     """Recompute and store the summaries of ``client_ids`` (holding their locks on PostgreSQL)."""
     ids = sorted(set(client_ids))
-    dialect = session.get_bind().dialect.name
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(ids), IN_CHUNK):
         part = ids[start:start + IN_CHUNK]
-        if dialect == "postgresql":  # a row to lock for each, then the locks, in client order
+        if postgres:  # a row to lock for each, then the locks, in client order
             empty = [_encode(Summary(cid)) | {"workspace_id": workspace_id} for cid in part]
-            session.execute(_statements(dialect).placeholders, empty)
+            session.execute(built_once(session, "summaries.placeholders", lambda insert: insert(
+                ClientSummaryRow).on_conflict_do_nothing(index_elements=["client_id"])), empty)
             session.execute(_LOCKS, {"ids": part})
         rows = [_encode(summary) | {"workspace_id": workspace_id} for summary in _compute(session, workspace_id, part)]
         if rows:
-            session.execute(_statements(dialect).upsert, rows)
+            session.execute(built_once(session, "summaries.upsert", _upsert), rows)
     return len(ids)
-
-
-@dataclass(frozen=True)
-class _Writes:
-    placeholders: Any  # INSERT ... ON CONFLICT DO NOTHING: a row to lock
-    upsert: Any  # INSERT ... ON CONFLICT DO UPDATE every column but the keys
 
 
 _LOCKS = select(ClientSummaryRow.client_id).where(
     ClientSummaryRow.client_id.in_(bindparam("ids", expanding=True))).order_by(ClientSummaryRow.client_id).with_for_update()
-_WRITES: dict[str, _Writes] = {}
 
 
-def _statements(dialect: str) -> _Writes:
-    """The dialect's writes, built on first use and kept (the upsert's ``excluded`` columns alone
-    took a millisecond to build on every commit)."""
-    if dialect not in _WRITES:
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-        stmt = insert(ClientSummaryRow)
-        columns = [k for k in _encode(Summary(0)) if k != "client_id"]
-        _WRITES[dialect] = _Writes(
-            stmt.on_conflict_do_nothing(index_elements=["client_id"]),
-            stmt.on_conflict_do_update(index_elements=["client_id"], set_={k: stmt.excluded[k] for k in columns}))
-    return _WRITES[dialect]
+def _upsert(insert: Any) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE every column but the keys (built once: its ``excluded``
+    columns alone took a millisecond to build on every commit)."""
+    stmt = insert(ClientSummaryRow)
+    columns = [k for k in _encode(Summary(0)) if k != "client_id"]
+    return stmt.on_conflict_do_update(index_elements=["client_id"], set_={k: stmt.excluded[k] for k in columns})
 
 
 def rebuild(session: Session, workspace_id: str) -> int:
