@@ -8,7 +8,6 @@ test with tables. Definitions (and why) are in ``docs/nudges.md``.
 from __future__ import annotations
 
 import enum
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Callable, Sequence
@@ -123,25 +122,36 @@ def cadence_days(touch_dates: Sequence[date], rules: Nudging) -> int:
     ``touch_dates`` is newest first. While history is short the default cadence applies.
     """
     recent = sorted(set(touch_dates), reverse=True)[: rules.cadence_history + 1]
-    if len(recent) < rules.cadence_min_touches:
+    if len(recent) < max(2, rules.cadence_min_touches):
         return rules.cadence_default_days
-    gaps = [(a - b).days for a, b in zip(recent, recent[1:])]
-    median = round(statistics.median(gaps))
+    # The median by hand: statistics.median costs more than the rest of this function together,
+    # and this runs once per client in every nudge run and team report.
+    gaps = sorted([(a - b).days for a, b in zip(recent, recent[1:])])
+    half = len(gaps) // 2
+    median = round(gaps[half] if len(gaps) % 2 else (gaps[half - 1] + gaps[half]) / 2)
     return max(rules.cadence_min_days, min(rules.cadence_max_days, median))
 
 
-@dataclass(frozen=True)
 class _Situation:
-    """One client's history seen from ``as_of``: what the detectors share, worked out once."""
+    """One client's history seen from ``as_of``: what the detectors share, worked out once.
+    (A plain class with slots: built once per client in every run, where a frozen dataclass's
+    ``__init__`` cost more than several detectors.)"""
 
-    history: ClientHistory
-    as_of: date
-    rules: Nudging
-    touches: tuple[Touch, ...]  # those on or before ``as_of``, newest first
-    cadence: int
-    last: date  # the latest touch, or the creation date for a client never touched
-    silent: int  # days since ``last``
-    level: int  # the trust level, 0 when unassessed
+    __slots__ = ("history", "as_of", "rules", "touches", "cadence", "last", "silent", "level", "quiet_after_win")
+
+    def __init__(self, history: ClientHistory, as_of: date, rules: Nudging) -> None:
+        touches = history.touches
+        dates = [t.on for t in touches]
+        if dates and max(dates) > as_of:  # a past day asked: the later touches did not happen yet
+            touches = tuple([t for t in touches if t.on <= as_of])
+            dates = [t.on for t in touches]
+        self.history, self.as_of, self.rules = history, as_of, rules
+        self.touches: tuple[Touch, ...] = touches  # those on or before ``as_of``, newest first
+        self.cadence = cadence_days(dates, rules)
+        self.last: date = touches[0].on if touches else history.created_on  # the latest touch, or the creation date
+        self.silent = (as_of - self.last).days  # days since ``last``
+        self.level = history.trust_level.value if history.trust_level else 0  # 0 when unassessed
+        self.quiet_after_win = quiet_since_win(history.last_won_on, self.last, self.silent, self.cadence, as_of, rules)
 
     def episode(self, kind: str, since: date | None) -> str:
         """A pattern's subject with its episode: the day it started (the last touch of a quiet
@@ -161,13 +171,7 @@ class _Situation:
         )
 
 
-def _situation(history: ClientHistory, as_of: date, rules: Nudging) -> _Situation:
-    touches = tuple(t for t in history.touches if t.on <= as_of)
-    dates = [t.on for t in touches]
-    last = dates[0] if dates else history.created_on
-    level = history.trust_level.value if history.trust_level else 0
-    return _Situation(history, as_of, rules, touches, cadence_days(dates, rules), last,
-                      (as_of - last).days, level)
+_ASK, _GIVE = Purpose.ASK, Purpose.GIVE  # bound once: an enum member's lookup is not free
 
 
 # --- detectors: one per nudge kind, each returning the nudges of that kind ---------------------
@@ -233,10 +237,6 @@ def _problem_follow_up(s: _Situation) -> list[Nudge]:
     return found
 
 
-def _silent_after_win(s: _Situation) -> bool:
-    return quiet_since_win(s.history.last_won_on, s.last, s.silent, s.cadence, s.as_of, s.rules)
-
-
 def quiet_since_win(won: date | None, last: date, silent: int, cadence: int, as_of: date, rules: Nudging) -> bool:
     """A recent win, no touch since (``last``: the latest touch, else the day the client was
     added), and the client's own cadence has passed: what the after-win nudge looks for (team
@@ -246,7 +246,7 @@ def quiet_since_win(won: date | None, last: date, silent: int, cadence: int, as_
 
 
 def _after_win(s: _Situation) -> list[Nudge]:
-    if not _silent_after_win(s):
+    if not s.quiet_after_win:
         return []
     return [s.nudge(NudgeKind.AFTER_WIN, s.episode("after_win", s.history.last_won_on), "",
                     days=s.silent, won=s.history.last_won_on, cadence=s.cadence)]
@@ -254,7 +254,7 @@ def _after_win(s: _Situation) -> list[Nudge]:
 
 def _quiet(s: _Situation) -> list[Nudge]:
     # after_win is the more specific nudge for the same silence: never both
-    if _silent_after_win(s) or s.silent <= s.rules.quiet_factor * s.cadence:
+    if s.quiet_after_win or s.silent <= s.rules.quiet_factor * s.cadence:
         return []
     return [s.nudge(NudgeKind.QUIET, s.episode("quiet", s.last), f".{s.level}",
                     days=s.silent, cadence=s.cadence)]
@@ -265,12 +265,17 @@ def _ask_only(s: _Situation) -> list[Nudge]:
     and asks are ``ask_only_share`` or more of asks and gives together. A contact is no give (a
     courtesy call does not silence it), and one give among many asks does not either."""
     window_start = s.as_of - timedelta(days=s.rules.ask_only_window_days)
-    recent = [t for t in s.touches if t.on > window_start]
-    asks = sum(t.purpose is Purpose.ASK for t in recent)
-    gives = sum(t.purpose is Purpose.GIVE for t in recent)
+    asks = gives = 0
+    latest_ask = window_start
+    for t in s.touches:
+        if t.on > window_start:
+            if t.purpose is _ASK:
+                asks += 1
+                latest_ask = max(latest_ask, t.on)
+            elif t.purpose is _GIVE:
+                gives += 1
     if asks < s.rules.ask_only_min_touches or asks / (asks + gives) < s.rules.ask_only_share:
         return []
-    latest_ask = max(t.on for t in recent if t.purpose is Purpose.ASK)
     return [s.nudge(NudgeKind.ASK_ONLY, s.episode("ask_only", latest_ask), f".{s.level}",
                     asks=asks, touches=asks + gives)]
 
@@ -284,7 +289,7 @@ DETECTORS: tuple[Callable[[_Situation], list[Nudge]], ...] = (
 
 def detect(history: ClientHistory, as_of: date, rules: Nudging) -> list[Nudge]:
     """Every nudge this client raises on ``as_of``, most important first."""
-    situation = _situation(history, as_of, rules)
+    situation = _Situation(history, as_of, rules)
     nudges = [nudge for detector in DETECTORS for nudge in detector(situation)]
     return sorted(nudges, key=lambda n: -n.stake)
 

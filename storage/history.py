@@ -26,6 +26,7 @@ server-side cursors.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -34,7 +35,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
 
-from coaching.model import PromiseStatus, Purpose, Reason
+from coaching.model import PromiseStatus, Purpose, Reason, TrustLevel
 from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, AnsweredProblem, ClientHistory, OpenPromise, Touch, WaitingProblem
 from storage import summaries
 from storage.activity import IN_CHUNK
@@ -43,6 +44,7 @@ from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow,
 from storage.repositories import trust
 
 PURPOSES = {purpose.value: purpose for purpose in Purpose}
+TRUST = {level.value: level for level in TrustLevel}
 SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value)
 Key = int  # client id: the order every stream arrives in
 STALE_MAX = 200  # clients read in full beside the summaries; beyond this and a quarter of the
@@ -73,6 +75,8 @@ class _Stream:
 def _problems(rows: list[Any], as_of: date) -> tuple[tuple[WaitingProblem, ...], tuple[AnsweredProblem, ...]]:
     """A client's unsolved problems as of ``as_of`` (raised by then): waiting for a first
     response, or answered."""
+    if not rows:
+        return (), ()
     rows = [r for r in rows if r[4] <= as_of]
     waiting = tuple(WaitingProblem(r[2], r[3], r[4]) for r in rows if r[5] is None or r[5] > as_of)
     answered = tuple(AnsweredProblem(r[2], r[3], r[5]) for r in rows if r[5] is not None and r[5] <= as_of)
@@ -82,6 +86,53 @@ def _problems(rows: list[Any], as_of: date) -> tuple[tuple[WaitingProblem, ...],
 def _note(note: str | None) -> str | None:
     """A touch's note as ``ClientHistory.last_note`` holds it: ``None`` when blank."""
     return note if note and note.strip() else None
+
+
+class _Decoder:
+    """A ``client_summaries`` row (joined to its client) as the :class:`ClientHistory` it keeps
+    for ``as_of``. Every client of a nudge run or a team report passes through here, so it is
+    written for speed: one ``Touch`` per day and purpose, shared; the cut of the touches kept by
+    a binary search on their days (newest first)."""
+
+    def __init__(self, as_of: date, limit: int, window_days: int) -> None:
+        self.as_of, self.limit = as_of, limit
+        self.window_start = (as_of - timedelta(days=window_days)).isoformat()
+        self.before = as_of - timedelta(days=TREND_DAYS)
+        self.cutoff = self.before.isoformat()  # the entries after it are undone for balance_before
+        self.seen: dict[str, Touch] = {}  # one Touch per day and purpose: they are immutable
+
+    def touches(self, column: str | None) -> tuple[Touch, ...]:
+        """The latest ``limit`` touches and every later one within the window, newest first."""
+        items = summaries.items(column)
+        if len(items) > self.limit:  # beyond the latest few, keep the days within the window
+            window_start = self.window_start
+            items = items[:bisect_left(items, True, lo=self.limit, key=lambda item: item[:10] <= window_start)]
+        seen = self.seen
+        try:
+            return tuple([seen[item] for item in items])
+        except KeyError:
+            for item in items:
+                if item not in seen:
+                    seen[item] = Touch(date.fromisoformat(item[:10]), PURPOSES[item[11:]])
+            return tuple([seen[item] for item in items])
+
+    def __call__(self, row: Any, promises: list[Any], problems: list[Any]) -> ClientHistory:
+        (owner_id, client_id, name, created_on, level, _, _, touches, note, balance, first_entry_on, entries,
+         setback, put_right, won) = row
+        waiting, answered = _problems(problems, self.as_of)
+        if first_entry_on is None or first_entry_on > self.before:
+            balance_before = None
+        else:
+            cutoff = self.cutoff
+            balance_before = balance - sum(int(e[11:]) for e in summaries.items(entries) if e[:10] > cutoff)
+        return ClientHistory(
+            client_id, name, owner_id, created_on, touches=self.touches(touches),
+            open_promises=tuple([OpenPromise(*p[2:]) for p in promises]) if promises else (),
+            waiting_problems=waiting, answered_problems=answered,
+            last_won_on=won, last_setback_on=setback, last_put_right_on=put_right,
+            trust_level=None if level is None else TRUST[level],
+            balance=balance, last_note=note, balance_before=balance_before,
+        )
 
 
 class SqlHistoryRepository(PeriodReads):
@@ -141,34 +192,13 @@ class SqlHistoryRepository(PeriodReads):
                       s.last_won_on).outerjoin(s, s.client_id == c.id).where(*scope).order_by(c.id)
         results = [self._stream(rows), self._stream(self._open_promises(workspace_id, as_of, scope)),
                    self._stream(self._waiting_problems(workspace_id, as_of, scope))]
-        window_start, before = as_of - timedelta(days=window_days), as_of - timedelta(days=TREND_DAYS)
-        cutoff = before.isoformat()  # the entries after it are undone for balance_before
-        seen: dict[str, Touch] = {}  # one Touch per day and purpose: they are immutable
+        decode = _Decoder(as_of, limit, window_days)
         try:
             clients, promises, problems = results[0], *map(_Stream, results[1:])
             for row in clients:
-                open_promises, waiting_rows = promises.take(row.id), problems.take(row.id)
-                if row.id in fallback:
-                    yield fallback[row.id]
-                    continue
-                touches = []
-                for rank, item in enumerate(summaries.items(row.touches)):
-                    if (t := seen.get(item)) is None:
-                        t = seen[item] = Touch(date.fromisoformat(item[:10]), PURPOSES[item[11:]])
-                    if rank >= limit and t.on <= window_start:
-                        break  # newest first: the rest are older still
-                    touches.append(t)
-                waiting, answered = _problems(waiting_rows, as_of)
-                yield ClientHistory(
-                    row.id, row.name, row.owner_id, row.created_on, touches=tuple(touches),
-                    open_promises=tuple(OpenPromise(*p[2:]) for p in open_promises),
-                    waiting_problems=waiting, answered_problems=answered,
-                    last_won_on=row.last_won_on, last_setback_on=row.last_setback_on,
-                    last_put_right_on=row.last_put_right_on, trust_level=trust(row.trust_level),
-                    balance=row.balance, last_note=row.last_note,
-                    balance_before=None if row.first_entry_on is None or row.first_entry_on > before
-                    else row.balance - sum(int(e[11:]) for e in summaries.items(row.entries) if e[:10] > cutoff),
-                )
+                client_id = row[1]
+                open_promises, waiting_rows = promises.take(client_id), problems.take(client_id)
+                yield fallback[client_id] if client_id in fallback else decode(row, open_promises, waiting_rows)
         finally:
             for result in results:
                 result.close()
