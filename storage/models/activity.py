@@ -18,8 +18,9 @@ class InteractionRow(Base):
     __table_args__ = (
         # Idempotency of platform retries and re-imports; NULL external ids never collide.
         UniqueConstraint("workspace_id", "external_id"),
-        # One rep's touches (last_by_rep, a rep's activity).
-        Index("ix_interactions_rep", "workspace_id", "rep_id", "occurred_on"),
+        # One rep's touches (last_by_rep, a rep's activity, the lapse check's counts); with the
+        # voided flag, counting them never visits the table (0013).
+        Index("ix_interactions_rep", "workspace_id", "rep_id", "occurred_on", "voided"),
         # Workspace-wide date ranges: rep_touch_counts and touches_between read only the
         # last few months instead of walking every rep's (or client's) whole history.
         Index("ix_interactions_occurred", "workspace_id", "occurred_on"),

@@ -25,7 +25,7 @@ def test_migrations_create_exactly_the_models_schema(database_url: str) -> None:
     try:
         assert current_revision(engine) is None
         upgrade(database_url)  # from a URL; the fixtures use the engine form
-        assert current_revision(engine) == head_revision() == "0012"
+        assert current_revision(engine) == head_revision() == "0013"
         assert _diff(engine, Base.metadata) == []
 
         # ...and the comparison does notice a difference.
@@ -101,3 +101,38 @@ def test_upgrading_a_database_with_data_keeps_it(migrated_engine: Engine) -> Non
         command.downgrade(config, "0005")
     upgrade(migrated_engine)
     assert current_revision(migrated_engine) == head_revision()
+
+
+def test_a_rebuilt_index_keeps_its_statistics_on_sqlite(tmp_path: Path) -> None:
+    """0013 rebuilds ix_interactions_rep; SQLite drops an index's statistics with it. Where the
+    database keeps statistics, the migration gathers the new index's, so the planner does not
+    take an index it knows nothing of for the most selective one."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'stats.sqlite3'}")
+    config = alembic_config()
+
+    def stats(connection) -> set[str]:
+        return set(connection.execute(text("SELECT idx FROM sqlite_stat1 WHERE tbl = 'interactions'")).scalars())
+
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0012")
+            connection.execute(text("INSERT INTO workspaces (id, name, platform) VALUES ('w1', 'W', 'slack')"))
+            connection.execute(text(
+                "INSERT INTO people (workspace_id, email, name, role, timezone, on_leave)"
+                " VALUES ('w1', 'a@x', 'A', 'rep', 'UTC', 0)"))
+            connection.execute(text("INSERT INTO teams (workspace_id, name) VALUES ('w1', 'East')"))
+            connection.execute(text(
+                "INSERT INTO clients (workspace_id, name, name_key, team_id, owner_id, created_on)"
+                " VALUES ('w1', 'Acme', 'acme', 1, 1, '2026-01-01')"))
+            connection.execute(text(
+                "INSERT INTO interactions (workspace_id, client_id, rep_id, kind, purpose, occurred_on, note,"
+                " proof_shown, source, voided, logged_at)"
+                " VALUES ('w1', 1, 1, 'meeting', 'give', '2026-06-01', '', 0, 'chat', 0, '2026-06-01 09:00:00')"))
+            connection.execute(text("ANALYZE"))
+            assert "ix_interactions_rep" in stats(connection)
+        upgrade(engine)
+        with engine.connect() as connection:
+            assert "ix_interactions_rep" in stats(connection)
+    finally:
+        engine.dispose()
