@@ -22,11 +22,15 @@ _INSERTS: dict[str, Callable[[type], Any]] = {"postgresql": postgresql.insert, "
 def _insert(dialect: str) -> Callable[[type], Any]:
     if dialect not in _INSERTS:
         raise NotImplementedError(f"no upsert support for {dialect}")
-    return _INSERTS[dialect]
+    insert = _INSERTS[dialect]
+    # Into the mapped class's table, not the class: an INSERT of an ORM entity runs through the
+    # ORM's bulk machinery on every execution (about 0.25 ms a statement on PostgreSQL, several
+    # per logged touch), and these statements create no ORM objects anyway.
+    return lambda row_type: insert(getattr(row_type, "__table__", row_type))
 
 
 def insert_for(session: Session, row_type: type) -> Any:
-    """The dialect's own INSERT, which knows ``ON CONFLICT``."""
+    """The dialect's own INSERT into ``row_type``'s table, which knows ``ON CONFLICT``."""
     return _insert(session.get_bind().dialect.name)(row_type)
 
 

@@ -106,29 +106,25 @@ class SqlPersonRepository:
         self.session = session
 
     def get(self, workspace_id: str, person_id: int) -> Person | None:
-        return self._one(select(PersonRow).where(
-            PersonRow.workspace_id == workspace_id, PersonRow.id == person_id))
+        return self._one(_PERSON_BY["id"], {"ws": workspace_id, "value": person_id})
 
     def by_email(self, workspace_id: str, email: str) -> Person | None:
-        return self._one(select(PersonRow).where(
-            PersonRow.workspace_id == workspace_id, PersonRow.email == normalise_email(email)))
+        return self._one(_PERSON_BY["email"], {"ws": workspace_id, "value": normalise_email(email)})
 
     def by_platform_id(self, workspace_id: str, platform: str, user_id: str) -> Person | None:
         column = PLATFORM_COLUMNS.get(platform)
         if column is None:
             raise ValueError(f"unknown platform {platform!r}; expected one of {sorted(PLATFORM_COLUMNS)}")
-        # Should two people ever carry the same platform id, the oldest entry wins.
-        stmt = select(PersonRow).where(PersonRow.workspace_id == workspace_id, column == user_id)
-        return self._one(stmt.order_by(PersonRow.id).limit(1))
+        return self._one(_PERSON_BY[column.key], {"ws": workspace_id, "value": user_id})
 
     def list(self, workspace_id: str, team_id: int | None = None) -> list[Person]:
         """By name."""
-        stmt = select(PersonRow).where(PersonRow.workspace_id == workspace_id)
+        stmt = select(_PEOPLE).where(_PEOPLE.c.workspace_id == workspace_id)
         if team_id is not None:
             members = select(TeamMemberRow.person_id).where(
                 TeamMemberRow.workspace_id == workspace_id, TeamMemberRow.team_id == team_id)
-            stmt = stmt.where(PersonRow.id.in_(members))
-        return self._many(stmt.order_by(PersonRow.name, PersonRow.id))
+            stmt = stmt.where(_PEOPLE.c.id.in_(members))
+        return self._many(stmt.order_by(_PEOPLE.c.name, _PEOPLE.c.id))
 
     def upsert(self, workspace_id: str, draft: PersonDraft) -> Person:
         """Insert, or update the person with the same e-mail (case-insensitive).
@@ -200,12 +196,12 @@ class SqlPersonRepository:
         assert person is not None
         return person
 
-    def _one(self, stmt: Select[Any]) -> Person | None:
-        people = self._many(stmt)
+    def _one(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> Person | None:
+        people = self._many(stmt, params)
         return people[0] if people else None
 
-    def _many(self, stmt: Select[Any]) -> list[Person]:
-        rows = list(self.session.scalars(stmt))
+    def _many(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Person]:
+        rows = self.session.execute(stmt, params).all()  # rows of the table: no ORM objects to build
         if not rows:
             return []
         teams: dict[int, list[int]] = {}
@@ -217,13 +213,20 @@ class SqlPersonRepository:
         return [_person(row, tuple(teams.get(row.id, ()))) for row in rows]
 
 
+# Built once, on the table rather than the ORM class (every turn looks its person up: building the
+# statement and loading ORM objects cost more than the query). Should two people ever carry the
+# same platform id, the oldest entry wins.
+_PEOPLE = PersonRow.__table__
+_PERSON_BY = {name: select(_PEOPLE).where(_PEOPLE.c.workspace_id == bindparam("ws"), _PEOPLE.c[name] == bindparam("value"))
+              .order_by(_PEOPLE.c.id).limit(1) for name in ("id", "email", *(c.key for c in PLATFORM_COLUMNS.values()))}
+
 # built once (every turn looks its person up): the teams of the people found, in their order
 _MEMBERSHIPS = select(TeamMemberRow.person_id, TeamMemberRow.team_id).where(
     TeamMemberRow.workspace_id == bindparam("ws"), TeamMemberRow.person_id.in_(bindparam("ids", expanding=True))
 ).order_by(TeamMemberRow.person_id, TeamMemberRow.position)
 
 
-def _person(row: PersonRow, team_ids: tuple[int, ...]) -> Person:
+def _person(row: Any, team_ids: tuple[int, ...]) -> Person:
     return Person(
         row.id, row.workspace_id, row.email, row.name, Role(row.role), team_ids,
         timezone=row.timezone, locale=row.locale, slack_user_id=row.slack_user_id,

@@ -258,8 +258,12 @@ def _before_commit(session: Session) -> None:
     for workspace_id, ids in sorted(by_workspace.items()):
         refresh(session, workspace_id, ids)
         if (day := since[workspace_id]) is not None:
-            t = TeamSnapshotRow
-            session.execute(delete(t).where(t.workspace_id == workspace_id, t.day >= day))
+            session.execute(_SNAPSHOTS_FROM, {"ws": workspace_id, "day": day})
+
+
+# On the table, not the ORM class: an ORM DELETE first looks for matching objects in the session.
+_snapshots = TeamSnapshotRow.__table__
+_SNAPSHOTS_FROM = delete(_snapshots).where(_snapshots.c.workspace_id == _WS, _snapshots.c.day >= bindparam("day"))
 
 
 def _forget(session: Session) -> None:
