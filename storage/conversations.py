@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from coaching.records import DialogState
-from storage.common import as_utc
+from storage.common import as_utc, built_once
 from storage.models import ConversationRow, ProcessedRequestRow
 from storage.repositories import insert_for
 
@@ -52,8 +52,7 @@ class SqlClaimRepository:
         """True the first time ``key`` is seen in the workspace, False for a repeat. Rolled back
         with the transaction; on PostgreSQL a concurrent claim of the same key waits for this
         transaction and then returns False (committed) or True (rolled back)."""
-        stmt = insert_for(self.session, ProcessedRequestRow).values(
-            workspace_id=workspace_id, key=key, seen_at=as_utc(now),
-        ).on_conflict_do_nothing(index_elements=["workspace_id", "key"])
-        claimed = self.session.execute(stmt.returning(ProcessedRequestRow.key)).scalar_one_or_none()
-        return claimed is not None
+        stmt = built_once(self.session, "requests.claim", lambda insert: insert(ProcessedRequestRow).on_conflict_do_nothing(
+            index_elements=["workspace_id", "key"]).returning(ProcessedRequestRow.key))
+        params = {"workspace_id": workspace_id, "key": key, "seen_at": as_utc(now)}
+        return self.session.execute(stmt, params).scalar_one_or_none() is not None

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from coaching.model import Interaction, InteractionDraft, Kind, Purpose, TrustLevel
@@ -16,7 +17,7 @@ from storage.repositories import scoped_get
 from storage.summaries import mark
 
 
-def interaction(row: InteractionRow) -> Interaction:
+def interaction(row: Any) -> Interaction:
     return Interaction(
         row.id, row.workspace_id, row.client_id, row.rep_id, row.occurred_on, Kind(row.kind),
         Purpose(row.purpose), note=row.note, proof_shown=row.proof_shown, source=row.source,
@@ -76,11 +77,9 @@ class SqlInteractionRepository:
         self.session.flush()
 
     def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
-        stmt = select(InteractionRow).where(
-            InteractionRow.workspace_id == workspace_id, InteractionRow.client_id == client_id,
-            InteractionRow.voided.is_(False),
-        ).order_by(InteractionRow.occurred_on.desc(), InteractionRow.id.desc()).limit(limit)
-        return [interaction(row) for row in self.session.scalars(stmt)]
+        """Newest first (every log's tip reads the latest few: rows of the table, no ORM objects)."""
+        params = {"ws": workspace_id, "client": client_id, "limit": limit}
+        return [interaction(row) for row in self.session.execute(_FOR_CLIENT, params)]
 
     def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
         stmt = select(InteractionRow).where(
@@ -108,3 +107,9 @@ class SqlInteractionRepository:
         ).order_by(i.occurred_on.desc(), i.id.desc()).limit(limit)
         return [Signal(on, assess(TrustLevel(level), justify))  # type: ignore[arg-type]
                 for on, level, justify in self.session.execute(stmt)]
+
+
+_touches = InteractionRow.__table__
+_FOR_CLIENT = select(_touches).where(
+    _touches.c.workspace_id == bindparam("ws"), _touches.c.client_id == bindparam("client"), _touches.c.voided.is_(False),
+).order_by(_touches.c.occurred_on.desc(), _touches.c.id.desc()).limit(bindparam("limit"))
