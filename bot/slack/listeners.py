@@ -61,7 +61,7 @@ class SlackListeners:
         key = f"command:{command.get('trigger_id')}"
         turns = self.turns
         if name == "logmeeting":  # a conversation: it runs in the rep's DM with the bot
-            dm = (await client.conversations_open(users=user))["channel"]["id"]
+            dm = await turns.dm(client, team, user)
             outcome = await turns.run(client, turns.inbound(team, user, dm, f"/logmeeting {text}", key))
             await turns.post(client, dm, outcome)
             if command.get("channel_id") != dm and outcome.person is not None:
@@ -106,10 +106,10 @@ class SlackListeners:
         if not user:
             return
         message, channel = shortcut.get("message") or {}, (shortcut.get("channel") or {}).get("id")
-        dm = (await client.conversations_open(users=user))["channel"]["id"]
+        turns = self.turns
+        dm = await turns.dm(client, team, user)
         key = f"shortcut:{shortcut.get('trigger_id')}"
         at = moment(message.get("ts") or shortcut.get("message_ts"))
-        turns = self.turns
         outcome = await turns.run(client, turns.inbound(team, user, dm, "", key),
                                   lambda i: self.coach.engine.log_message(i, message_text(message), at, channel))
         await turns.post(client, dm, outcome)
@@ -131,7 +131,7 @@ class SlackListeners:
             await turns.respond(respond, outcome, client, user, channel)
             return
         # a message others may see (a channel's), or a view: the answer goes to the user's DM
-        dm = await privacy.dm_of(client, user, channel)
+        dm = channel if privacy.is_dm(channel) else await turns.dm(client, team, user)
         outcome = await turns.run(client, turns.inbound(team, user, dm, value, key))
         await turns.post(client, dm, outcome)
         if dm != channel and outcome.replies and body.get("response_url"):
@@ -176,7 +176,7 @@ class SlackListeners:
         await ack()
         # the form was opened where the rep clicked (a channel, perhaps shared, or a DM with someone
         # else): the answer is theirs alone, in their own DM with the coach, whatever the view says
-        dm = await privacy.dm_of(client, user)
+        dm = await self.turns.dm(client, team, user)
         inbound = self.turns.inbound(team, user, dm, "", f"view:{view.get('id')}")
         outcome = await self.turns.run(client, inbound, lambda i: self.coach.engine.log_form(i, request))
         await self.turns.post(client, dm, outcome)

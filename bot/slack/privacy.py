@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 
 class NoTeam(LookupError):
     """A request that names no Slack team, with OAuth installs (many workspaces)."""
@@ -23,14 +21,6 @@ class NoTeam(LookupError):
 
 def is_dm(channel: str | None) -> bool:
     return bool(channel) and str(channel).startswith("D")
-
-
-async def dm_of(client: AsyncWebClient, user: str, channel: str | None = None) -> str:
-    """Where to answer ``user`` with a message: ``channel`` if it is their DM with the coach,
-    else that DM, opened (a channel, a view, a conversation nobody knows)."""
-    if is_dm(channel):
-        return str(channel)
-    return (await client.conversations_open(users=user))["channel"]["id"]
 
 
 def ids(body: dict[str, Any]) -> tuple[str, str]:

@@ -31,6 +31,7 @@ class SlackTurns:
     def __init__(self, coach: Coach, settings: Settings) -> None:
         self.coach, self.settings = coach, settings
         self.profiles: dict[tuple[str, str], Profile] = {}
+        self.dms: dict[tuple[str, str], str] = {}
 
     # --- who and where -----------------------------------------------------------------
 
@@ -54,6 +55,15 @@ class SlackTurns:
                 log.warning("users.info failed for a user: %s", error.response.get("error"))
                 return None, None, None
         return self.profiles[key]
+
+    async def dm(self, client: AsyncWebClient, team_id: str, user_id: str) -> str:
+        """The user's DM with the coach (conversations.open), opened once per process and kept:
+        it never changes, and Slack allows the call about once a second per workspace, so a burst
+        of logged touches would otherwise wait out its rate limit."""
+        key = (team_id, user_id)
+        if key not in self.dms:
+            self.dms[key] = (await client.conversations_open(users=user_id))["channel"]["id"]
+        return self.dms[key]
 
     def inbound(self, team_id: str, user_id: str, conversation: str, text: str, external_id: str | None) -> Inbound:
         return Inbound(self.workspace(team_id), conversation, text, platform="slack",

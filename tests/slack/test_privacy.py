@@ -103,6 +103,23 @@ def log_acme_from_the_dm(slack: SlackHarness) -> None:
     quiet(slack.api)
 
 
+def test_each_reps_dm_is_opened_once_and_kept(slack):
+    """conversations.open is rate-limited (about once a second per workspace): a rep's DM is
+    opened on their first logged touch and kept, so a burst of modal logs makes no such calls.
+    Each rep keeps their own."""
+    api = slack.api
+    for n in range(3):
+        body = view_submission_body("UALICE", "log_form", form_values(), private_metadata=DM, view_id=f"VKEEP{n}")
+        assert slack.post(body)[0] == 200
+        wait_until(lambda: client_state(slack.coach, "Acme") == (4 * (n + 1), n + 1), f"touch {n + 1}")
+    body = view_submission_body("UBOB", "log_form", form_values("new:Bolt"), private_metadata="DUBOB", view_id="VBOB")
+    assert slack.post(body)[0] == 200
+    wait_until(lambda: client_state(slack.coach, "Bolt") == (4, 1), "Bob's touch")
+    quiet(api)
+    assert [c.params["users"] for c in api.calls_to("conversations.open")] == ["UALICE", "UBOB"]
+    assert [c.params["channel"] for c in api.calls_to("chat.postMessage")] == [DM, DM, DM, "DUBOB"]
+
+
 # --- the form, opened from a channel ---------------------------------------------------------------
 
 @pytest.mark.parametrize("channel", CHANNELS.values(), ids=CHANNELS.keys())
