@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Sequence, TypeVar
 
-from sqlalchemy import Select, bindparam, delete, insert, select
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from coaching.model import Client, Person, Role, Team, TrustLevel, Workspace
@@ -196,12 +196,16 @@ class SqlPersonRepository:
         assert person is not None
         return person
 
-    def _one(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> Person | None:
-        people = self._many(stmt, params)
-        return people[0] if people else None
+    def _one(self, stmt: Select[Any], params: dict[str, Any]) -> Person | None:
+        """One of the ``_PERSON_BY`` statements: the person's row once per team (or once, with
+        no team), in the teams' order."""
+        rows = self.session.execute(stmt, params).all()
+        if not rows:
+            return None
+        return _person(rows[0], tuple(row.team_id for row in rows if row.team_id is not None))
 
-    def _many(self, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[Person]:
-        rows = self.session.execute(stmt, params).all()  # rows of the table: no ORM objects to build
+    def _many(self, stmt: Select[Any]) -> list[Person]:
+        rows = self.session.execute(stmt).all()  # rows of the table: no ORM objects to build
         if not rows:
             return []
         teams: dict[int, list[int]] = {}
@@ -216,9 +220,20 @@ class SqlPersonRepository:
 # Built once, on the table rather than the ORM class (every turn looks its person up: building the
 # statement and loading ORM objects cost more than the query). Should two people ever carry the
 # same platform id, the oldest entry wins.
-_PEOPLE = PersonRow.__table__
-_PERSON_BY = {name: select(_PEOPLE).where(_PEOPLE.c.workspace_id == bindparam("ws"), _PEOPLE.c[name] == bindparam("value"))
-              .order_by(_PEOPLE.c.id).limit(1) for name in ("id", "email", *(c.key for c in PLATFORM_COLUMNS.values()))}
+_PEOPLE, _MEMBERS = PersonRow.__table__, TeamMemberRow.__table__
+
+
+def _person_by(name: str) -> Select[Any]:
+    """The person whose ``name`` column holds the value (the oldest entry, should two), joined
+    to their teams: one statement."""
+    chosen = select(func.min(_PEOPLE.c.id)).where(
+        _PEOPLE.c.workspace_id == bindparam("ws"), _PEOPLE.c[name] == bindparam("value")).scalar_subquery()
+    return select(_PEOPLE, _MEMBERS.c.team_id).outerjoin(_MEMBERS, and_(
+        _MEMBERS.c.workspace_id == _PEOPLE.c.workspace_id, _MEMBERS.c.person_id == _PEOPLE.c.id,
+    )).where(_PEOPLE.c.id == chosen).order_by(_MEMBERS.c.position)
+
+
+_PERSON_BY = {name: _person_by(name) for name in ("id", "email", *(c.key for c in PLATFORM_COLUMNS.values()))}
 
 # built once (every turn looks its person up): the teams of the people found, in their order
 _MEMBERSHIPS = select(TeamMemberRow.person_id, TeamMemberRow.team_id).where(

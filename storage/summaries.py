@@ -184,15 +184,24 @@ def refresh(session: Session, workspace_id: str, client_ids: Sequence[int]) -> i
     postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(ids), IN_CHUNK):
         part = ids[start:start + IN_CHUNK]
-        if postgres:  # a row to lock for each, then the locks, in client order
-            empty = [_encode(Summary(cid)) | {"workspace_id": workspace_id} for cid in part]
-            session.execute(built_once(session, "summaries.placeholders", lambda insert: insert(
-                ClientSummaryRow).on_conflict_do_nothing(index_elements=["client_id"])), empty)
-            session.execute(_LOCKS, {"ids": part})
+        if postgres:
+            _lock(session, workspace_id, part)
         rows = [_encode(summary) | {"workspace_id": workspace_id} for summary in _compute(session, workspace_id, part)]
         if rows:
             session.execute(built_once(session, "summaries.upsert", _upsert), rows)
     return len(ids)
+
+
+def _lock(session: Session, workspace_id: str, ids: list[int]) -> None:
+    """PostgreSQL: each client's summary row locked, in client order, a placeholder inserted
+    first where there is none. One client (every logged touch) with its row already there: the
+    lock alone, one statement instead of two."""
+    if len(ids) == 1 and session.execute(_LOCKS, {"ids": ids}).first() is not None:
+        return
+    empty = [_encode(Summary(cid)) | {"workspace_id": workspace_id} for cid in ids]
+    session.execute(built_once(session, "summaries.placeholders", lambda insert: insert(
+        ClientSummaryRow).on_conflict_do_nothing(index_elements=["client_id"])), empty)
+    session.execute(_LOCKS, {"ids": ids})
 
 
 _LOCKS = select(ClientSummaryRow.client_id).where(

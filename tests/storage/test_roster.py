@@ -72,6 +72,21 @@ def test_people_round_trip_and_upsert_by_email(uow_factory: UowFactory) -> None:
         assert len({p.email for p in uow.people.list("w1")}) == 3
 
 
+def test_two_people_with_one_platform_id_the_oldest_is_found(uow_factory: UowFactory) -> None:
+    """Nothing stops a roster from giving two people the same Slack id: the one entered first is
+    found, with their teams in their order; the other is not mistaken for them."""
+    with uow_factory() as uow:
+        world = build_world(uow)
+        first = uow.people.upsert("w1", PersonDraft("old@example.com", "Old", Role.REP,
+                                                    (world.south.id, world.north.id), slack_user_id="USAME"))
+        uow.people.upsert("w1", PersonDraft("new@example.com", "New", Role.REP, (world.north.id,), slack_user_id="USAME"))
+        uow.commit()
+    with uow_factory() as uow:
+        found = uow.people.by_platform_id("w1", "slack", "USAME")
+        assert found == first and found.team_ids == (world.south.id, world.north.id)
+        assert uow.people.by_platform_id("w2", "slack", "USAME") is None
+
+
 def test_upsert_refuses_teams_of_another_workspace(uow_factory: UowFactory) -> None:
     with uow_factory() as uow:
         build_world(uow, "w1")
