@@ -11,7 +11,8 @@ measures without generating again. Then:
    the ``GROUP BY client`` floor and the ratio, peak memory; S on SQLite, M on both, L on
    PostgreSQL; and once the real morning digest job (``bench.digest_job``);
 2. ``/teamhealth`` for a team of 50 reps / 5,000 clients / 500,000 touches (``bench.teamhealth``);
-3. the Slack and Teams endpoints (``bench.endpoints``) on a fresh copy of S.
+3. the Slack and Teams endpoints (``bench.endpoints``) on a fresh copy of S; on PostgreSQL the
+   modal logs' throughput once more with ``coach serve --workers`` one per core.
 
 ``--soak MINUTES`` runs only the memory soak of ``coach serve`` (``bench.soak``) on a fresh SQLite
 copy of ``--soak-size`` and writes its JSON to ``docs/bench/soak.json`` under ``--out``.
@@ -225,6 +226,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _say(f"endpoints on {kind} ...")
         measured = endpoints.run(url, built, smoke=args.smoke)
         results["endpoints"].append({**measured, "size": small.name, "database": kind})
+    if "postgres" in kinds and (cores := os.cpu_count() or 1) > 1:  # SQLite has one process
+        url, built = build(dbs, "postgres", small, name=f"endpoints_{small.name}", fresh=True)
+        _say(f"throughput on postgres with coach serve --workers {cores} ...")
+        results["endpoints"].append(endpoints.throughput_with_workers(url, built, cores, smoke=args.smoke))
 
     report.write(results, args.out)
     _say(f"Wrote {args.out / 'BENCHMARKS.md'} and {args.out / report.RESULTS}.")

@@ -860,6 +860,16 @@ def run(database_url: str, org: Org, *, smoke: bool, workers: int = 1) -> dict[s
     return out
 
 
+def throughput_with_workers(database_url: str, org: Org, workers: int, *, smoke: bool) -> dict[str, Any]:
+    """The modal logs' throughput alone (``form``, as in :func:`run`) with ``coach serve
+    --workers N``: the configuration a PostgreSQL deployment runs on a machine of N cores."""
+    q = (SMOKE if smoke else FULL)["form"]
+    measured = slack_throughput(database_url, org, requests=q["requests"], concurrency=q["concurrency"], workers=workers)
+    return {"database": "postgres", "size": org.size.name, "smoke": smoke, "cores": os.cpu_count(), "workers": workers,
+            "server": f"coach serve --workers {workers}, separate processes on 127.0.0.1",
+            "slack_throughput_form": _json(measured)}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.endpoints", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)

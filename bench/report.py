@@ -148,14 +148,16 @@ def _endpoint_section(results: dict[str, Any]) -> list[str]:
             t = entry.get(f"slack_throughput_{workflow}")
             if not t:
                 continue
-            rows.append([entry["database"], f"{workflow} ({t['requests_per_log']} request{'s' if t['requests_per_log'] > 1 else ''} a log)",
+            workers = entry.get("workers", 1)
+            served = f"{entry['database']}, --workers {workers}" if workers > 1 else entry["database"]
+            rows.append([served, f"{workflow} ({t['requests_per_log']} request{'s' if t['requests_per_log'] > 1 else ''} a log)",
                          f"{t['per_second']:,.0f}", f"{t['requests_per_second']:,.0f}", f"{t['logs']:,}",
                          f"{t['sent']:,} ({t['retries']:,} retries)", f"{t['interactions_added']:,}",
                          f"{t['ledger_added']:,} of {t['ledger_expected']:,}",
                          f"{t['duplicates_found']:,} / {t['missing']:,}"])
             if workflow == "form" and entry["database"] == "postgres":
                 once = t["duplicates_found"] == 0 and t["missing"] == 0 and t["unexpected"] == 0
-                verdicts.append(f"- postgres: {t['per_second']:,.0f} logged touches/s at least {THROUGHPUT_PER_S:.0f}/s:"
+                verdicts.append(f"- {served}: {t['per_second']:,.0f} logged touches/s at least {THROUGHPUT_PER_S:.0f}/s:"
                                 f" {_verdict(t['per_second'] >= THROUGHPUT_PER_S)}; exactly once: {_verdict(once)}.")
     out += ["4. Logging throughput through `/slack/events`, 10% of requests sent twice as Slack retries"
             " (form: the modal's one submission a log; conversation: `/logmeeting` and its answers):", ""]

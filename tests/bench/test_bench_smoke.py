@@ -79,6 +79,14 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
     assert json.loads((tmp_path / RESULTS).read_text(encoding="utf-8"))["nudge_run"] == results["nudge_run"]
     for heading in ("Daily nudge run", "/teamhealth", "Slack and Teams endpoints", "smoke sizes"):
         assert heading in written
+    several = [e for e in results["endpoints"] if e.get("workers", 1) > 1]
+    if url and (os.cpu_count() or 1) > 1:  # PostgreSQL's throughput again, one server process per core
+        [entry] = several
+        t = entry["slack_throughput_form"]
+        assert t["complete"] and (t["duplicates_found"], t["missing"], t["unexpected"]) == (0, 0, 0)
+        assert f"postgres, --workers {entry['workers']}" in written
+    else:
+        assert several == []
     median = summary([r["run_seconds"] for r in measured[0]["runs"]])["median"]
     assert f"{median:,.2f}" in written
 
