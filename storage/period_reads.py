@@ -43,7 +43,8 @@ class PeriodReads:
             # Two counts per person, each one range of ix_interactions_rep (workspace, rep, day,
             # voided), read from the index alone: 11 ms for 200 reps and 118,000 touches in
             # the periods, where grouping the touches took 65 (a temporary B-tree). PostgreSQL
-            # groups them faster than it walks 400 ranges (index-only only once vacuumed).
+            # keeps the grouping: its ranges read the index alone only once the table is
+            # vacuumed (69 ms against the grouping's 28 before, 15 against 22 after).
             def count(after: date, through: date) -> ScalarSelect[int]:
                 return select(func.count()).where(
                     i.workspace_id == workspace_id, i.rep_id == p.id, i.occurred_on > after,
