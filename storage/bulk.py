@@ -39,7 +39,7 @@ from coaching.imports.replay import Batch
 from coaching.model import Client, Kind, LedgerEntry, PromiseStatus, Purpose, Reason
 from coaching.vocabulary import name_key
 from storage.models import ClientRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
-from storage.summaries import mark
+from storage.summary_upkeep import mark
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "interactions": ("id", "workspace_id", "client_id", "rep_id", "occurred_on", "kind", "purpose", "note",

@@ -30,7 +30,7 @@ from storage.models import (
 )
 from storage.repositories import scoped_get
 from storage.requests import DONE
-from storage.summaries import mark
+from storage.summary_upkeep import mark
 
 BLANKED, REMOVED, KEPT = "blanked", "removed", "kept"
 # What erasing a person does to each column that points at them.

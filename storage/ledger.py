@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from coaching.model import EntryDraft, LedgerEntry, Reason
 from storage.common import IN_CHUNK, built_once
 from storage.models import LedgerEntryRow
-from storage.summaries import mark
+from storage.summary_upkeep import mark
 
 
 def ledger_entry(row: LedgerEntryRow) -> LedgerEntry:
@@ -45,7 +45,8 @@ class SqlLedgerRepository:
         )).scalar_one_or_none()
         if new_id is None:
             return None
-        mark(self.session, workspace_id, draft.client_id, draft.occurred_on)
+        mark(self.session, workspace_id, draft.client_id, draft.occurred_on,
+             entry=(draft.occurred_on, draft.amount, draft.reason.value))
         return LedgerEntry(
             new_id, workspace_id, draft.client_id, draft.rep_id, draft.amount, draft.reason,
             draft.occurred_on, draft.key, cause=draft.cause, detail=detail,

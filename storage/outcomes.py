@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from coaching.model import Problem, Promise, PromiseStatus
 from storage.models import DealRow, ProblemRow, PromiseRow
 from storage.repositories import scoped_get
-from storage.summaries import mark
+from storage.summary_upkeep import mark
 
 
 def promise(row: PromiseRow) -> Promise:
@@ -152,5 +152,5 @@ class SqlDealRepository:
             workspace_id=workspace_id, client_id=client_id, rep_id=rep_id,
             interaction_id=interaction_id, won_on=won_on, note=note,
         ))
-        mark(self.session, workspace_id, client_id, won_on)
+        mark(self.session, workspace_id, client_id, won_on, won_on=won_on)
         self.session.flush()

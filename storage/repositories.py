@@ -18,7 +18,7 @@ from coaching.records import PersonDraft
 from coaching.vocabulary import name_key  # the one formula; the unique key stores it
 from storage.models import Base, ClientRow, PersonRow, TeamMemberRow, TeamRow, WorkspaceRow
 from storage.common import IN_CHUNK, insert_for
-from storage.summaries import mark
+from storage.summary_upkeep import mark
 
 RowT = TypeVar("RowT", bound=Base)
 PLATFORM_COLUMNS = {"slack": PersonRow.slack_user_id, "teams": PersonRow.teams_user_id}

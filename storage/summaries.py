@@ -5,17 +5,10 @@ each read. ``client_summaries`` holds, per client, what those reads need (the la
 the last note, the balance and the entries of its last four weeks, the dates of the last setback,
 correction and win), so a read is one row per client.
 
-How it is kept exact:
-
-- every repository that writes a touch, a ledger entry or a deal calls :func:`mark` with the
-  client and the record's date;
-- the unit of work's commit (:func:`install`, a ``before_commit`` hook) then recomputes every
-  marked client from its rows, in the same transaction. On PostgreSQL it first takes the summary
-  rows' locks (in client order), so two transactions writing to one client cannot both write a
-  summary that misses the other's row: the second waits, and its recomputation (a new statement
-  under READ COMMITTED) sees the first's. SQLite serialises writers anyway;
-- a summary is a function of the rows (:func:`summarize`), never an increment of the last one,
-  so :func:`check` can recompute every summary and report any difference: drift is a bug.
+How it is kept exact: a summary is a function of the rows (:func:`summarize`). The write path
+(:mod:`storage.summary_upkeep`) brings it up to date in the transaction of every write, folding
+appended records in where that gives the same summary and recomputing it from the rows
+otherwise; :func:`check` recomputes every summary and reports any difference: drift is a bug.
 
 A summary is valid for any day on or after its ``through_on``; :mod:`storage.history` falls
 back to the full read for a client it cannot answer for (a day before that, a client without
@@ -30,19 +23,18 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import bindparam, delete, event, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.orm import Session
 
 from coaching.model import Reason
 from coaching.nudges import TREND_DAYS
-from storage.common import IN_CHUNK, built_once, insert_for
-from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow, TeamSnapshotRow
+from storage.common import IN_CHUNK, insert_for
+from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow
 
 KEPT_TOUCHES = 12  # the latest touches kept whatever their age (client_histories' default)
 WINDOW_DAYS = 90  # and every touch within this many days of the newest (its default window)
 SETBACKS = frozenset({Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value})
 PUT_RIGHT = Reason.PUT_RIGHT.value
-_DIRTY = "client_summaries.dirty"
 
 
 @dataclass(frozen=True)
@@ -57,17 +49,20 @@ class Summary:
     last_setback_on: date | None = None
     last_put_right_on: date | None = None
     last_won_on: date | None = None
+    last_touch_id: int | None = None  # the newest touch's id: ties of one day go by id
 
 
-def _latest(*days: date | None) -> date | None:
+def latest(*days: date | None) -> date | None:
     known = [d for d in days if d is not None]
     return max(known) if known else None
 
 
 def summarize(client_id: int, touches: Sequence[tuple[date, str, str | None]],
-              entries: Iterable[tuple[date, int, str]], last_won_on: date | None) -> Summary:
-    """The summary of one client from its live touches (day, purpose, note; newest first),
-    all its ledger entries (day, amount, reason) and its last won deal."""
+              entries: Iterable[tuple[date, int, str]], last_won_on: date | None,
+              last_touch_id: int | None = None) -> Summary:
+    """The summary of one client from its live touches (day, purpose, note; newest first, by
+    day then id), all its ledger entries (day, amount, reason), its last won deal and the id of
+    its newest touch."""
     newest = touches[0][0] if touches else None
     kept = tuple((on, purpose) for rank, (on, purpose, _) in enumerate(touches)
                  if rank < KEPT_TOUCHES or on > newest - timedelta(days=WINDOW_DAYS))  # type: ignore[operator]
@@ -77,28 +72,29 @@ def summarize(client_id: int, touches: Sequence[tuple[date, str, str | None]],
     for on, amount, reason in entries:
         per_day[on] = per_day.get(on, 0) + amount
         if reason in SETBACKS:
-            setback = _latest(setback, on)
+            setback = latest(setback, on)
         elif reason == PUT_RIGHT:
-            put_right = _latest(put_right, on)
+            put_right = latest(put_right, on)
     last_entry = max(per_day) if per_day else None
     recent = tuple(sorted((on, a) for on, a in per_day.items()
                           if on > last_entry - timedelta(days=TREND_DAYS)))  # type: ignore[operator]
     return Summary(
-        client_id, _latest(newest, last_entry, last_won_on), kept, note if note and note.strip() else None,
+        client_id, latest(newest, last_entry, last_won_on), kept, note if note and note.strip() else None,
         sum(per_day.values()), min(per_day) if per_day else None, recent, setback, put_right, last_won_on,
+        last_touch_id,
     )
 
 
 # -- rows ------------------------------------------------------------------------------------
 
-def _encode(summary: Summary) -> dict[str, Any]:
+def encode(summary: Summary) -> dict[str, Any]:
     return dict(
         client_id=summary.client_id, through_on=summary.through_on,
         touches=",".join(f"{on.isoformat()} {p}" for on, p in summary.touches),
         last_note=summary.last_note, balance=summary.balance, first_entry_on=summary.first_entry_on,
         entries=",".join(f"{on.isoformat()} {a}" for on, a in summary.entries),
         last_setback_on=summary.last_setback_on, last_put_right_on=summary.last_put_right_on,
-        last_won_on=summary.last_won_on,
+        last_won_on=summary.last_won_on, last_touch_id=summary.last_touch_id,
     )
 
 
@@ -114,7 +110,7 @@ def decode(row: Any) -> Summary:
     return Summary(
         row.client_id, row.through_on, tuple((day(t[:10]), t[11:]) for t in items(row.touches)), row.last_note,
         int(row.balance), row.first_entry_on, tuple((day(e[:10]), int(e[11:])) for e in items(row.entries)),
-        row.last_setback_on, row.last_put_right_on, row.last_won_on,
+        row.last_setback_on, row.last_put_right_on, row.last_won_on, row.last_touch_id,
     )
 
 
@@ -153,7 +149,7 @@ def _compute(session: Session, workspace_id: str, ids: list[int]) -> Iterator[Su
     for client_id in ids:
         t, e = by_touch.get(client_id, []), by_entry.get(client_id, [])
         yield summarize(client_id, [(r[1], r[2], notes.get(r[3]) if n == 0 else None) for n, r in enumerate(t)],
-                        [(r[1], int(r[2]), r[3]) for r in e], won.get(client_id))
+                        [(r[1], int(r[2]), r[3]) for r in e], won.get(client_id), t[0][3] if t else None)
 
 
 def _notes(session: Session, interaction_ids: list[int]) -> dict[int, str]:
@@ -164,58 +160,6 @@ def _notes(session: Session, interaction_ids: list[int]) -> dict[int, str]:
     return found
 
 
-# -- keeping them ----------------------------------------------------------------------------
-
-def mark(session: Session, workspace_id: str, client_id: int, day: date | None = None) -> None:
-    """``client_id``'s summary is recomputed when ``session`` commits; a record dated ``day``
-    also removes the workspace's team snapshots from that day on."""
-    dirty: dict[tuple[str, int], date | None] = session.info.setdefault(_DIRTY, {})
-    key = (workspace_id, client_id)
-    dirty[key] = _earliest(dirty.get(key, day), day)
-
-
-def _earliest(a: date | None, b: date | None) -> date | None:
-    return min(a, b) if a is not None and b is not None else (a if b is None else b)
-
-
-def refresh(session: Session, workspace_id: str, client_ids: Sequence[int]) -> int:
-    """Recompute and store the summaries of ``client_ids`` (holding their locks on PostgreSQL)."""
-    ids = sorted(set(client_ids))
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for start in range(0, len(ids), IN_CHUNK):
-        part = ids[start:start + IN_CHUNK]
-        if postgres:
-            _lock(session, workspace_id, part)
-        rows = [_encode(summary) | {"workspace_id": workspace_id} for summary in _compute(session, workspace_id, part)]
-        if rows:
-            session.execute(built_once(session, "summaries.upsert", _upsert), rows)
-    return len(ids)
-
-
-def _lock(session: Session, workspace_id: str, ids: list[int]) -> None:
-    """PostgreSQL: each client's summary row locked, in client order, a placeholder inserted
-    first where there is none. One client (every logged touch) with its row already there: the
-    lock alone, one statement instead of two."""
-    if len(ids) == 1 and session.execute(_LOCKS, {"ids": ids}).first() is not None:
-        return
-    empty = [_encode(Summary(cid)) | {"workspace_id": workspace_id} for cid in ids]
-    session.execute(built_once(session, "summaries.placeholders", lambda insert: insert(
-        ClientSummaryRow).on_conflict_do_nothing(index_elements=["client_id"])), empty)
-    session.execute(_LOCKS, {"ids": ids})
-
-
-_LOCKS = select(ClientSummaryRow.client_id).where(
-    ClientSummaryRow.client_id.in_(bindparam("ids", expanding=True))).order_by(ClientSummaryRow.client_id).with_for_update()
-
-
-def _upsert(insert: Any) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE every column but the keys (built once: its ``excluded``
-    columns alone took a millisecond to build on every commit)."""
-    stmt = insert(ClientSummaryRow)
-    columns = [k for k in _encode(Summary(0)) if k != "client_id"]
-    return stmt.on_conflict_do_update(index_elements=["client_id"], set_={k: stmt.excluded[k] for k in columns})
-
-
 def rebuild(session: Session, workspace_id: str) -> int:
     """Every summary of the workspace recomputed from its rows (the migration, ``coach
     summaries rebuild``, a database loaded around the write path)."""
@@ -223,7 +167,7 @@ def rebuild(session: Session, workspace_id: str) -> int:
     batch: list[dict[str, Any]] = []
     written = 0
     for summary in compute(session, workspace_id):
-        batch.append(_encode(summary) | {"workspace_id": workspace_id})
+        batch.append(encode(summary) | {"workspace_id": workspace_id})
         if len(batch) == 5_000:
             written += _insert(session, batch)
             batch = []
@@ -249,31 +193,3 @@ def check(session: Session, workspace_id: str) -> list[Drift]:
         select(ClientSummaryRow).where(ClientSummaryRow.workspace_id == workspace_id)).scalars()}
     return [Drift(s.client_id, stored.get(s.client_id), s)
             for s in compute(session, workspace_id) if stored.get(s.client_id) != s]
-
-
-def install(factory: sessionmaker[Session]) -> None:
-    """Refresh the marked clients' summaries as part of every commit of ``factory``'s sessions."""
-    event.listen(factory, "before_commit", _before_commit)
-    event.listen(factory, "after_rollback", _forget)
-
-
-def _before_commit(session: Session) -> None:
-    dirty: dict[tuple[str, int], date | None] = session.info.pop(_DIRTY, None) or {}
-    by_workspace: dict[str, list[int]] = {}
-    since: dict[str, date | None] = {}
-    for (workspace_id, client_id), day in dirty.items():
-        by_workspace.setdefault(workspace_id, []).append(client_id)
-        since[workspace_id] = _earliest(since.get(workspace_id, day), day)
-    for workspace_id, ids in sorted(by_workspace.items()):
-        refresh(session, workspace_id, ids)
-        if (day := since[workspace_id]) is not None:
-            session.execute(_SNAPSHOTS_FROM, {"ws": workspace_id, "day": day})
-
-
-# On the table, not the ORM class: an ORM DELETE first looks for matching objects in the session.
-_snapshots = TeamSnapshotRow.__table__
-_SNAPSHOTS_FROM = delete(_snapshots).where(_snapshots.c.workspace_id == _WS, _snapshots.c.day >= bindparam("day"))
-
-
-def _forget(session: Session) -> None:
-    session.info.pop(_DIRTY, None)

@@ -14,7 +14,7 @@ from coaching.trust import Signal, assess
 from storage.models import InteractionRow
 from storage.common import built_once
 from storage.repositories import scoped_get
-from storage.summaries import mark
+from storage.summary_upkeep import mark
 
 
 def interaction(row: Any) -> Interaction:
@@ -49,7 +49,8 @@ class SqlInteractionRepository:
         new_id = self.session.execute(stmt, values).scalar_one_or_none()
         if new_id is None:
             return None
-        mark(self.session, workspace_id, draft.client_id, draft.occurred_on)
+        mark(self.session, workspace_id, draft.client_id, draft.occurred_on,
+             touch=(draft.occurred_on, draft.purpose.value, draft.note, new_id))
         return Interaction(
             new_id, workspace_id, draft.client_id, rep_id, draft.occurred_on, draft.kind,
             draft.purpose, note=draft.note, proof_shown=draft.proof_shown, source=draft.source,

@@ -31,7 +31,7 @@ from storage.captures import SqlCaptureRepository
 from storage.deliveries import SqlDeliveryRepository
 from storage.errors import translate_errors
 from storage.feedback import SqlNudgeFeedbackRepository
-from storage import summaries
+from storage import summary_upkeep
 from storage.history import SqlHistoryRepository
 from storage.privacy import SqlPrivacyRepository
 from storage.references import SqlChatRepository
@@ -143,5 +143,5 @@ def make_uow_factory(engine: Engine) -> Callable[[], SqlAlchemyUnitOfWork]:
     as well.
     """
     session_factory = sessionmaker(bind=translate_errors(engine), expire_on_commit=False)
-    summaries.install(session_factory)  # every commit refreshes the summaries its writes touched
+    summary_upkeep.install(session_factory)  # every commit refreshes the summaries its writes touched
     return lambda: SqlAlchemyUnitOfWork(session_factory)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, WorkspaceId, workspace_fk
+from storage.models.base import Base, BigId, WorkspaceId, workspace_fk
 
 
 class ClientSummaryRow(Base):
@@ -30,6 +30,8 @@ class ClientSummaryRow(Base):
     last_setback_on: Mapped[date | None] = mapped_column(Date)
     last_put_right_on: Mapped[date | None] = mapped_column(Date)
     last_won_on: Mapped[date | None] = mapped_column(Date)
+    # The newest touch's id: a touch of the same day with a higher id comes before it (0014).
+    last_touch_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class TeamSnapshotRow(Base):
