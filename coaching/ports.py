@@ -1,8 +1,7 @@
 """The ports the service layer depends on: protocols only. ``storage/`` implements them with
-SQLAlchemy; tests may implement them with fakes. The values they pass are in
-:mod:`coaching.model` and :mod:`coaching.records`, the failures they report in
-:mod:`coaching.errors`. All reads are scoped to one workspace; no method returns another
-workspace's rows."""
+SQLAlchemy; tests may implement them with fakes. The values they pass are in :mod:`coaching.model`
+and :mod:`coaching.records`, the failures they report in :mod:`coaching.errors`. All reads are
+scoped to one workspace; no method returns another workspace's rows."""
 
 from __future__ import annotations
 
@@ -100,6 +99,8 @@ class InteractionRepository(Protocol):
     def void(self, workspace_id: str, interaction_id: int) -> None: ...
     def for_client(self, workspace_id: str, client_id: int, limit: int = 20) -> list[Interaction]:
         """Newest first, voided ones left out."""
+    def recent_purposes(self, workspace_id: str, client_id: int, limit: int) -> list[Purpose]:
+        """The purposes of :meth:`for_client`'s first ``limit`` touches."""
     def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
         """The rep's touches dated ``day``, voided ones left out, in the order logged."""
     def set_purpose(self, workspace_id: str, interaction_id: int, purpose: Purpose) -> Interaction:

@@ -179,13 +179,13 @@ def _update_trust(uow: UnitOfWork, client: Client, draft: InteractionDraft, rule
 
 
 def _tip(uow: UnitOfWork, client: Client, draft: InteractionDraft, balance: int) -> Msg | None:
-    recent = uow.interactions.for_client(client.workspace_id, client.id, limit=5)
+    recent = uow.interactions.recent_purposes(client.workspace_id, client.id, 5)
     return tips.choose(tips.Situation(
         client=client.name, purpose=draft.purpose, promises_made=len(draft.promises),
         problem_raised=draft.problem is not None and draft.purpose is not Purpose.SERVICE,  # else answered here
         concession=vocab.mentions(draft.note, vocab.CONCESSION_WORDS),
-        recent_asks=sum(i.purpose is Purpose.ASK for i in recent),
-        recent_gives=sum(i.purpose is Purpose.GIVE for i in recent),
+        recent_asks=sum(p is Purpose.ASK for p in recent),
+        recent_gives=sum(p is Purpose.GIVE for p in recent),
         trust_level=trust.assess(draft.asked_for, draft.demanded_justification) or client.trust_level,
         demanded_justification=draft.demanded_justification, balance=balance,
     ))

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from coaching.model import EntryDraft, LedgerEntry, Reason
 from storage.common import IN_CHUNK, built_once
 from storage.models import LedgerEntryRow
-from storage.summary_upkeep import mark
+from storage.summary_upkeep import current, mark
 
 
 def ledger_entry(row: LedgerEntryRow) -> LedgerEntry:
@@ -67,7 +67,9 @@ class SqlLedgerRepository:
         return [ledger_entry(row) for row in self.session.scalars(stmt)]
 
     def balance(self, workspace_id: str, client_id: int) -> int:
-        return self.balances(workspace_id, [client_id])[client_id]
+        # A client this transaction logged to: its summary as the commit will store it.
+        summary = current(self.session, workspace_id, client_id)
+        return summary.balance if summary is not None else self.balances(workspace_id, [client_id])[client_id]
 
     def balances(self, workspace_id: str, client_ids: Sequence[int], as_of: date | None = None) -> dict[int, int]:
         result = dict.fromkeys(client_ids, 0)

@@ -39,6 +39,7 @@ from storage.summaries import (
 
 _DIRTY = "client_summaries.dirty"  # (workspace, client) -> the earliest record date written
 _APPENDED = "client_summaries.appended"  # (workspace, client) -> its appended records, or None
+_STORED = "client_summaries.stored"  # (workspace, client) -> its stored summary, read (and locked) early
 
 
 @dataclass
@@ -132,28 +133,62 @@ def _fold_entries(summary: Summary, new: list[tuple[date, int, str]]) -> Summary
                    last_setback_on=setback, last_put_right_on=put_right)
 
 
+def current(session: Session, workspace_id: str, client_id: int) -> Summary | None:
+    """The summary this transaction's commit will store for a client it appended records to
+    (a logged touch's balance and latest touches, with no statement of their own: the stored
+    row is read now, and locked on PostgreSQL, instead of at the commit). None when the records
+    must be read instead: nothing appended to the client here, a write that is recomputed, a
+    fold that declines, or other clients written in the same transaction (their rows are
+    locked together at the commit, in client order)."""
+    key = (workspace_id, client_id)
+    new = session.info.get(_APPENDED, {}).get(key)
+    if new is None or len(session.info.get(_DIRTY, {})) != 1:
+        return None
+    stored: dict[tuple[str, int], Summary | None] = session.info.setdefault(_STORED, {})
+    if key not in stored:
+        stored[key] = _stored(session, workspace_id, [client_id]).get(client_id)
+    kept = stored[key]
+    return None if kept is None else fold(kept, new)
+
+
 def refresh(session: Session, workspace_id: str, client_ids: Sequence[int],
-            appended: dict[int, Appended | None] | None = None) -> int:
+            appended: dict[int, Appended | None] | None = None,
+            early: dict[int, Summary | None] | None = None, snapshots_from: date | None = None) -> int:
     """Bring the summaries of ``client_ids`` up to date (holding their locks on PostgreSQL):
-    those in ``appended`` folded where they can be, the others recomputed from their records."""
+    those in ``appended`` folded where they can be, the others recomputed from their records.
+    ``early``: stored summaries already read (and locked) in this transaction, by :func:`current`.
+    ``snapshots_from``: the workspace's team snapshots from that day on are removed too (on
+    PostgreSQL, with one client, in the same statement as its summary)."""
     ids = sorted(set(client_ids))
-    appended = appended or {}
+    merged = False
     for start in range(0, len(ids), IN_CHUNK):
-        part = ids[start:start + IN_CHUNK]
-        stored = _stored(session, workspace_id, part)
-        rows, rest = [], []
-        for client_id in part:
-            new, kept = appended.get(client_id), stored.get(client_id)
-            folded = fold(kept, new) if new is not None and kept is not None else None
-            if folded is None:
-                rest.append(client_id)
-            else:
-                rows.append(encode(folded) | {"workspace_id": workspace_id})
-        if rest:
-            rows += [encode(summary) | {"workspace_id": workspace_id} for summary in compute(session, workspace_id, rest)]
-        if rows:
+        rows = _refreshed(session, workspace_id, ids[start:start + IN_CHUNK], appended or {}, early or {})
+        if len(ids) == 1 and snapshots_from is not None and session.get_bind().dialect.name == "postgresql":
+            session.execute(built_once(session, "summaries.upsert_forgetting", _upsert_forgetting),
+                            rows[0] | {"snapshots_ws": workspace_id, "snapshots_from": snapshots_from})
+            merged = True
+        elif rows:
             session.execute(built_once(session, "summaries.upsert", _upsert), rows)
+    if snapshots_from is not None and not merged:
+        session.execute(_SNAPSHOTS_FROM, {"ws": workspace_id, "day": snapshots_from})
     return len(ids)
+
+
+def _refreshed(session: Session, workspace_id: str, part: list[int], appended: dict[int, Appended | None],
+               early: dict[int, Summary | None]) -> list[dict[str, Any]]:
+    """The rows to store for ``part``: folded, or recomputed."""
+    unread = [cid for cid in part if cid not in early]
+    stored = _stored(session, workspace_id, unread) if unread else {}
+    stored.update((cid, s) for cid in part if (s := early.get(cid)) is not None)
+    rows, rest = [], []
+    for client_id in part:
+        new, kept = appended.get(client_id), stored.get(client_id)
+        folded = fold(kept, new) if new is not None and kept is not None else None
+        if folded is None:
+            rest.append(client_id)
+        else:
+            rows.append(encode(folded) | {"workspace_id": workspace_id})
+    return rows + [encode(summary) | {"workspace_id": workspace_id} for summary in compute(session, workspace_id, rest)]
 
 
 _SUMMARY_COLUMNS = [c for c in ClientSummaryRow.__table__.c if c.name != "workspace_id"]
@@ -187,6 +222,14 @@ def _upsert(insert: Any) -> Any:
     return stmt.on_conflict_do_update(index_elements=["client_id"], set_={k: stmt.excluded[k] for k in columns})
 
 
+def _upsert_forgetting(insert: Any) -> Any:
+    """:func:`_upsert` and, in the same statement, the workspace's team snapshots from a day on
+    removed (a data-modifying WITH: PostgreSQL runs it once, whatever the INSERT does)."""
+    gone = delete(_snapshots).where(_snapshots.c.workspace_id == bindparam("snapshots_ws"),
+                                    _snapshots.c.day >= bindparam("snapshots_from")).cte("gone_snapshots")
+    return _upsert(insert).add_cte(gone)
+
+
 def install(factory: sessionmaker[Session]) -> None:
     """Refresh the marked clients' summaries as part of every commit of ``factory``'s sessions."""
     event.listen(factory, "before_commit", _before_commit)
@@ -196,15 +239,15 @@ def install(factory: sessionmaker[Session]) -> None:
 def _before_commit(session: Session) -> None:
     dirty: dict[tuple[str, int], date | None] = session.info.pop(_DIRTY, None) or {}
     appended: dict[tuple[str, int], Appended | None] = session.info.pop(_APPENDED, None) or {}
+    early: dict[tuple[str, int], Summary | None] = session.info.pop(_STORED, None) or {}
     by_workspace: dict[str, list[int]] = {}
     since: dict[str, date | None] = {}
     for (workspace_id, client_id), day in dirty.items():
         by_workspace.setdefault(workspace_id, []).append(client_id)
         since[workspace_id] = _earliest(since.get(workspace_id, day), day)
     for workspace_id, ids in sorted(by_workspace.items()):
-        refresh(session, workspace_id, ids, {cid: appended.get((workspace_id, cid)) for cid in ids})
-        if (day := since[workspace_id]) is not None:
-            session.execute(_SNAPSHOTS_FROM, {"ws": workspace_id, "day": day})
+        refresh(session, workspace_id, ids, {cid: appended.get((workspace_id, cid)) for cid in ids},
+                {cid: early[(ws, cid)] for ws, cid in early if ws == workspace_id}, since[workspace_id])
 
 
 # On the table, not the ORM class: an ORM DELETE first looks for matching objects in the session.
@@ -214,5 +257,5 @@ _SNAPSHOTS_FROM = delete(_snapshots).where(_snapshots.c.workspace_id == bindpara
 
 
 def _forget(session: Session) -> None:
-    session.info.pop(_DIRTY, None)
-    session.info.pop(_APPENDED, None)
+    for key in (_DIRTY, _APPENDED, _STORED):
+        session.info.pop(key, None)

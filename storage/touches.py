@@ -14,7 +14,8 @@ from coaching.trust import Signal, assess
 from storage.models import InteractionRow
 from storage.common import built_once
 from storage.repositories import scoped_get
-from storage.summary_upkeep import mark
+from storage.summaries import KEPT_TOUCHES
+from storage.summary_upkeep import current, mark
 
 
 def interaction(row: Any) -> Interaction:
@@ -81,6 +82,14 @@ class SqlInteractionRepository:
         """Newest first (every log's tip reads the latest few: rows of the table, no ORM objects)."""
         params = {"ws": workspace_id, "client": client_id, "limit": limit}
         return [interaction(row) for row in self.session.execute(_FOR_CLIENT, params)]
+
+    def recent_purposes(self, workspace_id: str, client_id: int, limit: int) -> list[Purpose]:
+        # A client this transaction logged to: the latest touches its summary will keep (every
+        # touch up to KEPT_TOUCHES of them).
+        summary = current(self.session, workspace_id, client_id) if limit <= KEPT_TOUCHES else None
+        if summary is not None:
+            return [Purpose(purpose) for _, purpose in summary.touches[:limit]]
+        return [touch.purpose for touch in self.for_client(workspace_id, client_id, limit)]
 
     def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
         stmt = select(InteractionRow).where(

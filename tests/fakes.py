@@ -235,6 +235,9 @@ class FakeInteractionRepository(_Repo, table="interactions"):
                        workspace_id=workspace_id, client_id=client_id, voided=False)
         return touches[::-1][:limit]
 
+    def recent_purposes(self, workspace_id: str, client_id: int, limit: int) -> list[Purpose]:
+        return [t.purpose for t in self.for_client(workspace_id, client_id, limit)]
+
     def for_rep_on(self, workspace_id: str, rep_id: int, day: date) -> list[Interaction]:
         return pick(self.rows.values(), by_id, workspace_id=workspace_id, rep_id=rep_id, occurred_on=day,
                     voided=False)

@@ -6,6 +6,7 @@ database. Nothing of the per-touch rules is written again here: which entries a 
 which order, the problems a service touch answers, the setback a false claim resets (from the
 balance as it stands), the correction that puts the open setback right, promises settled in the
 file, won deals, trust moves: all of it is ``record_touch``'s own code. The store only answers
+    Purpose,
 the few questions ``record_touch`` asks (a client's balance, its waiting problems, its ledger,
 its latest touches) from what was replayed so far, exactly as the repositories would answer
 them from the rows written so far.
@@ -35,6 +36,7 @@ from coaching.model import (
     Problem,
     Promise,
     PromiseStatus,
+    Purpose,
     TrustLevel,
 )
 from coaching.trust import Signal, assess
@@ -150,6 +152,9 @@ class _Interactions(_Part):
         """Newest first (replayed touches are never voided)."""
         touches = self.store.book(workspace_id, client_id).touches
         return [t for _, _, t in touches[max(len(touches) - limit, 0):][::-1]]
+
+    def recent_purposes(self, workspace_id: str, client_id: int, limit: int) -> list[Purpose]:
+        return [t.purpose for t in self.for_client(workspace_id, client_id, limit)]
 
     def trust_signals(self, workspace_id: str, client_id: int, after: date | None, limit: int) -> list[Signal]:
         newest_first = self.store.book(workspace_id, client_id).touches[::-1]

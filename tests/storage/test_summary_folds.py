@@ -127,6 +127,13 @@ def test_logged_touches_are_folded_in_and_every_summary_stays_exact(uow_factory:
             if rnd.random() < 0.05:
                 last = uow.interactions.for_client(world.workspace_id, client_id, limit=1)[0]
                 uow.interactions.void(world.workspace_id, last.id)
+            if rnd.random() < 0.1:  # two clients in one transaction: the records are read
+                _log(uow, world, rnd.choice(clients), day[client_id], 1000 + n, rnd)
+            # what the reply shows, from the summary where it can: as the records give it
+            ws = world.workspace_id
+            assert uow.ledger.balance(ws, client_id) == uow.ledger.balances(ws, [client_id])[client_id], n
+            assert uow.interactions.recent_purposes(ws, client_id, 5) == [
+                t.purpose for t in uow.interactions.for_client(ws, client_id, 5)], n
             seen = _statements(uow)
             uow.commit()
         folded = not _reads_records(seen)
@@ -137,19 +144,31 @@ def test_logged_touches_are_folded_in_and_every_summary_stays_exact(uow_factory:
 
 
 def test_a_touch_after_the_last_commits_without_reading_the_clients_records(uow_factory: UowFactory) -> None:
+    """A log's whole transaction: the touch and its entry written, the balance and the latest
+    purposes for the reply read, the commit. The client's stored summary is read once (and
+    locked), nothing of its records."""
     with uow_factory() as uow:
         world = build_world(uow)
         _log(uow, world, world.acme.id, DAY0, 0, random.Random(1))
         uow.commit()
     with uow_factory() as uow:
+        before = uow.ledger.balance(world.workspace_id, world.acme.id)
+        seen = _statements(uow)
         uow.interactions.add(world.workspace_id, world.ann.id, InteractionDraft(
             world.acme.id, DAY0 + timedelta(days=1), Kind.CALL, Purpose.GIVE, note="sent the benchmark"))
         uow.ledger.add(world.workspace_id, EntryDraft(world.acme.id, world.ann.id, 3, Reason.GIVE_TOUCH,
                                                       DAY0 + timedelta(days=1), key="give"))
-        seen = _statements(uow)
+        balance = uow.ledger.balance(world.workspace_id, world.acme.id)
+        purposes = uow.interactions.recent_purposes(world.workspace_id, world.acme.id, 5)
+        postgres = uow.session.get_bind().dialect.name == "postgresql"
         uow.commit()
+    assert balance == before + 3 and purposes[0] is Purpose.GIVE
     assert not _reads_records(seen), seen
     assert sum("client_summaries" in s for s in seen) == 2, seen  # its row read (and locked), then written
+    # the two INSERTs, the summary read and written, the team snapshots from that day removed:
+    # on PostgreSQL in the summary's statement
+    assert len(seen) == (4 if postgres else 5), seen
+    assert any(s.startswith("WITH") and "DELETE FROM team_snapshots" in s for s in seen) == postgres, seen
     with uow_factory() as uow:
         assert summaries.check(uow.session, world.workspace_id) == []
         acme = next(summaries.compute(uow.session, world.workspace_id, [world.acme.id]))
