@@ -145,7 +145,7 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
     app.router.add_get("/healthz", healthz)
     if settings.metrics_networks:  # else /metrics is not there: 404
         http_metrics.serve_metrics(app, metrics, coach.requests, settings.metrics_networks)
-    turns = TurnPool(settings.turn_threads)
+    turns = TurnPool(settings.turn_thread_count)
     app[TURNS_KEY] = turns
     app.cleanup_ctx.append(turn_pool.serving(turns))
     teams_env = os.environ if env is None else env

@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(default=True, validation_alias="COACH_SCHEDULER")
     scheduler_tick_seconds: int = Field(default=300, ge=10, validation_alias="COACH_SCHEDULER_TICK_SECONDS")
     # threads running the engine's turns in `coach serve`: few, so the event loop that
-    # acknowledges Slack and Teams keeps the interpreter lock under a burst (docs/deploy-proxy.md)
-    turn_threads: int = Field(default=2, ge=1, le=32, validation_alias="COACH_TURN_THREADS")
+    # acknowledges Slack and Teams keeps the interpreter lock under a burst; unset: by database
+    # (turn_thread_count, docs/deploy-proxy.md)
+    turn_threads: int | None = Field(default=None, ge=1, le=32, validation_alias="COACH_TURN_THREADS")
 
     teams_enabled: bool = Field(default=True, validation_alias="TEAMS_ENABLED")
     slack_bot_token: str | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
@@ -88,6 +89,15 @@ class Settings(BaseSettings):
     openai_model: str = Field(default="gpt-4o-mini", min_length=1, validation_alias="OPENAI_MODEL")
     llm_timeout_seconds: float = Field(default=8.0, gt=0, le=60, validation_alias="COACH_LLM_TIMEOUT_SECONDS")
     llm_mode: Literal["auto", "on", "off"] = Field(default="auto", validation_alias="COACH_LLM")
+
+    @property
+    def turn_thread_count(self) -> int:
+        """``COACH_TURN_THREADS``, else 4 on PostgreSQL (a turn there mostly waits for the
+        database's round trips, and four overlap them: one process logged a fifth more) and 2 on
+        SQLite (its turns hold the file's write lock: more threads only queue for it)."""
+        if self.turn_threads is not None:
+            return self.turn_threads
+        return 4 if self.url.startswith("postgresql") else 2
 
     @property
     def slack_multi_workspace(self) -> bool:

@@ -5,8 +5,8 @@ acknowledges shares one interpreter lock with the threads that run the turns (th
 acknowledged request), so under a burst of requests a turn running in a thread slows every
 acknowledgement still to be given. Two things keep the loop first:
 
-- **few threads** (``COACH_TURN_THREADS``, default 2): Python's default pool (cores + 4) lets six
-  CPU-bound turns take the lock from the loop;
+- **few threads** (``COACH_TURN_THREADS``; unset, 4 on PostgreSQL and 2 on SQLite): Python's
+  default pool (cores + 4) lets six CPU-bound turns take the lock from the loop;
 - **acknowledgements first**: a turn waits to start while a request is being acknowledged (the
   loop counts them, :meth:`TurnPool.acknowledging`), at most :data:`WAIT_MAX_S`, so a burst is
   acknowledged whole before its work begins. Work already running is not interrupted.

@@ -38,6 +38,18 @@ def test_turns_run_in_the_threads_the_setting_allows(database_url, monkeypatch, 
     assert 1 <= len(turning) <= threads
 
 
+def test_unset_the_threads_follow_the_database(database_url, monkeypatch) -> None:
+    """Four on PostgreSQL, where a turn mostly waits for the database's round trips; two on
+    SQLite, whose turns queue for the file's write lock."""
+    monkeypatch.delenv("COACH_TURN_THREADS", raising=False)
+    with FakeSlackApi().started_in_thread() as api, SlackHarness(database_url, api).running() as slack:
+        expected = 4 if database_url.startswith("postgresql") else 2
+        assert slack.settings.turn_threads is None and slack.settings.turn_thread_count == expected
+        _burst(slack)
+        turning = [t for t in threading.enumerate() if t.name.startswith("coach-turn")]
+    assert 1 <= len(turning) <= expected
+
+
 def test_web_api_calls_share_kept_alive_connections(database_url) -> None:
     with FakeSlackApi().started_in_thread() as api, SlackHarness(database_url, api).running() as slack:
         for n in range(12):  # twelve logs, each posting into the rep's DM (opened once)
