@@ -5,12 +5,12 @@ work's commit (:func:`install`, a ``before_commit`` hook) then brings each marke
 summary up to date, in the same transaction, in one of two ways:
 
 - **folded**: the transaction only appended records the summary can take in as they are (a
-  touch dated after every touch the summary holds, ledger entries of any date, won deals).
-  The stored row is read (under its lock on PostgreSQL) and the new records folded into it:
-  two statements, none of the client's records read again. This is every ordinary log;
+  touch that is the client's newest, by day and then id; ledger entries of any date; won
+  deals). The stored row is read (under its lock on PostgreSQL) and the new records folded into
+  it: two statements, none of the client's records read again. This is every ordinary log;
 - **recomputed** from the client's records (:func:`storage.summaries.compute`): anything else
-  (a backdated or second same-day touch, a void, a purpose changed, an erasure, a client
-  without a stored summary).
+  (a backdated touch, a void, a purpose changed, an erasure, a client without a stored
+  summary).
 
 Both give the same summary: :func:`fold` is exact only because what it refuses is recomputed,
 and ``coach summaries check`` recomputes every summary and names any difference.

@@ -150,3 +150,29 @@ def test_the_bounded_digest_heap_keeps_what_the_scheduler_would_choose() -> None
                 heapq.heapreplace(heap, _Ranked(n))
         today = date(2026, 11, 23)
         assert choose([e.nudge for e in heap] + grouped, {}, today, plan) == choose(nudges, {}, today, plan)
+
+
+def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(postgres_prefix) -> None:
+    """An open transaction elsewhere keeps VACUUM from marking the touches all-visible; an
+    index-only scan (the floor, the ranking) would then read the table for every row. Reusing
+    the organisation once that transaction is gone settles them."""
+    url, prefix = postgres_prefix
+    if not url:
+        pytest.skip("PostgreSQL tests need " + POSTGRES_ENV)
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{prefix}tiny"'))
+    schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{prefix}tiny"
+    engine = create_engine(schema_url)
+    holder = admin.connect()
+    try:
+        holder.execute(text("SELECT txid_current()"))  # a transaction with an id, left open while the organisation is built
+        orgs.build(schema_url, orgs.SIZES["tiny"])
+        assert "interactions" in orgs._not_all_visible(engine)
+        holder.rollback()
+        orgs.build(schema_url, orgs.SIZES["tiny"])  # reused: vacuumed again
+        assert orgs._not_all_visible(engine) == []
+    finally:
+        holder.close()
+        engine.dispose()
+        admin.dispose()
