@@ -4,6 +4,7 @@ summary as a recomputation from every record, and the client's records not read 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Callable
 
@@ -74,6 +75,16 @@ def test_a_fold_gives_the_recomputed_summary_or_declines() -> None:
                 assert result == expected, (records[:b], a)
             summary = expected
     assert folded > 1000 and declined > 100, (folded, declined)
+
+
+def test_a_same_day_touch_is_not_folded_into_a_summary_that_does_not_know_its_newest_id() -> None:
+    """A summary written without the newest touch's id (by a release before migration 0014,
+    still running beside this one) cannot place a touch of the same day: recomputed."""
+    known = summaries.summarize(7, [(DAY0, "give", None)], [], None, 40)
+    unknown = replace(known, last_touch_id=None)
+    same_day = Appended(touches=[(DAY0, "ask", None, 41)])
+    assert fold(known, same_day) is not None and fold(unknown, same_day) is None
+    assert fold(unknown, Appended(touches=[(DAY0 + timedelta(days=1), "ask", None, 41)])) is not None
 
 
 def _declines(summary: summaries.Summary, new: Appended) -> bool:
