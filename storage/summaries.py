@@ -23,12 +23,12 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import TableClause, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from coaching.model import Reason
 from coaching.nudges import TREND_DAYS
-from storage.common import IN_CHUNK, insert_for
+from storage.common import IN_CHUNK
 from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow
 
 KEPT_TOUCHES = 12  # the latest touches kept whatever their age (client_histories' default)
@@ -160,23 +160,26 @@ def _notes(session: Session, interaction_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def rebuild(session: Session, workspace_id: str) -> int:
+def rebuild(session: Session, workspace_id: str, into: TableClause | None = None) -> int:
     """Every summary of the workspace recomputed from its rows (the migration, ``coach
-    summaries rebuild``, a database loaded around the write path)."""
-    session.execute(delete(ClientSummaryRow).where(ClientSummaryRow.workspace_id == workspace_id))
+    summaries rebuild``, a database loaded around the write path). ``into``: the table as a
+    migration created it, written with the columns it has (later ones fill their own)."""
+    table = ClientSummaryRow.__table__ if into is None else into
+    session.execute(delete(table).where(table.c.workspace_id == workspace_id))
     batch: list[dict[str, Any]] = []
     written = 0
     for summary in compute(session, workspace_id):
-        batch.append(encode(summary) | {"workspace_id": workspace_id})
+        row = encode(summary) | {"workspace_id": workspace_id}
+        batch.append({c.name: row[c.name] for c in table.c})
         if len(batch) == 5_000:
-            written += _insert(session, batch)
+            written += _insert(session, table, batch)
             batch = []
-    return written + _insert(session, batch)
+    return written + _insert(session, table, batch)
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
+def _insert(session: Session, table: TableClause, rows: list[dict[str, Any]]) -> int:
     if rows:
-        session.execute(insert_for(session, ClientSummaryRow), rows)
+        session.execute(table.insert(), rows)
     return len(rows)
 
 

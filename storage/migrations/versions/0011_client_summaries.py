@@ -65,15 +65,7 @@ def upgrade() -> None:
     table = sa.table("client_summaries", *map(sa.column, columns))
     session = Session(bind=op.get_bind())
     for (workspace_id,) in session.execute(sa.text("SELECT id FROM workspaces ORDER BY id")).all():
-        batch = []
-        for summary in summaries.compute(session, workspace_id):
-            row = summaries.encode(summary) | {"workspace_id": workspace_id}
-            batch.append({k: row[k] for k in columns})
-            if len(batch) == 5_000:
-                session.execute(table.insert(), batch)
-                batch = []
-        if batch:
-            session.execute(table.insert(), batch)
+        summaries.rebuild(session, workspace_id, into=table)
     session.flush()
 
 
