@@ -23,6 +23,8 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.down = False
         self.refused = 0  # connections refused while cut
+        self.recording = False  # while True, what clients send to the server is kept in ``sent``
+        self.sent = bytearray()
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -62,12 +64,14 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open.update((client, upstream))
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, outbound in ((client, upstream, True), (upstream, client, False)):
+                threading.Thread(target=self._pump, args=(source, sink, outbound), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, outbound: bool) -> None:
         try:
             while data := source.recv(65536):
+                if outbound and self.recording:
+                    self.sent += data
                 sink.sendall(data)
         except OSError:
             pass
