@@ -6,6 +6,7 @@ mid-transaction); and once the database is back, the next unit of work simply wo
 from __future__ import annotations
 
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from coaching.errors import StorageRefused, StorageUnavailable
 from coaching.model import Workspace
-from storage.db import make_engine, upgrade
+from storage.db import IDLE_PING_S, make_engine, upgrade
 from storage.requests import RequestInbox
 from storage.uow import make_uow_factory
 from tests.tcp_proxy import proxied_database
@@ -125,6 +126,7 @@ def test_a_cut_mid_transaction_raises_storage_unavailable_and_the_pool_recovers(
 
         proxy.cut()  # the pooled connection dies while idle ...
         proxy.restore()
+        time.sleep(IDLE_PING_S + 0.1)
         with factory() as uow:  # ... and the pool's check replaces it: no error at all
             assert uow.workspaces.get("w1") is not None
 
@@ -143,5 +145,49 @@ def test_a_cut_mid_transaction_raises_storage_unavailable_and_the_pool_recovers(
         with factory() as uow:  # nothing of the cut transaction was committed
             assert uow.workspaces.get("w1") is not None
             assert uow.workspaces.get("w2") is None
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_dropped_just_after_use_fails_once_then_the_pool_is_renewed(proxied) -> None:
+    """Given back less than ``IDLE_PING_S`` ago, a connection is lent without a ping: if it
+    died meanwhile, its unit of work fails, and every connection from before is replaced."""
+    proxy, url = proxied
+    engine = make_engine(url, pool_size=3)
+    try:
+        upgrade(engine)
+        factory = make_uow_factory(engine)
+        with factory() as one, factory() as two, factory() as three:  # three connections in the pool
+            for uow in (one, two, three):
+                uow.workspaces.get("w1")
+        proxy.cut()  # all three die a moment after their use
+        proxy.restore()
+        with pytest.raises(StorageUnavailable):
+            with factory() as uow:
+                uow.workspaces.get("w1")
+        for _ in range(3):  # the other two were replaced too: no second failure
+            with factory() as uow:
+                assert uow.workspaces.get("w1") is None
+    finally:
+        engine.dispose()
+
+
+def test_pinging_only_idle_connections_spares_a_busy_server_the_round_trip(proxied) -> None:
+    """What the coach sends when it borrows a connection given back a moment ago (nothing), and
+    one idle for longer than ``IDLE_PING_S`` (the ping, an empty query)."""
+    proxy, url = proxied
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        proxy.recording = True
+        with engine.connect():
+            pass
+        busy, proxy.sent = bytes(proxy.sent), bytearray()
+        time.sleep(IDLE_PING_S + 0.1)
+        with engine.connect():
+            pass
+        proxy.recording = False
+        assert busy == b"" and proxy.sent
     finally:
         engine.dispose()
