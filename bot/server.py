@@ -18,7 +18,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.signature import SignatureVerifier
 
-from bot import http_metrics, turn_pool
+from bot import event_loop, http_metrics, turn_pool
 from bot.bootstrap import Coach
 from bot.settings import Settings
 from bot.teams.auth import access_from as teams_access
@@ -210,6 +210,7 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
             app.on_startup.append(create_tables)
         if settings.slack_app_token:
             app.on_startup.append(_socket_mode(slack, settings.slack_app_token))
+    app.on_startup.append(event_loop.say_which)
     app.on_startup.append(_freeze_startup_objects)  # last: after everything else has started
     app.on_cleanup.append(_unfreeze)
     return app

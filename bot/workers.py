@@ -34,6 +34,7 @@ from aiohttp import web
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
+from bot import event_loop
 from bot.logs import JsonFormatter
 
 GRACEFUL_S = 30  # how long a stopping worker may finish what it is answering
@@ -57,7 +58,7 @@ def options(host: str, port: int, workers: int) -> dict[str, Any]:
     return {
         "bind": [bind_address(host, port)],
         "workers": workers,
-        "worker_class": "aiohttp.GunicornWebWorker",
+        "worker_class": event_loop.WORKER_CLASS,  # uvloop's, where it is installed
         "graceful_timeout": GRACEFUL_S,
         "timeout": HEARTBEAT_S,
         "keepalive": KEEPALIVE_S,

@@ -88,7 +88,7 @@ def serve(host: str, port: int, workers: int, chat_as: str | None) -> None:
     Mode if configured, and the scheduler (unless COACH_SCHEDULER=false)."""
     from aiohttp import web
 
-    from bot import logs
+    from bot import event_loop, logs
 
     chosen = load_settings()
     if workers > 1 and chosen.url.startswith("sqlite"):  # one process is SQLite's topology
@@ -109,7 +109,8 @@ def serve(host: str, port: int, workers: int, chat_as: str | None) -> None:
         return
     if runner is not None:
         _run_scheduler_with(app, runner)
-    web.run_app(app, host=host, port=port, print=None, access_log_class=logs.AccessLogger)
+    web.run_app(app, host=host, port=port, print=None, access_log_class=logs.AccessLogger,
+                loop=event_loop.new_event_loop())
 
 
 def _metrics_directory(settings, workers: int):
