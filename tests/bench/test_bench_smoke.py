@@ -79,6 +79,11 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
     assert json.loads((tmp_path / RESULTS).read_text(encoding="utf-8"))["nudge_run"] == results["nudge_run"]
     for heading in ("Daily nudge run", "/teamhealth", "Slack and Teams endpoints", "smoke sizes"):
         assert heading in written
+    for entry in results["endpoints"]:  # the modal logs' throughput, run twice: the slower run shown, both listed
+        runs, shown = entry["slack_throughput_form_runs"], entry["slack_throughput_form"]
+        assert len(runs) == 2 and shown["per_second"] == min(r["per_second"] for r in runs)
+        assert all(r["complete"] and (r["duplicates_found"], r["missing"], r["unexpected"]) == (0, 0, 0) for r in runs)
+        assert " / ".join(f"{r['per_second']:,.0f}" for r in runs) in written
     several = [e for e in results["endpoints"] if e.get("workers", 1) > 1]
     if url and (os.cpu_count() or 1) > 1:  # PostgreSQL's throughput again, one server process per core
         [entry] = several
