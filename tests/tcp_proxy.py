@@ -1,8 +1,9 @@
 """A TCP proxy a test can cut: the database "unreachable" for as long as the test says.
 
 ``cut()`` closes every connection going through it and refuses new ones (each is accepted and
-closed at once, as a server that went away would); ``restore()`` lets them through again. Threads
-only, so it serves any client (a connection pool, another process).
+closed at once, as a server that went away would); ``restore()`` lets them through again. While
+``recording`` is set, what clients send the server is kept in ``sent``, for a test that reads the
+wire. Threads only, so it serves any client (a connection pool, another process).
 """
 
 from __future__ import annotations
