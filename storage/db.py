@@ -45,8 +45,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
             # an unreachable server fails a request in seconds instead of hanging it
             kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         engine = translate_errors(create_engine(url, **kwargs))
-        if not kwargs.get("pool_pre_ping"):  # a caller asking for SQLAlchemy's own ping on every checkout gets it
-            _ping_when_idle(engine)
+        _ping_when_idle(engine)
         return engine
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
