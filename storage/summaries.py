@@ -18,6 +18,7 @@ a summary).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -87,12 +88,30 @@ def summarize(client_id: int, touches: Sequence[tuple[date, str, str | None]],
 
 # -- rows ------------------------------------------------------------------------------------
 
+# An item's text and its value, both ways, kept for the few thousand most recent: every logged
+# touch decodes and encodes its client's kept touches (dozens for a busy client), mostly days
+# and purposes seen a moment ago.
+@lru_cache(maxsize=4096)
+def _item_text(item: tuple[date, Any]) -> str:
+    return f"{item[0].isoformat()} {item[1]}"
+
+
+@lru_cache(maxsize=4096)
+def _touch(text: str) -> tuple[date, str]:
+    return date.fromisoformat(text[:10]), text[11:]
+
+
+@lru_cache(maxsize=4096)
+def _entry(text: str) -> tuple[date, int]:
+    return date.fromisoformat(text[:10]), int(text[11:])
+
+
 def encode(summary: Summary) -> dict[str, Any]:
     return dict(
         client_id=summary.client_id, through_on=summary.through_on,
-        touches=",".join(f"{on.isoformat()} {p}" for on, p in summary.touches),
+        touches=",".join(map(_item_text, summary.touches)),
         last_note=summary.last_note, balance=summary.balance, first_entry_on=summary.first_entry_on,
-        entries=",".join(f"{on.isoformat()} {a}" for on, a in summary.entries),
+        entries=",".join(map(_item_text, summary.entries)),
         last_setback_on=summary.last_setback_on, last_put_right_on=summary.last_put_right_on,
         last_won_on=summary.last_won_on, last_touch_id=summary.last_touch_id,
     )
@@ -106,10 +125,9 @@ def items(column: str) -> list[str]:
 
 def decode(row: Any) -> Summary:
     """A ``client_summaries`` row (or any row with its columns) as a :class:`Summary`."""
-    day = date.fromisoformat
     return Summary(
-        row.client_id, row.through_on, tuple((day(t[:10]), t[11:]) for t in items(row.touches)), row.last_note,
-        int(row.balance), row.first_entry_on, tuple((day(e[:10]), int(e[11:])) for e in items(row.entries)),
+        row.client_id, row.through_on, tuple(map(_touch, items(row.touches))), row.last_note,
+        int(row.balance), row.first_entry_on, tuple(map(_entry, items(row.entries))),
         row.last_setback_on, row.last_put_right_on, row.last_won_on, row.last_touch_id,
     )
 

@@ -23,6 +23,7 @@ waited for).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Sequence
@@ -40,6 +41,7 @@ from storage.summaries import (
 _DIRTY = "client_summaries.dirty"  # (workspace, client) -> the earliest record date written
 _APPENDED = "client_summaries.appended"  # (workspace, client) -> its appended records, or None
 _STORED = "client_summaries.stored"  # (workspace, client) -> its stored summary, read (and locked) early
+_FOLDED = "client_summaries.folded"  # (workspace, client) -> its last fold, and what it was made of
 
 
 @dataclass
@@ -104,9 +106,11 @@ def _fold_touches(summary: Summary, new: list[tuple[date, str, str | None, int]]
         if touches and (on < touches[0][0] or (on == touches[0][0] and (newest_id is None or touch_id < newest_id))):
             return None
         # The kept touches are the newest of all (the latest KEPT_TOUCHES, and every one within
-        # WINDOW_DAYS of the newest): a newer touch only moves that boundary forward.
+        # WINDOW_DAYS of the newest): a newer touch only moves that boundary forward. Both are
+        # a leading run of the touches (newest first), so what stays is the longer of the two.
         start = on - timedelta(days=WINDOW_DAYS)
-        touches = ((on, purpose),) + tuple(t for rank, t in enumerate(touches, 1) if rank < KEPT_TOUCHES or t[0] > start)
+        within = bisect_left(touches, True, key=lambda t: t[0] <= start)
+        touches = ((on, purpose),) + touches[:max(KEPT_TOUCHES - 1, within)]
         note, newest_id = (text if text and text.strip() else None), touch_id
     return touches, note, newest_id
 
@@ -148,21 +152,35 @@ def current(session: Session, workspace_id: str, client_id: int) -> Summary | No
     if key not in stored:
         stored[key] = _stored(session, workspace_id, [client_id]).get(client_id)
     kept = stored[key]
-    return None if kept is None else fold(kept, new)
+    return None if kept is None else _fold_once(session.info.setdefault(_FOLDED, {}), key, kept, new)
+
+
+def _fold_once(folds: dict[Any, tuple[Any, Summary | None]], key: Any, kept: Summary, new: Appended) -> Summary | None:
+    """``fold(kept, new)``, worked out again only when ``kept`` or ``new`` changed since the last
+    time for ``key``: a log's reply asks for its client's summary twice (balance, latest
+    purposes) and the commit stores it, and each fold copies every kept touch."""
+    made_of = (kept, len(new.touches), len(new.entries), len(new.won))  # ``new`` only grows
+    done = folds.get(key)
+    if done is None or done[0][0] is not kept or done[0][1:] != made_of[1:]:
+        done = folds[key] = (made_of, fold(kept, new))
+    return done[1]
 
 
 def refresh(session: Session, workspace_id: str, client_ids: Sequence[int],
             appended: dict[int, Appended | None] | None = None,
-            early: dict[int, Summary | None] | None = None, snapshots_from: date | None = None) -> int:
+            early: dict[int, Summary | None] | None = None, snapshots_from: date | None = None,
+            folds: dict[Any, tuple[Any, Summary | None]] | None = None) -> int:
     """Bring the summaries of ``client_ids`` up to date (holding their locks on PostgreSQL):
     those in ``appended`` folded where they can be, the others recomputed from their records.
-    ``early``: stored summaries already read (and locked) in this transaction, by :func:`current`.
+    ``early``: stored summaries already read (and locked) in this transaction, by :func:`current`,
+    and ``folds`` the folds it made of them (by workspace and client).
     ``snapshots_from``: the workspace's team snapshots from that day on are removed too (on
     PostgreSQL, with one client, in the same statement as its summary)."""
     ids = sorted(set(client_ids))
     merged = False
     for start in range(0, len(ids), IN_CHUNK):
-        rows = _refreshed(session, workspace_id, ids[start:start + IN_CHUNK], appended or {}, early or {})
+        rows = _refreshed(session, workspace_id, ids[start:start + IN_CHUNK], appended or {}, early or {},
+                          {} if folds is None else folds)
         if len(ids) == 1 and snapshots_from is not None and session.get_bind().dialect.name == "postgresql":
             session.execute(built_once(session, "summaries.upsert_forgetting", _upsert_forgetting),
                             rows[0] | {"snapshots_ws": workspace_id, "snapshots_from": snapshots_from})
@@ -175,7 +193,7 @@ def refresh(session: Session, workspace_id: str, client_ids: Sequence[int],
 
 
 def _refreshed(session: Session, workspace_id: str, part: list[int], appended: dict[int, Appended | None],
-               early: dict[int, Summary | None]) -> list[dict[str, Any]]:
+               early: dict[int, Summary | None], folds: dict[Any, tuple[Any, Summary | None]]) -> list[dict[str, Any]]:
     """The rows to store for ``part``: folded, or recomputed."""
     unread = [cid for cid in part if cid not in early]
     stored = _stored(session, workspace_id, unread) if unread else {}
@@ -183,7 +201,7 @@ def _refreshed(session: Session, workspace_id: str, part: list[int], appended: d
     rows, rest = [], []
     for client_id in part:
         new, kept = appended.get(client_id), stored.get(client_id)
-        folded = fold(kept, new) if new is not None and kept is not None else None
+        folded = _fold_once(folds, (workspace_id, client_id), kept, new) if new is not None and kept is not None else None
         if folded is None:
             rest.append(client_id)
         else:
@@ -240,6 +258,7 @@ def _before_commit(session: Session) -> None:
     dirty: dict[tuple[str, int], date | None] = session.info.pop(_DIRTY, None) or {}
     appended: dict[tuple[str, int], Appended | None] = session.info.pop(_APPENDED, None) or {}
     early: dict[tuple[str, int], Summary | None] = session.info.pop(_STORED, None) or {}
+    folds = session.info.pop(_FOLDED, None) or {}
     by_workspace: dict[str, list[int]] = {}
     since: dict[str, date | None] = {}
     for (workspace_id, client_id), day in dirty.items():
@@ -247,7 +266,7 @@ def _before_commit(session: Session) -> None:
         since[workspace_id] = _earliest(since.get(workspace_id, day), day)
     for workspace_id, ids in sorted(by_workspace.items()):
         refresh(session, workspace_id, ids, {cid: appended.get((workspace_id, cid)) for cid in ids},
-                {cid: early[(ws, cid)] for ws, cid in early if ws == workspace_id}, since[workspace_id])
+                {cid: early[(ws, cid)] for ws, cid in early if ws == workspace_id}, since[workspace_id], folds)
 
 
 # On the table, not the ORM class: an ORM DELETE first looks for matching objects in the session.
@@ -257,5 +276,5 @@ _SNAPSHOTS_FROM = delete(_snapshots).where(_snapshots.c.workspace_id == bindpara
 
 
 def _forget(session: Session) -> None:
-    for key in (_DIRTY, _APPENDED, _STORED):
+    for key in (_DIRTY, _APPENDED, _STORED, _FOLDED):
         session.info.pop(key, None)

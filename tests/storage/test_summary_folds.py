@@ -25,11 +25,16 @@ PURPOSES = [p.value for p in Purpose]
 def _records(rnd: random.Random, n: int) -> list[tuple[str, Any]]:
     """``n`` records in the order a client's transactions would append them: touches mostly
     later than the last, some on the same day or backdated; entries and wins of any day."""
-    day, out = DAY0, []
+    day, out, days = DAY0, [], []
+    # a busy client (touched every day or two: more than KEPT_TOUCHES within the window), or not
+    steps = [0, 1, 1, 2, 3, -1] if rnd.random() < 0.5 else [0, 1, 1, 2, 3, 5, 20, 60, 100, -5]
     for k in range(n):
-        day += timedelta(days=rnd.choice([0, 1, 1, 2, 3, 5, 20, 60, 100, -5]))
+        day += timedelta(days=rnd.choice(steps))
+        if days and rnd.random() < 0.1:  # exactly a window after an earlier touch: the kept touches' edge
+            day = max(day, rnd.choice(days[-30:]) + timedelta(days=summaries.WINDOW_DAYS))
         what = rnd.random()
         if what < 0.5:
+            days.append(day)
             # ids rise as a sequence gives them; now and then a lower one, as a transaction that
             # took its id first and committed second has
             touch_id = 10 * k - (15 if rnd.random() < 0.1 else 0)
