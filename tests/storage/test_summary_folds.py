@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from coaching.model import EntryDraft, InteractionDraft, Kind, Purpose, Reason
 from storage import summaries
-from storage.summary_upkeep import Appended, fold
+from storage.summary_upkeep import Appended, _stored, fold
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.world import DAY0, World, build_world
 
@@ -189,3 +189,26 @@ def test_a_touch_after_the_last_commits_without_reading_the_clients_records(uow_
         assert summaries.check(uow.session, world.workspace_id) == []
         acme = next(summaries.compute(uow.session, world.workspace_id, [world.acme.id]))
     assert acme.last_note == "sent the benchmark" and acme.touches[0] == (DAY0 + timedelta(days=1), "give")
+
+
+def test_a_record_appended_after_the_reply_asked_is_folded_in_too(uow_factory: UowFactory) -> None:
+    """The reply's reads and the commit share one fold, made again when the transaction appended
+    more after a read: the later entry is in the next read and in the stored summary."""
+    with uow_factory() as uow:
+        world = build_world(uow)
+        _log(uow, world, world.acme.id, DAY0, 0, random.Random(1))
+        uow.commit()
+    ws, acme, on = world.workspace_id, world.acme.id, DAY0 + timedelta(days=1)
+    with uow_factory() as uow:
+        before = uow.ledger.balance(ws, acme)
+        uow.interactions.add(ws, world.ann.id, InteractionDraft(acme, on, Kind.CALL, Purpose.GIVE))
+        uow.ledger.add(ws, EntryDraft(acme, world.ann.id, 3, Reason.GIVE_TOUCH, on, key="give"))
+        first = uow.ledger.balance(ws, acme)
+        uow.ledger.add(ws, EntryDraft(acme, world.ann.id, -2, Reason.PROMISE_BROKEN, on, key="late"))
+        second = uow.ledger.balance(ws, acme)
+        uow.commit()
+    assert (first, second) == (before + 3, before + 1)
+    with uow_factory() as uow:
+        assert summaries.check(uow.session, ws) == []
+        stored = _stored(uow.session, ws, [acme])[acme]  # the row as the commit wrote it
+    assert stored.balance == before + 1 and stored.last_setback_on == on
