@@ -18,8 +18,8 @@ a summary).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence

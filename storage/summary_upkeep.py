@@ -42,6 +42,7 @@ _DIRTY = "client_summaries.dirty"  # (workspace, client) -> the earliest record 
 _APPENDED = "client_summaries.appended"  # (workspace, client) -> its appended records, or None
 _STORED = "client_summaries.stored"  # (workspace, client) -> its stored summary, read (and locked) early
 _FOLDED = "client_summaries.folded"  # (workspace, client) -> its last fold, and what it was made of
+Folds = dict[Any, tuple[Any, "Summary | None"]]  # what is kept under _FOLDED
 
 
 @dataclass
@@ -155,7 +156,7 @@ def current(session: Session, workspace_id: str, client_id: int) -> Summary | No
     return None if kept is None else _fold_once(session.info.setdefault(_FOLDED, {}), key, kept, new)
 
 
-def _fold_once(folds: dict[Any, tuple[Any, Summary | None]], key: Any, kept: Summary, new: Appended) -> Summary | None:
+def _fold_once(folds: Folds, key: Any, kept: Summary, new: Appended) -> Summary | None:
     """``fold(kept, new)``, worked out again only when ``kept`` or ``new`` changed since the last
     time for ``key``: a log's reply asks for its client's summary twice (balance, latest
     purposes) and the commit stores it, and each fold copies every kept touch."""
@@ -169,7 +170,7 @@ def _fold_once(folds: dict[Any, tuple[Any, Summary | None]], key: Any, kept: Sum
 def refresh(session: Session, workspace_id: str, client_ids: Sequence[int],
             appended: dict[int, Appended | None] | None = None,
             early: dict[int, Summary | None] | None = None, snapshots_from: date | None = None,
-            folds: dict[Any, tuple[Any, Summary | None]] | None = None) -> int:
+            folds: Folds | None = None) -> int:
     """Bring the summaries of ``client_ids`` up to date (holding their locks on PostgreSQL):
     those in ``appended`` folded where they can be, the others recomputed from their records.
     ``early``: stored summaries already read (and locked) in this transaction, by :func:`current`,
@@ -193,7 +194,7 @@ def refresh(session: Session, workspace_id: str, client_ids: Sequence[int],
 
 
 def _refreshed(session: Session, workspace_id: str, part: list[int], appended: dict[int, Appended | None],
-               early: dict[int, Summary | None], folds: dict[Any, tuple[Any, Summary | None]]) -> list[dict[str, Any]]:
+               early: dict[int, Summary | None], folds: Folds) -> list[dict[str, Any]]:
     """The rows to store for ``part``: folded, or recomputed."""
     unread = [cid for cid in part if cid not in early]
     stored = _stored(session, workspace_id, unread) if unread else {}
@@ -201,7 +202,7 @@ def _refreshed(session: Session, workspace_id: str, part: list[int], appended: d
     rows, rest = [], []
     for client_id in part:
         new, kept = appended.get(client_id), stored.get(client_id)
-        folded = _fold_once(folds, (workspace_id, client_id), kept, new) if new is not None and kept is not None else None
+        folded = None if new is None or kept is None else _fold_once(folds, (workspace_id, client_id), kept, new)
         if folded is None:
             rest.append(client_id)
         else:
