@@ -70,11 +70,11 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 def _ping_when_idle(engine: Engine) -> None:
     """A connection the server dropped while it sat in the pool (a restart, a network cut) is
     noticed when it is next lent and replaced: the first request after an outage works instead
-    of failing once more. A connection given back
-    less than ``IDLE_PING_S`` ago is lent as it is, as a busy server's are (the ping was a
-    round trip on every checkout, about 0.1 ms of the coach's CPU each). Should one of those
-    have died meanwhile, its statement fails (``StorageUnavailable``), and that failure makes
-    the pool replace every connection older than it too."""
+    of failing once more. A connection given back less than ``IDLE_PING_S`` ago is lent as it
+    is, as a busy server's are (the ping was a round trip on every checkout, about 0.1 ms of the
+    coach's CPU each). Should one of those have died meanwhile, its statement fails
+    (``StorageUnavailable``), and that failure makes the pool replace every connection older
+    than it too."""
     dialect = engine.dialect
 
     @event.listens_for(engine, "checkin")
