@@ -55,7 +55,8 @@ def nudges_with_histories(
     out what its rep snoozed or dismissed. ``rep_ids`` narrows a workspace scan to some reps."""
     quiet = uow.feedback.suppressed(workspace_id, as_of, rep_id)  # snoozed or dismissed by the rep
     scope = sorted(rep_ids) if rep_ids is not None else None
-    for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id, rep_ids=scope):
+    for history in uow.histories.client_histories(workspace_id, as_of, rep_id=rep_id, rep_ids=scope,
+                                                  quiet_for=rules.nudging):
         for n in detect(history, as_of, rules.nudging):
             if (n.rep_id, n.subject) not in quiet:
                 yield n, history

@@ -25,20 +25,14 @@ from coaching.model import (
     Workspace,
 )
 from coaching.nudges import ClientHistory
+from coaching.rules import Nudging
 from coaching.trust import Signal
 
 if TYPE_CHECKING:  # annotations only: import these from coaching.records
     from coaching.privacy import PrivacyRepository
     from coaching.snapshots import SnapshotRepository
     from coaching.records import (
-        ChannelCapture,
-        NudgeFeedback,
-        DialogState,
-        ChatReference,
-        Delivery,
-        DeliveryItem,
-        PersonDraft,
-        SentItem,
+        ChannelCapture, ChatReference, Delivery, DeliveryItem, DialogState, NudgeFeedback, PersonDraft, SentItem,
         TouchRow,
     )
 
@@ -173,15 +167,17 @@ class HistoryRepository(Protocol):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
-        rep_ids: Sequence[int] | None = None,
+        rep_ids: Sequence[int] | None = None, quiet_for: Nudging | None = None,
     ) -> Iterator[ClientHistory]:
         """One history per client (of ``rep_id``, or of any of ``rep_ids``, or of ``team_ids``,
         each narrowing further when given), ordered by client id. ``touches`` holds the
         latest ``touches_per_client`` touches plus every touch within ``window_days``, all on
-        or before ``as_of``, newest first."""
-    def rep_touch_counts(
-        self, workspace_id: str, as_of: date, recent_days: int, baseline_days: int
-    ) -> dict[int, tuple[int, int]]:
+        or before ``as_of``, newest first. ``quiet_for``: clients kept quiet on ``as_of`` under
+        those rules may be left out (:meth:`keep_quiet_days`), and a few then come last."""
+    def keep_quiet_days(self, workspace_id: str, day: date, rules: Nudging, after: int = 0) -> tuple[int | None, int]:
+        """Keep, for clients after id ``after``, the days from ``day`` they raise nothing unless
+        written to; the last client seen (None: no more), how many got quiet days."""
+    def rep_touch_counts(self, workspace_id: str, as_of: date, recent_days: int, baseline_days: int) -> dict[int, tuple[int, int]]:
         """rep id -> (touches in the last ``recent_days``, touches in the ``baseline_days`` before)."""
     def touches_between(self, workspace_id: str, team_ids: Sequence[int], start: date, end: date) -> list[TouchRow]:
         """Touches on clients of these teams with ``start <= on <= end``."""

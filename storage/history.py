@@ -26,7 +26,6 @@ server-side cursors.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from datetime import date, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -35,16 +34,16 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select, text, union_all
 from sqlalchemy.orm import Session, aliased
 
-from coaching.model import PromiseStatus, Purpose, Reason, TrustLevel
-from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, AnsweredProblem, ClientHistory, OpenPromise, Touch, WaitingProblem
-from storage import summaries
+from coaching.model import PromiseStatus, Reason
+from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, ClientHistory, OpenPromise, Touch
+from coaching.rules import Nudging
+from storage import quiet_days, summaries, summary_decoder
 from storage.activity import IN_CHUNK
 from storage.period_reads import PeriodReads
 from storage.models import ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow
 from storage.repositories import trust
+from storage.summary_decoder import PURPOSES, Decoder, note, problems
 
-PURPOSES = {purpose.value: purpose for purpose in Purpose}
-TRUST = {level.value: level for level in TrustLevel}
 SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value)
 Key = int  # client id: the order every stream arrives in
 STALE_MAX = 200  # clients read in full beside the summaries; beyond this and a quarter of the
@@ -55,15 +54,19 @@ class _Stream:
     """One query's rows, grouped by client, consumed in step with the client stream. Every
     stream selects ``owner_id, client_id`` first."""
 
-    def __init__(self, rows: Iterable[Any]) -> None:
+    def __init__(self, rows: Iterable[Any], passed: list[Key] | None = None) -> None:
         self._groups = groupby(rows, key=itemgetter(1))
         self._head = next(self._groups, None)
+        self.passed = passed  # when a list, the clients of the groups skipped go there
 
     def take(self, key: Key) -> list[Any]:
         # Groups before ``key`` belong to no listed client: the client changed owner or team
         # between two of the queries (each statement sees its own snapshot under READ
-        # COMMITTED), so it was in scope for this query and not for the clients query. Skip them.
+        # COMMITTED), so it was in scope for this query and not for the clients query; or the
+        # clients query left it out as quiet. Skip them (noting them, when asked).
         while self._head is not None and self._head[0] < key:
+            if self.passed is not None:
+                self.passed.append(self._head[0])
             self._head = next(self._groups, None)
         if self._head is None or self._head[0] != key:
             return []
@@ -71,68 +74,12 @@ class _Stream:
         self._head = next(self._groups, None)
         return rows
 
-
-def _problems(rows: list[Any], as_of: date) -> tuple[tuple[WaitingProblem, ...], tuple[AnsweredProblem, ...]]:
-    """A client's unsolved problems as of ``as_of`` (raised by then): waiting for a first
-    response, or answered."""
-    if not rows:
-        return (), ()
-    rows = [r for r in rows if r[4] <= as_of]
-    waiting = tuple(WaitingProblem(r[2], r[3], r[4]) for r in rows if r[5] is None or r[5] > as_of)
-    answered = tuple(AnsweredProblem(r[2], r[3], r[5]) for r in rows if r[5] is not None and r[5] <= as_of)
-    return waiting, answered
-
-
-def _note(note: str | None) -> str | None:
-    """A touch's note as ``ClientHistory.last_note`` holds it: ``None`` when blank."""
-    return note if note and note.strip() else None
-
-
-class _Decoder:
-    """A ``client_summaries`` row (joined to its client) as the :class:`ClientHistory` it keeps
-    for ``as_of``. Every client of a nudge run or a team report passes through here, so it is
-    written for speed: one ``Touch`` per day and purpose, shared; the cut of the touches kept by
-    a binary search on their days (newest first)."""
-
-    def __init__(self, as_of: date, limit: int, window_days: int) -> None:
-        self.as_of, self.limit = as_of, limit
-        self.window_start = (as_of - timedelta(days=window_days)).isoformat()
-        self.before = as_of - timedelta(days=TREND_DAYS)
-        self.cutoff = self.before.isoformat()  # the entries after it are undone for balance_before
-        self.seen: dict[str, Touch] = {}  # one Touch per day and purpose: they are immutable
-
-    def touches(self, column: str | None) -> tuple[Touch, ...]:
-        """The latest ``limit`` touches and every later one within the window, newest first."""
-        items = summaries.items(column)
-        if len(items) > self.limit:  # beyond the latest few, keep the days within the window
-            window_start = self.window_start
-            items = items[:bisect_left(items, True, lo=self.limit, key=lambda item: item[:10] <= window_start)]
-        seen = self.seen
-        try:
-            return tuple([seen[item] for item in items])
-        except KeyError:
-            for item in items:
-                if item not in seen:
-                    seen[item] = Touch(date.fromisoformat(item[:10]), PURPOSES[item[11:]])
-            return tuple([seen[item] for item in items])
-
-    def __call__(self, row: Any, promises: list[Any], problems: list[Any]) -> ClientHistory:
-        (owner_id, client_id, name, created_on, level, _, _, touches, note, balance, first_entry_on, entries,
-         setback, put_right, won) = row
-        waiting, answered = _problems(problems, self.as_of)
-        if first_entry_on is None or first_entry_on > self.before:
-            balance_before = None
-        else:
-            cutoff = self.cutoff
-            balance_before = balance - sum(int(e[11:]) for e in summaries.items(entries) if e[:10] > cutoff)
-        return ClientHistory(
-            client_id, name, owner_id, created_on, touches=self.touches(touches),
-            open_promises=tuple([OpenPromise(*p[2:]) for p in promises]) if promises else (),
-            waiting_problems=waiting, answered_problems=answered,
-            last_won_on=won, last_setback_on=setback, last_put_right_on=put_right,
-            trust_level=None if level is None else TRUST[level],
-            balance=balance, last_note=note, balance_before=balance_before,
-        )
+    def finish(self) -> None:
+        """Skip the groups left, noting their clients when asked."""
+        while self._head is not None:
+            if self.passed is not None:
+                self.passed.append(self._head[0])
+            self._head = next(self._groups, None)
 
 
 class SqlHistoryRepository(PeriodReads):
@@ -143,13 +90,14 @@ class SqlHistoryRepository(PeriodReads):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
-        rep_ids: Sequence[int] | None = None,
+        rep_ids: Sequence[int] | None = None, quiet_for: Nudging | None = None,
     ) -> Iterator[ClientHistory]:
         """Clients of ``rep_id`` (their owner) and/or of ``team_ids``; all when both are None.
         Balance, setbacks, wins, promises made and problems raised count up to ``as_of``;
         ``balance_before`` is the balance as of ``as_of - TREND_DAYS`` (``None`` when the client
         had no ledger entry by then), ``last_note`` the note of the newest touch (``None`` when
-        it is blank)."""
+        it is blank). With ``quiet_for``, the clients whose quiet days under those rules hold
+        ``as_of`` are left out (:mod:`storage.quiet_days`)."""
         if (team_ids is not None and not team_ids) or (rep_ids is not None and not rep_ids):
             return
         scope = self._scope(workspace_id, rep_id, team_ids, rep_ids)
@@ -161,9 +109,13 @@ class SqlHistoryRepository(PeriodReads):
         if touches_per_client <= summaries.KEPT_TOUCHES and window_days <= summaries.WINDOW_DAYS:
             stale = self._stale(as_of, scope)
             if stale is not None:
-                yield from self._summarised(workspace_id, as_of, scope, stale, touches_per_client, window_days)
+                quiet = None if quiet_for is None else quiet_days.key(quiet_for, touches_per_client, window_days)
+                yield from self._summarised(workspace_id, as_of, scope, stale, touches_per_client, window_days, quiet)
                 return
         yield from self._full(workspace_id, as_of, scope, touches_per_client, window_days)
+
+    def keep_quiet_days(self, workspace_id: str, day: date, rules: Nudging, after: int = 0) -> tuple[int | None, int]:
+        return quiet_days.keep(self.session, workspace_id, day, rules, after)
 
     def _stale(self, as_of: date, scope: list[ColumnElement[bool]]) -> list[int] | None:
         """The clients in scope whose summary cannot answer for ``as_of`` (none kept, or it
@@ -179,29 +131,44 @@ class SqlHistoryRepository(PeriodReads):
         return None if len(stale) > total // 4 else stale
 
     def _summarised(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], stale: list[int],
-                    limit: int, window_days: int) -> Iterator[ClientHistory]:
+                    limit: int, window_days: int, quiet: str | None) -> Iterator[ClientHistory]:
         """One ``client_summaries`` row per client, with its open promises and problems; the
-        clients in ``stale`` read in full."""
+        clients in ``stale`` read in full. With ``quiet`` (a key of :mod:`storage.quiet_days`),
+        the clients quiet on ``as_of`` are left out, and then read in full after the others
+        should a promise or a problem stream name one (a write that did not clear its days)."""
         fallback: dict[int, ClientHistory] = {}
         for start in range(0, len(stale), IN_CHUNK):
             part = [*scope, ClientRow.id.in_(stale[start:start + IN_CHUNK])]
             fallback.update((h.client_id, h) for h in self._full(workspace_id, as_of, part, limit, window_days))
-        c, s = ClientRow, ClientSummaryRow
-        rows = select(c.owner_id, c.id, c.name, c.created_on, c.trust_level, s.client_id, s.through_on, s.touches,
-                      s.last_note, s.balance, s.first_entry_on, s.entries, s.last_setback_on, s.last_put_right_on,
-                      s.last_won_on).outerjoin(s, s.client_id == c.id).where(*scope).order_by(c.id)
+        rows = select(*summary_decoder.columns()).outerjoin(
+            ClientSummaryRow, ClientSummaryRow.client_id == ClientRow.id).where(*scope).order_by(ClientRow.id)
+        passed: list[int] | None = None if quiet is None else []
+        if quiet is not None:
+            rows = rows.where(quiet_days.unread(as_of, quiet))
         results = [self._stream(rows), self._stream(self._open_promises(workspace_id, as_of, scope)),
                    self._stream(self._waiting_problems(workspace_id, as_of, scope))]
-        decode = _Decoder(as_of, limit, window_days)
+        decode = Decoder(as_of, limit, window_days)
         try:
-            clients, promises, problems = results[0], *map(_Stream, results[1:])
+            clients, promises, problem_rows = results[0], _Stream(results[1], passed), _Stream(results[2], passed)
             for row in clients:
                 client_id = row[1]
-                open_promises, waiting_rows = promises.take(client_id), problems.take(client_id)
-                yield fallback[client_id] if client_id in fallback else decode(row, open_promises, waiting_rows)
+                open_promises, waiting_rows = promises.take(client_id), problem_rows.take(client_id)
+                history = fallback.pop(client_id, None)
+                yield history if history is not None else decode(row, open_promises, waiting_rows)
+            promises.finish()
+            problem_rows.finish()
         finally:
             for result in results:
                 result.close()
+        if quiet is not None:  # none of these unless a write left stored quiet days behind
+            yield from fallback.values()
+            yield from self._again(workspace_id, as_of, scope, sorted(set(passed or ()) - set(fallback)), limit, window_days)
+
+    def _again(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], ids: list[int], limit: int,
+               window_days: int) -> Iterator[ClientHistory]:
+        for start in range(0, len(ids), IN_CHUNK):
+            yield from self._full(workspace_id, as_of, [*scope, ClientRow.id.in_(ids[start:start + IN_CHUNK])],
+                                  limit, window_days)
 
     def _full(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], touches_per_client: int,
               window_days: int) -> Iterator[ClientHistory]:
@@ -214,11 +181,11 @@ class SqlHistoryRepository(PeriodReads):
             self._stream(self._waiting_problems(workspace_id, as_of, scope)),
         ]
         try:
-            clients, touches, promises, problems = results[0], *map(_Stream, results[1:])
+            clients, touches, promises, problem_rows = results[0], *map(_Stream, results[1:])
             for owner_id, client_id, name, created_on, level, balance, before, setback, put_right, won in clients:
                 key = client_id
                 recent = touches.take(key)
-                waiting, answered = _problems(problems.take(key), as_of)
+                waiting, answered = problems(problem_rows.take(key), as_of)
                 yield ClientHistory(
                     client_id, name, owner_id, created_on,
                     touches=tuple(Touch(t[2], PURPOSES[t[3]]) for t in recent),
@@ -226,7 +193,7 @@ class SqlHistoryRepository(PeriodReads):
                     waiting_problems=waiting, answered_problems=answered,
                     last_won_on=won, last_setback_on=setback, last_put_right_on=put_right, trust_level=trust(level),
                     balance=int(balance or 0), balance_before=None if before is None else int(before),
-                    last_note=_note(recent[0][4]) if recent else None,
+                    last_note=note(recent[0][4]) if recent else None,
                 )
         finally:
             for result in results:

@@ -114,6 +114,7 @@ def encode(summary: Summary) -> dict[str, Any]:
         entries=",".join(map(_item_text, summary.entries)),
         last_setback_on=summary.last_setback_on, last_put_right_on=summary.last_put_right_on,
         last_won_on=summary.last_won_on, last_touch_id=summary.last_touch_id,
+        quiet_from=None, quiet_until=None, quiet_key=None,  # any write: worked out again (storage.quiet_days)
     )
 
 

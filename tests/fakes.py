@@ -23,6 +23,7 @@ from coaching.model import (
 )
 from coaching.ledger import SETBACKS
 from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, AnsweredProblem, ClientHistory, OpenPromise, Touch, WaitingProblem
+from coaching.rules import Nudging
 from coaching.trust import Signal, assess
 from coaching.records import (
     FAILED, INTERRUPTED, PENDING, SENDING, SENT, SKIPPED, ChannelCapture, DialogState, ChatReference, Delivery,
@@ -538,8 +539,9 @@ class FakeHistoryRepository(_Repo):
     def client_histories(
         self, workspace_id: str, as_of: date, *, rep_id: int | None = None,
         team_ids: Sequence[int] | None = None, touches_per_client: int = 12, window_days: int = 90,
-        rep_ids: Sequence[int] | None = None,
+        rep_ids: Sequence[int] | None = None, quiet_for: Nudging | None = None,
     ) -> Iterator[ClientHistory]:
+        # quiet_for may leave clients out; reading them all is what it stands for
         if (team_ids is not None and not team_ids) or (rep_ids is not None and not rep_ids):
             return
         clients = pick(self.data.clients.values(), lambda c: c.id,
@@ -547,6 +549,9 @@ class FakeHistoryRepository(_Repo):
         yield from [self._history(c, as_of, touches_per_client, window_days)
                     for c in clients if (team_ids is None or c.team_id in team_ids)
                     and (rep_ids is None or c.owner_id in rep_ids)]
+
+    def keep_quiet_days(self, workspace_id: str, day: date, rules: Nudging, after: int = 0) -> tuple[int | None, int]:
+        return None, 0  # no quiet days kept: every run reads every client
 
     def _history(self, client: Client, as_of: date, limit: int, window_days: int) -> ClientHistory:
         d, window_start, mine = self.data, as_of - timedelta(days=window_days), {"client_id": client.id}

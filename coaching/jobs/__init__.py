@@ -114,7 +114,21 @@ class ScheduledJobs(Retries, Reminders, Recovery):
             uow.commit()
         log.info("daily upkeep for %s: %s; note text blanked: %s", day, result, blanked.rows if blanked else {})
         report.job(UPKEEP).sent += 1
+        log.info("quiet days kept for %s clients", self.keep_quiet_days(workspace_id, day))
         self.prepare_reports(workspace_id, day)
+
+    def keep_quiet_days(self, workspace_id: str, day: date) -> int:
+        """The days from ``day`` on which each client with nothing open raises no nudge, worked
+        out again where a write cleared them or they run out, a transaction per few thousand
+        clients: the nudge runs of those days leave these clients unread."""
+        after: int | None = 0
+        kept = 0
+        while after is not None:
+            with self.uow_factory() as uow:
+                after, given = uow.histories.keep_quiet_days(workspace_id, day, self.rules.nudging, after)
+                uow.commit()
+            kept += given
+        return kept
 
     def prepare_reports(self, workspace_id: str, day: date) -> None:
         """Keep the past days the day's team reports read (:mod:`coaching.snapshots`): for each

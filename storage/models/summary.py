@@ -32,6 +32,12 @@ class ClientSummaryRow(Base):
     last_won_on: Mapped[date | None] = mapped_column(Date)
     # The newest touch's id: a touch of the same day with a higher id comes before it (0014).
     last_touch_id: Mapped[int | None] = mapped_column(BigId)
+    # The days from ``quiet_from`` to ``quiet_until`` on which the client raises no nudge if
+    # nothing is written, worked out by the daily upkeep with the rules and code ``quiet_key``
+    # names (storage/quiet_days.py); every write clears them (0015).
+    quiet_from: Mapped[date | None] = mapped_column(Date)
+    quiet_until: Mapped[date | None] = mapped_column(Date)
+    quiet_key: Mapped[str | None] = mapped_column(String(32))
 
 
 class TeamSnapshotRow(Base):
