@@ -201,8 +201,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results["nudge_run"].append({"size": size.name, "database": kind, "skipped": "no PostgreSQL"})
                 continue
             url, built = build(dbs, kind, size)
+            upkeep = subprocess_json("bench.upkeep", url, built)
+            _say(f"  quiet days kept: {upkeep['first']['seconds']:.1f} s from nothing, {upkeep['next']['seconds']:.1f} s"
+                 f" the next night; {upkeep['quiet_today']:,} of {upkeep['summaries']:,} clients quiet today")
             runs = nudge_runs(url, built, args.runs)
-            results["nudge_run"].append({"size": size.name, "database": kind, "org": _org_info(built), "runs": runs})
+            results["nudge_run"].append({"size": size.name, "database": kind, "org": _org_info(built), "runs": runs,
+                                         "upkeep": upkeep})
             run = subprocess_json("bench.digest_job", url, built)
             _say(f"  digest job: {run['seconds']:.1f} s for {run['sent']:,} digests, peak {run['rss_peak_mb']:.0f} MB")
             results["digest_job"].append({"size": size.name, "database": kind, "org": _org_info(built), "run": run})

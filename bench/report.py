@@ -72,7 +72,8 @@ def _nudge_section(results: dict[str, Any]) -> list[str]:
     out += _table(["size", "database", "reps / clients / touches", "run s (min / median / max)",
                    "GROUP BY floor s", "ratio run:floor", "peak MB", "nudges", "digest items", "built in s"], rows)
     out += ["", f"Runs per row: {len(results['nudge_run'][0].get('runs', [])) if results['nudge_run'] else 0},"
-                " each in a fresh process. Peak MB is the process's peak resident set (ru_maxrss)."]
+                " each in a fresh process. Peak MB is the process's peak resident set (ru_maxrss).", ""]
+    out += _upkeep_table(results)
     targets = []
     for entry in results["nudge_run"]:
         if "skipped" in entry:
@@ -89,6 +90,21 @@ def _nudge_section(results: dict[str, Any]) -> list[str]:
             targets.append(f"- L on {entry['database']}: median {_s(median)} s within {NUDGE_SECONDS_L:.0f} s:"
                            f" {_verdict(median <= NUDGE_SECONDS_L)}.")
     return out + ["", *targets, ""]
+
+
+def _upkeep_table(results: dict[str, Any]) -> list[str]:
+    """The daily upkeep's quiet days, kept before the runs (``bench.upkeep``)."""
+    rows = [[e["size"], e["database"], _s(e["upkeep"]["first"]["seconds"]), f"{e['upkeep']['first']['kept']:,}",
+             _s(e["upkeep"]["next"]["seconds"]), f"{e['upkeep']['next']['kept']:,}",
+             f"{e['upkeep']['quiet_today']:,} of {e['upkeep']['summaries']:,}", f"{e['upkeep']['rss_peak_mb']:.0f}"]
+            for e in results["nudge_run"] if "upkeep" in e]
+    if not rows:
+        return []
+    return ["Before the runs, the daily upkeep's quiet days (`bench.upkeep`): kept from nothing for the day"
+            " before (the first night, or after an upgrade or a change of the rules), then for the day (a usual"
+            " night); the runs leave the clients quiet on the day unread.", "",
+            *_table(["size", "database", "first night s", "clients given days", "next night s",
+                     "clients given days", "quiet on the day (unread)", "peak MB"], rows)]
 
 
 def _teamhealth_section(results: dict[str, Any]) -> list[str]:

@@ -58,6 +58,9 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
             assert run["rss_peak_mb"] >= run["rss_baseline_mb"] > 0
         # The same data and day give the same nudges on every run and on both databases.
         assert len({json.dumps(r["kinds"]) for r in entry["runs"]}) == 1
+        # quiet days kept first, as the nightly upkeep would: some clients left unread
+        upkeep = entry["upkeep"]
+        assert upkeep["summaries"] == tiny.clients and 0 < upkeep["quiet_today"] < tiny.clients, upkeep
     assert len({json.dumps(e["runs"][0]["kinds"]) for e in measured}) == 1
 
     for entry in results["digest_job"]:
@@ -77,7 +80,7 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
     written = (tmp_path / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert (tmp_path / GROWTH).read_bytes().startswith(b"\x89PNG")
     assert json.loads((tmp_path / RESULTS).read_text(encoding="utf-8"))["nudge_run"] == results["nudge_run"]
-    for heading in ("Daily nudge run", "/teamhealth", "Slack and Teams endpoints", "smoke sizes"):
+    for heading in ("Daily nudge run", "quiet days", "/teamhealth", "Slack and Teams endpoints", "smoke sizes"):
         assert heading in written
     for entry in results["endpoints"]:  # the modal logs' throughput, run twice: the slower run shown, both listed
         runs, shown = entry["slack_throughput_form_runs"], entry["slack_throughput_form"]
