@@ -15,6 +15,9 @@ full, with four queries whatever the number of clients:
 3. open promises;
 4. problems still waiting for a first response.
 
+With quiet days asked for (the nudge run), the summaries of clients kept quiet on the day are
+left unread (:mod:`storage.quiet_days`).
+
 All streams are ordered by client id and streamed (``yield_per``, a server-side cursor on
 PostgreSQL), then merged in Python one client at a time, so memory stays bounded however many
 clients there are. Client id is the order of ``ix_interactions_client_recent``: the touches
@@ -65,9 +68,7 @@ class _Stream:
         # COMMITTED), so it was in scope for this query and not for the clients query; or the
         # clients query left it out as quiet. Skip them (noting them, when asked).
         while self._head is not None and self._head[0] < key:
-            if self.passed is not None:
-                self.passed.append(self._head[0])
-            self._head = next(self._groups, None)
+            self._skip()
         if self._head is None or self._head[0] != key:
             return []
         rows = list(self._head[1])
@@ -75,11 +76,14 @@ class _Stream:
         return rows
 
     def finish(self) -> None:
-        """Skip the groups left, noting their clients when asked."""
+        """Skip the groups left."""
         while self._head is not None:
-            if self.passed is not None:
-                self.passed.append(self._head[0])
-            self._head = next(self._groups, None)
+            self._skip()
+
+    def _skip(self) -> None:
+        if self.passed is not None:
+            self.passed.append(self._head[0])  # type: ignore[index]
+        self._head = next(self._groups, None)
 
 
 class SqlHistoryRepository(PeriodReads):

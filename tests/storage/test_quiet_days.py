@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -14,11 +15,12 @@ from sqlalchemy import event, insert, select, update
 
 from coaching.jobs import UPKEEP, ScheduledJobs
 from coaching.model import Client, EntryDraft, InteractionDraft, Kind, PromiseStatus, Purpose, Reason
+from coaching import nudges
 from coaching.nudges import detect
 from coaching.rules import DEFAULT_RULES as RULES
 from coaching.schedule import Schedule
-from storage import quiet_days
-from storage.models import ClientSummaryRow, PromiseRow
+from storage import quiet_days, summaries, summary_decoder
+from storage.models import ClientSummaryRow, InteractionRow, ProblemRow, PromiseRow
 from storage.uow import SqlAlchemyUnitOfWork
 from tests.storage.world import World, build_world
 
@@ -113,10 +115,34 @@ def test_a_run_leaving_quiet_clients_out_raises_what_reading_all_raises(uow_fact
     assert sorted(skipped, reverse=True) == skipped  # a client's days run out; none begin later
 
 
+def test_only_clients_with_nothing_open_get_quiet_days(uow_factory: UowFactory) -> None:
+    """Never a client with an open promise, an unsolved problem or a record dated after the
+    day (their days could change without a write)."""
+    world, _ = _populate(uow_factory, 9, clients=150)
+    _upkeep(uow_factory, world, TODAY)
+    s, p, pr = ClientSummaryRow, PromiseRow, ProblemRow
+    with uow_factory() as uow:
+        kept = set(uow.session.scalars(select(s.client_id).where(s.quiet_key.is_not(None))))
+        promised = set(uow.session.scalars(select(p.client_id).where(p.status == PromiseStatus.OPEN.value)))
+        troubled = set(uow.session.scalars(select(pr.client_id).where(pr.resolved_on.is_(None))))
+        ahead = set(uow.session.scalars(select(s.client_id).where(s.through_on > TODAY)))
+    assert kept and promised and troubled and ahead
+    assert not kept & (promised | troubled | ahead)
+
+
+def test_the_key_covers_the_deciding_code() -> None:
+    """The key digests the source of the detectors, the decoder, the summaries' encoding and
+    the upkeep itself: an upgrade changing any of them reads every client until worked out again."""
+    code = quiet_days._code()
+    for module in (nudges, summary_decoder, summaries, quiet_days):
+        assert Path(module.__file__).read_bytes() in code
+
+
 def test_writes_clear_a_clients_quiet_days(uow_factory: UowFactory) -> None:
     """Each day, something is written to some clients kept quiet (a touch that makes a run of
-    asks, a backdated touch, a setback, a win, a promise or a problem) without another upkeep:
-    the runs of that day and the next still raise what reading every client raises."""
+    asks, a backdated touch, a voided touch, a setback, a win, a promise or a problem) without
+    another upkeep: the runs of that day and the next still raise what reading every client
+    raises."""
     world, clients = _populate(uow_factory, 3)
     _upkeep(uow_factory, world, TODAY)
     rnd = random.Random(4)
@@ -132,8 +158,14 @@ def test_writes_clear_a_clients_quiet_days(uow_factory: UowFactory) -> None:
 
 
 def _write(uow: SqlAlchemyUnitOfWork, world: World, rnd: random.Random, client: Client, day: date) -> None:
-    ws, rep, what = world.workspace_id, client.owner_id, rnd.randrange(6)
-    if what == 0:
+    ws, rep, what = world.workspace_id, client.owner_id, rnd.randrange(7)
+    if what == 6:  # its newest touch voided
+        newest = uow.session.scalar(select(InteractionRow.id).where(
+            InteractionRow.client_id == client.id, InteractionRow.voided.is_(False)).order_by(
+            InteractionRow.occurred_on.desc(), InteractionRow.id.desc()).limit(1))
+        if newest is not None:
+            uow.interactions.void(ws, newest)
+    elif what == 0:
         for back in (0, 1, 2):
             _touch(uow, world, client, day - timedelta(days=back), Purpose.ASK)
     elif what == 1:
