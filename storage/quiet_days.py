@@ -20,11 +20,13 @@ Why the days stay true:
   summary has no quiet days (:func:`storage.summaries.encode`): a touch, an entry, a promise, a
   problem, a deal, a correction, a backdated record alike;
 - the upkeep stores the days only if what the detectors read of the summary is still what it
-  read (a write meanwhile has cleared them, or clears them when it commits);
+  read (a write meanwhile has cleared them, or clears them when it commits); a promise or a
+  problem written meanwhile leaves that unchanged, and is caught as below;
 - the days are stored with a key of the rules and of the code that decides (:func:`key`): a run
   with other rules, or after an upgrade, reads every client until the next upkeep;
-- should a promise or a problem reach a client without its summary being rewritten, the run
-  reads that client in full anyway (:meth:`storage.history.SqlHistoryRepository._summarised`).
+- should a client with quiet days have a promise or a problem (written while the upkeep
+  worked, or by a path that forgot the summary), the run reads that client in full anyway: the
+  promise and problem streams name it (:meth:`storage.history.SqlHistoryRepository._summarised`).
 """
 
 from __future__ import annotations
