@@ -114,7 +114,8 @@ class ScheduledJobs(Retries, Reminders, Recovery):
             uow.commit()
         log.info("daily upkeep for %s: %s; note text blanked: %s", day, result, blanked.rows if blanked else {})
         report.job(UPKEEP).sent += 1
-        log.info("quiet days kept for %s clients", self.keep_quiet_days(workspace_id, day))
+        kept = self.keep_quiet_days(workspace_id, day)
+        log.info("quiet days kept for %s clients", kept)
         self.prepare_reports(workspace_id, day)
 
     def keep_quiet_days(self, workspace_id: str, day: date) -> int:

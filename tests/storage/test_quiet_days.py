@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, select, update
 
 from coaching.jobs import UPKEEP, ScheduledJobs
 from coaching.model import Client, EntryDraft, InteractionDraft, Kind, PromiseStatus, Purpose, Reason
-from coaching import nudges
+from coaching import daily, nudges
 from coaching.nudges import detect
 from coaching.rules import DEFAULT_RULES as RULES
 from coaching.schedule import Schedule
@@ -113,6 +113,29 @@ def test_a_run_leaving_quiet_clients_out_raises_what_reading_all_raises(uow_fact
     assert _run(uow_factory, world, TODAY - timedelta(days=1))[0] == set()  # kept from TODAY only
     assert skipped[quiet_days.DAYS + 1:] == [0] * 7  # never beyond the days worked out
     assert sorted(skipped, reverse=True) == skipped  # a client's days run out; none begin later
+
+
+def test_the_daily_nudge_run_leaves_quiet_clients_unread(uow_factory: UowFactory) -> None:
+    """``daily.nudges`` (the digests, ``/nudges``, ``coach nudges``) asks for the quiet days to
+    be used: its summaries' read filters on them, and it raises what reading every client does."""
+    world, _ = _populate(uow_factory, 10)
+    _upkeep(uow_factory, world, TODAY)
+    statements: list[str] = []
+
+    def keep(conn, cursor, statement: str, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    with uow_factory() as uow:
+        engine = uow.session.get_bind()
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            found = sorted((n.client_id, n.subject) for n in daily.nudges(uow, world.workspace_id, TODAY, RULES)
+                           if n.client_id is not None)
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)
+    assert any("quiet_until" in s and "FROM clients" in s for s in statements)
+    raised = _run(uow_factory, world, TODAY)[1]
+    assert found == sorted((client, subject) for client, _, subject, _ in raised)
 
 
 def test_only_clients_with_nothing_open_get_quiet_days(uow_factory: UowFactory) -> None:
