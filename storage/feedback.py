@@ -54,7 +54,7 @@ class SqlNudgeFeedbackRepository:
         self.session.flush()
 
     def suppressed(self, workspace_id: str, as_of: date, rep_id: int | None = None) -> set[tuple[int, str]]:
-        row = NudgeFeedbackRow
+        row = NudgeFeedbackRow.__table__.c  # Core: compiled without the ORM
         stmt = select(row.rep_id, row.subject).distinct().where(
             row.workspace_id == workspace_id,
             row.on_date <= as_of,

@@ -35,7 +35,7 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import ColumnElement, Result, Select, case, func, or_, select, text, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from coaching.model import PromiseStatus, Reason
 from coaching.nudges import FOLLOW_UP_DAYS, TREND_DAYS, ClientHistory, OpenPromise, Touch
@@ -49,6 +49,10 @@ from storage.summary_decoder import PURPOSES, Decoder, note, problems
 
 SETBACKS = (Reason.PROMISE_BROKEN.value, Reason.HONESTY_BREACH.value, Reason.MISUNDERSTANDING.value)
 Key = int  # client id: the order every stream arrives in
+# Core tables, not the ORM's classes: a statement naming a mapped class is compiled through the
+# ORM's plugin, about twice the work, and a fresh process compiles each of these once
+CLIENTS, SUMMARIES, DEALS, TOUCHES, LEDGER, PROBLEMS, PROMISES = (row.__table__ for row in (
+    ClientRow, ClientSummaryRow, DealRow, InteractionRow, LedgerEntryRow, ProblemRow, PromiseRow))
 STALE_MAX = 200  # clients read in full beside the summaries; beyond this and a quarter of the
 # clients in scope, all are read in full (a past day: one full read beats many small ones)
 
@@ -124,13 +128,13 @@ class SqlHistoryRepository(PeriodReads):
     def _stale(self, as_of: date, scope: list[ColumnElement[bool]]) -> list[int] | None:
         """The clients in scope whose summary cannot answer for ``as_of`` (none kept, or it
         holds a later day); None when they are too many for the summaries to be worth reading."""
-        s = ClientSummaryRow
-        unusable = select(ClientRow.id).outerjoin(s, s.client_id == ClientRow.id).where(
+        c, s = CLIENTS.c, SUMMARIES.c
+        unusable = select(c.id).outerjoin(SUMMARIES, s.client_id == c.id).where(
             *scope, s.client_id.is_(None) | (s.through_on > as_of))
         stale = list(self.session.scalars(unusable.limit(STALE_MAX + 1)))  # the usual case: none, or a few
         if len(stale) <= STALE_MAX:
             return stale
-        total = self.session.scalar(select(func.count()).select_from(ClientRow).where(*scope)) or 0
+        total = self.session.scalar(select(func.count()).select_from(CLIENTS).where(*scope)) or 0
         stale = list(self.session.scalars(unusable))
         return None if len(stale) > total // 4 else stale
 
@@ -142,10 +146,10 @@ class SqlHistoryRepository(PeriodReads):
         should a promise or a problem stream name one (a write that did not clear its days)."""
         fallback: dict[int, ClientHistory] = {}
         for start in range(0, len(stale), IN_CHUNK):
-            part = [*scope, ClientRow.id.in_(stale[start:start + IN_CHUNK])]
+            part = [*scope, CLIENTS.c.id.in_(stale[start:start + IN_CHUNK])]
             fallback.update((h.client_id, h) for h in self._full(workspace_id, as_of, part, limit, window_days))
         rows = select(*summary_decoder.columns()).outerjoin(
-            ClientSummaryRow, ClientSummaryRow.client_id == ClientRow.id).where(*scope).order_by(ClientRow.id)
+            SUMMARIES, SUMMARIES.c.client_id == CLIENTS.c.id).where(*scope).order_by(CLIENTS.c.id)
         passed: list[int] | None = None if quiet is None else []
         if quiet is not None:
             rows = rows.where(quiet_days.unread(as_of, quiet))
@@ -171,7 +175,7 @@ class SqlHistoryRepository(PeriodReads):
     def _again(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], ids: list[int], limit: int,
                window_days: int) -> Iterator[ClientHistory]:
         for start in range(0, len(ids), IN_CHUNK):
-            yield from self._full(workspace_id, as_of, [*scope, ClientRow.id.in_(ids[start:start + IN_CHUNK])],
+            yield from self._full(workspace_id, as_of, [*scope, CLIENTS.c.id.in_(ids[start:start + IN_CHUNK])],
                                   limit, window_days)
 
     def _full(self, workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], touches_per_client: int,
@@ -212,7 +216,7 @@ class SqlHistoryRepository(PeriodReads):
 
     @staticmethod
     def _clients(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]], filtered: bool) -> Select[Any]:
-        c, le, d = ClientRow, LedgerEntryRow, DealRow
+        c, le, d = CLIENTS.c, LEDGER.c, DEALS.c
         before = as_of - timedelta(days=TREND_DAYS)
         ledger = select(
             le.client_id,
@@ -244,16 +248,16 @@ class SqlHistoryRepository(PeriodReads):
     ) -> Select[Any]:
         # The ranking reads only columns of ix_interactions_client_recent (an index-only scan);
         # the newest touch's note is then looked up by id, one row per client, not per touch.
-        i = InteractionRow
+        i, c = TOUCHES.c, CLIENTS.c
         rank = func.row_number().over(partition_by=i.client_id, order_by=(i.occurred_on.desc(), i.id.desc()))
         ranked = select(
-            ClientRow.owner_id, i.client_id, i.id, i.occurred_on, i.purpose, rank.label("rank"),
-        ).join(ClientRow, ClientRow.id == i.client_id).where(
+            c.owner_id, i.client_id, i.id, i.occurred_on, i.purpose, rank.label("rank"),
+        ).join(CLIENTS, c.id == i.client_id).where(
             i.workspace_id == workspace_id, i.voided.is_(False), i.occurred_on <= as_of, *scope,
         ).subquery("ranked")
         window_start = as_of - timedelta(days=window_days)
-        noted = aliased(InteractionRow, name="noted")
-        note = select(noted.note).where(noted.id == ranked.c.id).scalar_subquery()
+        noted = TOUCHES.alias("noted")
+        note = select(noted.c.note).where(noted.c.id == ranked.c.id).scalar_subquery()
         newest_note = case((ranked.c.rank == 1, note))  # evaluated for rank 1 only
         return select(
             ranked.c.owner_id, ranked.c.client_id, ranked.c.occurred_on, ranked.c.purpose, newest_note,
@@ -265,9 +269,9 @@ class SqlHistoryRepository(PeriodReads):
     def _open_promises(workspace_id: str, as_of: date, scope: list[ColumnElement[bool]]) -> Select[Any]:
         # Open as of that day: still open, or closed only after it. Two index ranges
         # (ix_promises_status_due, ix_promises_closed), not one scan of every promise.
-        p = PromiseRow
-        parts = [select(ClientRow.owner_id, p.client_id, p.id, p.text, p.due_on).join(
-            ClientRow, ClientRow.id == p.client_id,
+        p, c = PROMISES.c, CLIENTS.c
+        parts = [select(c.owner_id, p.client_id, p.id, p.text, p.due_on).join(
+            CLIENTS, c.id == p.client_id,
         ).where(p.workspace_id == workspace_id, p.made_on <= as_of, which, *scope)
             for which in (p.status == PromiseStatus.OPEN.value, (p.status != PromiseStatus.OPEN.value) & (p.closed_on > as_of))]
         both = union_all(*parts).subquery("open_promises")
@@ -279,10 +283,10 @@ class SqlHistoryRepository(PeriodReads):
         # Two ranges of ix_problems_waiting (no response; a response since ``recent``); those
         # raised after that day are left out by _problems (in SQL, the condition would lead
         # SQLite's planner to walk ix_problems_raised back to the first day instead).
-        p = ProblemRow
+        p, c = PROBLEMS.c, CLIENTS.c
         recent = as_of - timedelta(days=FOLLOW_UP_DAYS)
-        parts = [select(ClientRow.owner_id, p.client_id, p.id, p.text, p.raised_on, p.first_response_on).join(
-            ClientRow, ClientRow.id == p.client_id,
+        parts = [select(c.owner_id, p.client_id, p.id, p.text, p.raised_on, p.first_response_on).join(
+            CLIENTS, c.id == p.client_id,
         ).where(p.workspace_id == workspace_id, which, or_(p.resolved_on.is_(None), p.resolved_on > as_of), *scope)
             for which in (p.first_response_on.is_(None), p.first_response_on > recent)]
         both = union_all(*parts).subquery("waiting_problems")

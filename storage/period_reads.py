@@ -23,13 +23,14 @@ class PeriodReads:
     def _scope(workspace_id: str, rep_id: int | None, team_ids: Sequence[int] | None,
                rep_ids: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
         """Conditions on ``clients`` picking the clients asked for."""
-        scope = [ClientRow.workspace_id == workspace_id]
+        c = ClientRow.__table__.c  # Core: one ORM attribute would compile the whole statement through the ORM
+        scope = [c.workspace_id == workspace_id]
         if rep_id is not None:
-            scope.append(ClientRow.owner_id == rep_id)
+            scope.append(c.owner_id == rep_id)
         if rep_ids is not None:  # the reps due in one scheduler batch: a few hundred at most
-            scope.append(ClientRow.owner_id.in_(sorted(set(rep_ids))))
+            scope.append(c.owner_id.in_(sorted(set(rep_ids))))
         if team_ids is not None:
-            scope.append(ClientRow.team_id.in_(list(team_ids)))
+            scope.append(c.team_id.in_(list(team_ids)))
         return scope
 
     def rep_touch_counts(
@@ -38,7 +39,7 @@ class PeriodReads:
         """Only reps with at least one touch in either period appear."""
         recent_start = as_of - timedelta(days=recent_days)  # recent: recent_start < on <= as_of
         baseline_start = recent_start - timedelta(days=baseline_days)
-        i, p = InteractionRow, PersonRow
+        i, p = InteractionRow.__table__.c, PersonRow.__table__.c
         # Two counts per person, each one range of ix_interactions_rep (workspace, rep, day,
         # voided), read from the index alone: what is read grows with the periods, not with the
         # history. Grouping the periods' touches instead took a temporary B-tree on SQLite (65

@@ -66,21 +66,21 @@ def key(rules: Nudging, limit: int = summaries.KEPT_TOUCHES, window_days: int = 
 def unread(as_of: date, quiet_key: str) -> ColumnElement[bool]:
     """Whether a summary (or its absence, outer-joined) must be read on ``as_of``: no quiet days
     kept under ``quiet_key``, or they do not hold ``as_of``."""
-    s = ClientSummaryRow
+    s = ClientSummaryRow.__table__.c
     return or_(s.quiet_key.is_(None), s.quiet_key != quiet_key, s.quiet_from > as_of, s.quiet_until < as_of)
 
 
 def _candidates(workspace_id: str, day: date, quiet_key: str, after: int, chunk: int) -> Any:
     """Clients with nothing open from ``day`` on, a summary holding no later day, and no quiet
     days kept that hold both ``day`` and the next."""
-    c, s, p, pr = ClientRow, ClientSummaryRow, PromiseRow, ProblemRow
+    c, s, p, pr = (row.__table__.c for row in (ClientRow, ClientSummaryRow, PromiseRow, ProblemRow))
     # NOT IN a list made once (a hashed subplan, SQLite's ephemeral index), not a probe per client
     open_promises = select(p.client_id).where(
         p.workspace_id == workspace_id, or_(p.status == PromiseStatus.OPEN.value, p.closed_on > day))
     open_problems = select(pr.client_id).where(
         pr.workspace_id == workspace_id, or_(pr.resolved_on.is_(None), pr.resolved_on > day))
     due = or_(s.quiet_key.is_(None), s.quiet_key != quiet_key, s.quiet_from > day, s.quiet_until <= day)
-    return select(*summary_decoder.columns()).join(s, s.client_id == c.id).where(
+    return select(*summary_decoder.columns()).join(ClientSummaryRow.__table__, s.client_id == c.id).where(
         c.workspace_id == workspace_id, c.id > after, or_(s.through_on.is_(None), s.through_on <= day), due,
         c.id.not_in(open_promises), c.id.not_in(open_problems),
     ).order_by(c.id).limit(chunk)

@@ -25,7 +25,7 @@ TRUST = {level.value: level for level in TrustLevel}
 
 def columns() -> list[ColumnElement[Any]]:
     """What :class:`Decoder` reads of a client joined to its summary, in its order."""
-    c, s = ClientRow, ClientSummaryRow
+    c, s = ClientRow.__table__.c, ClientSummaryRow.__table__.c  # Core: compiled without the ORM
     return [c.owner_id, c.id, c.name, c.created_on, c.trust_level, s.client_id, s.through_on, s.touches,
             s.last_note, s.balance, s.first_entry_on, s.entries, s.last_setback_on, s.last_put_right_on,
             s.last_won_on]

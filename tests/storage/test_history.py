@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 from sqlalchemy import event
@@ -237,3 +237,28 @@ def test_the_summaries_alone_answer_a_day_after_everything(uow_factory: UowFacto
     assert not any("row_number" in s.lower() for s in statements)  # no touch was ranked
     acme = next(h for h in histories if h.client_id == world.acme.id)
     assert acme.last_touch == d(7, 5) and acme.balance == -20 and acme.last_won_on == d(7, 10)
+
+
+def test_the_nudge_runs_statements_are_compiled_without_the_orm(uow_factory: UowFactory, world: World) -> None:
+    """The morning run's reads name tables, not mapped classes: a statement naming one is
+    compiled through the ORM's plugin, about twice the work, and a fresh process compiles each
+    of them once (docs/performance.md). Both paths: the summaries, and every client read in full."""
+    from coaching import daily
+    from coaching.rules import DEFAULT_RULES
+
+    executed: list[Any] = []
+
+    def keep(conn, clauseelement, multiparams, params, execution_options) -> None:
+        executed.append(clauseelement)
+
+    for day in (AS_OF, date(2024, 3, 1)):  # today's summaries; a past day, read in full
+        with uow_factory() as uow:
+            engine = uow.session.get_bind()
+            event.listen(engine, "before_execute", keep)
+            try:
+                list(daily.nudges(uow, world.workspace_id, day, DEFAULT_RULES))
+            finally:
+                event.remove(engine, "before_execute", keep)
+    selects = [s for s in executed if getattr(s, "is_select", False)]
+    assert len(selects) >= 8, selects
+    assert [str(s)[:80] for s in selects if s._propagate_attrs.get("compile_state_plugin") == "orm"] == []
