@@ -249,8 +249,8 @@ def _person(row: Any, team_ids: tuple[int, ...]) -> Person:
     )
 
 
-_CLIENT_BY_ID = select(ClientRow.__table__).where(
-    ClientRow.id == bindparam("id"), ClientRow.workspace_id == bindparam("ws"))
+_CLIENT_BY_ID = select(ClientRow.__table__).where(  # the table's columns: no ORM plugin on every log
+    ClientRow.__table__.c.id == bindparam("id"), ClientRow.__table__.c.workspace_id == bindparam("ws"))
 
 
 def _client(row: Any) -> Client:

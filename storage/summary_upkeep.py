@@ -211,8 +211,9 @@ def _refreshed(session: Session, workspace_id: str, part: list[int], appended: d
 
 
 _SUMMARY_COLUMNS = [c for c in ClientSummaryRow.__table__.c if c.name != "workspace_id"]
+_summary_id = ClientSummaryRow.__table__.c.client_id  # the table's: no ORM plugin on every log
 _ROWS = select(*_SUMMARY_COLUMNS).where(
-    ClientSummaryRow.client_id.in_(bindparam("ids", expanding=True))).order_by(ClientSummaryRow.client_id)
+    _summary_id.in_(bindparam("ids", expanding=True))).order_by(_summary_id)
 _LOCKED_ROWS = _ROWS.with_for_update()
 
 

@@ -104,11 +104,14 @@ def _occurred_on(value: str | None, today: date, errors: dict[str, Msg]) -> date
     return on
 
 
+_KINDS, _PURPOSES = frozenset(k.value for k in Kind), frozenset(p.value for p in Purpose.stated())
+
+
 def _kind_and_purpose(view: dict[str, Any], errors: dict[str, Msg]) -> tuple[str | None, str | None]:
     kind, purpose = _value(view, "kind"), _value(view, "purpose")
-    if kind not in {k.value for k in Kind}:
+    if kind not in _KINDS:
         errors["kind"] = msg("log.retry.kind")
-    if purpose not in {p.value for p in Purpose.stated()}:
+    if purpose not in _PURPOSES:
         errors["purpose"] = msg("log.retry.purpose")
     return kind, purpose
 

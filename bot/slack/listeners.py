@@ -42,16 +42,18 @@ class SlackListeners:
         self.turns, self.coach = turns, turns.coach
 
     def register(self, app: AsyncApp, settled: Callable[[Listener], Listener]) -> None:
-        """Every listener on ``app``; ``settled`` wraps those whose request the inbox keeps."""
-        for command in COMMANDS:
-            app.command(command)(settled(self.on_command))
+        """Every listener on ``app``; ``settled`` wraps those whose request the inbox keeps.
+
+        Bolt tries the listeners in order and builds each matcher's arguments from the whole
+        request (about 6 microseconds a listener passed over): one listener per handler, the
+        busiest first."""
+        app.view(form.CALLBACK_ID)(settled(self.on_form_submitted))
+        app.command(re.compile("^(" + "|".join(map(re.escape, COMMANDS)) + ")$"))(settled(self.on_command))
         app.event("message")(settled(self.on_message))
-        app.event("app_home_opened")(self.on_home)
-        app.action(re.compile(r"^choice:"))(settled(self.on_choice))
-        app.action("client_search")(settled(self.on_choice))
+        app.action(re.compile(r"^(choice:|client_search$)"))(settled(self.on_choice))
         app.action("open_form")(settled(self.on_open_form))
         app.options("client_search")(self.on_client_search)
-        app.view(form.CALLBACK_ID)(settled(self.on_form_submitted))
+        app.event("app_home_opened")(self.on_home)
         app.message_shortcut(SHORTCUT)(settled(self.on_message_shortcut))
 
     async def on_command(self, ack, command: dict, client: AsyncWebClient, respond, context) -> None:
