@@ -155,11 +155,11 @@ def machine(postgres_version: str | None) -> dict[str, Any]:
             "when": datetime.now(timezone.utc).replace(microsecond=0).isoformat(), "reference_s": reference_seconds()}
 
 
-def reference_seconds() -> float:
+def reference_seconds(repeats: int = 3) -> float:
     """The machine's speed in one figure, so runs on different days can be compared: the best of
-    three of a fixed pure-Python loop (the sum of the squares below ten million)."""
+    ``repeats`` of a fixed pure-Python loop (the sum of the squares below ten million)."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(repeats):
         started = time.perf_counter()
         sum(i * i for i in range(10_000_000))
         best = min(best, time.perf_counter() - started)
@@ -192,7 +192,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     dbs = Databases(args.data_dir, args.postgres if version else None, args.schema_prefix)
     kinds = ("sqlite", "postgres") if version else ("sqlite",)
     results: dict[str, Any] = {"machine": machine(version), "nudge_run": [], "digest_job": [], "teamhealth": [],
-                               "endpoints": [], "smoke": args.smoke}
+                               "endpoints": [], "smoke": args.smoke, "speed": []}
+
+    def speed(when: str) -> None:
+        """The reference loop once more, between sections: this machine's speed moves within minutes."""
+        results["speed"].append({"when": when, "reference_s": reference_seconds(repeats=1)})
 
     # 1. the nudge run at each size
     for size in orgs.iter_sizes(args.sizes):
@@ -201,6 +205,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results["nudge_run"].append({"size": size.name, "database": kind, "skipped": "no PostgreSQL"})
                 continue
             url, built = build(dbs, kind, size)
+            speed(f"before the nudge runs at {size.name} on {kind}")
             upkeep = subprocess_json("bench.upkeep", url, built)
             _say(f"  quiet days kept: {upkeep['first']['seconds']:.1f} s from nothing, {upkeep['next']['seconds']:.1f} s"
                  f" the next night; {upkeep['quiet_today']:,} of {upkeep['summaries']:,} clients quiet today")
@@ -215,6 +220,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from bench import teamhealth
 
     team = orgs.SIZES[args.team]
+    speed("before /teamhealth")
     for kind in kinds:
         url, built = build(dbs, kind, team)
         _say(f"/teamhealth on {kind}: {args.team_runs} runs ...")
@@ -225,6 +231,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from bench import endpoints
 
     small = orgs.SIZES[args.endpoints]
+    speed("before the endpoints")
     for kind in kinds:
         url, built = build(dbs, kind, small, name=f"endpoints_{small.name}", fresh=True)
         _say(f"endpoints on {kind} ...")
@@ -235,6 +242,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _say(f"throughput on postgres with coach serve --workers {cores} ...")
         results["endpoints"].append(endpoints.throughput_with_workers(url, built, cores, smoke=args.smoke))
 
+    speed("at the end")
     report.write(results, args.out)
     _say(f"Wrote {args.out / 'BENCHMARKS.md'} and {args.out / report.RESULTS}.")
     return results

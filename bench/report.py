@@ -203,6 +203,16 @@ def _digest_section(results: dict[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _speeds(results: dict[str, Any]) -> str:
+    """The same loop (run once) before each section: a figure that misses its target on a slow
+    stretch of the run says so here."""
+    samples = results.get("speed") or []
+    if not samples:
+        return ""
+    said = "; ".join(f"{s['reference_s']:.2f} s {s['when']}" for s in samples)
+    return f" The same loop, once, as the run went on: {said}."
+
+
 def generated(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -212,7 +222,8 @@ def generated(results: dict[str, Any]) -> str:
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['system']}; Python {m['python']},"
         f" SQLite {m['sqlite']}, PostgreSQL {m['postgres'] or 'not available'} (on the same machine, loopback)."
         + (f" Its speed: {m['reference_s']:.2f} s for a fixed pure-Python loop (`bench.__main__.reference_seconds`;"
-           " lower is faster), to compare runs on different days." if m.get("reference_s") else ""),
+           " lower is faster), to compare runs on different days." if m.get("reference_s") else "")
+        + _speeds(results),
         "",
         *_nudge_section(results),
         *_teamhealth_section(results),

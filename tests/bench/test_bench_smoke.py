@@ -97,6 +97,12 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
         assert several == []
     median = summary([r["run_seconds"] for r in measured[0]["runs"]])["median"]
     assert f"{median:,.2f}" in written
+    # the machine's speed between sections (it moves within minutes): each sample in the report
+    assert [s["when"] for s in results["speed"]] == [
+        *(f"before the nudge runs at tiny on {kind}" for kind in kinds), "before /teamhealth", "before the endpoints",
+        "at the end"]
+    for sample in results["speed"]:
+        assert sample["reference_s"] > 0 and f"{sample['reference_s']:.2f} s {sample['when']}" in written
 
 
 def test_a_second_build_reuses_the_organisation_and_refuses_another(tmp_path: Path) -> None:
