@@ -157,6 +157,8 @@ def backoff_allows(sent_on: Iterable[date], today: date, schedule: Schedule) -> 
     Never sent (within ``backoff_memory_days``): yes. Sent once: after ``backoff_first`` days.
     Sent twice or more: ``backoff_then`` days after the last time.
     """
+    if not sent_on:  # most items of a digest: never sent
+        return True
     window_start = today - timedelta(days=schedule.backoff_memory_days)
     prior = sorted({d for d in sent_on if window_start <= d < today})
     if today in set(sent_on):
