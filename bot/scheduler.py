@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import fields
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
@@ -133,7 +133,11 @@ class CoachScheduler:
         scheduler = AsyncIOScheduler(executors={"default": ThreadPoolExecutor(max_workers=1)},
                                      job_defaults={"coalesce": True, "max_instances": 1,
                                                    "misfire_grace_time": tick})
-        now = self.coach.clock()
+        # APScheduler keeps the wall clock's time: a run time taken from the coach's clock (moved
+        # in tests and demos) lay in the past, and the catch-up's coalesced run landed anywhere
+        # in the last tick, so a job queued behind a slower one could miss its grace time and
+        # wait a whole tick. The coach's clock decides only what the jobs do.
+        now = datetime.now(timezone.utc)
         for offset, name in enumerate(JOBS):
             # first at start-up (the catch-up), in order; then every tick
             first = now + timedelta(seconds=offset)

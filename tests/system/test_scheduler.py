@@ -4,7 +4,8 @@ every tick, one at a time, in the event loop of `coach serve` / `coach scheduler
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import text
@@ -46,6 +47,37 @@ def test_jobs_start_at_once_then_every_tick_and_deliver(database_url):
     jobs = asyncio.run(scenario())
     assert [j.id for j in jobs] == list(JOBS)
     assert all(isinstance(j.trigger, IntervalTrigger) and j.trigger.interval.total_seconds() == 60 for j in jobs)
+    assert [email for email, _, _ in notifier.sent] == ["alice@acme.example"]
+
+
+def test_the_catch_up_runs_on_the_wall_clock_whatever_the_coachs_clock_says(database_url):
+    """The coach's clock set in the past (as in tests and demos) at the worst phase: had the
+    first run times come from it, the digests' coalesced catch-up would be 59.9 s old when
+    APScheduler started it behind the upkeep, past its grace time, and skipped for a whole tick."""
+    real = datetime.now(timezone.utc)
+    base = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)  # Friday: London 15:00
+    lead = 3.0  # seconds from here to the scheduler's start
+    age = ((real + timedelta(seconds=lead)) - (base + timedelta(seconds=1))).total_seconds() % 60
+    clock = MovableClock(base + timedelta(seconds=age - 59.9))  # rep_digests' run time 59.9 s old at start
+    coach = coach_for(database_url, clock)
+    ids = seed_roster(coach)
+    with coach.uow_factory() as uow:
+        east = uow.teams.by_name("acme", "East")
+        uow.clients.add("acme", "Acme", east.id, ids["alice"], datetime(2026, 9, 1).date())
+        uow.commit()
+    notifier = Recorder(clock)
+    runner = CoachScheduler(coach, notifier)
+    time.sleep(max(0.0, lead - (datetime.now(timezone.utc) - real).total_seconds()))
+
+    async def scenario():
+        runner.start()
+        for _ in range(200):
+            if notifier.sent:
+                break
+            await asyncio.sleep(0.05)
+        runner.stop()
+
+    asyncio.run(scenario())
     assert [email for email, _, _ in notifier.sent] == ["alice@acme.example"]
 
 
