@@ -23,8 +23,11 @@ def coach_for(database_url: str, clock: MovableClock, **env: str):
     return bootstrap(settings, clock=clock)
 
 
-def test_jobs_start_at_once_then_every_tick_and_deliver(database_url):
-    clock = MovableClock(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc))  # Friday: London 15:00
+FRIDAY_3PM = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)  # Friday: London 15:00
+
+
+def alice_with_a_client(database_url: str, clock: MovableClock) -> tuple[CoachScheduler, Recorder]:
+    """The roster, Acme for Alice, and a scheduler whose messages are recorded."""
     coach = coach_for(database_url, clock)
     ids = seed_roster(coach)
     with coach.uow_factory() as uow:
@@ -32,8 +35,11 @@ def test_jobs_start_at_once_then_every_tick_and_deliver(database_url):
         uow.clients.add("acme", "Acme", east.id, ids["alice"], datetime(2026, 9, 1).date())
         uow.commit()
     notifier = Recorder(clock)
-    runner = CoachScheduler(coach, notifier)
+    return CoachScheduler(coach, notifier), notifier
 
+
+def run_until_sent(runner: CoachScheduler, notifier: Recorder) -> list:
+    """Start the scheduler, wait (at most 10 s) for its first message, stop; its jobs."""
     async def scenario():
         scheduler = runner.start()
         jobs = scheduler.get_jobs()
@@ -44,7 +50,12 @@ def test_jobs_start_at_once_then_every_tick_and_deliver(database_url):
         runner.stop()
         return jobs
 
-    jobs = asyncio.run(scenario())
+    return asyncio.run(scenario())
+
+
+def test_jobs_start_at_once_then_every_tick_and_deliver(database_url):
+    runner, notifier = alice_with_a_client(database_url, MovableClock(FRIDAY_3PM))
+    jobs = run_until_sent(runner, notifier)
     assert [j.id for j in jobs] == list(JOBS)
     assert all(isinstance(j.trigger, IntervalTrigger) and j.trigger.interval.total_seconds() == 60 for j in jobs)
     assert [email for email, _, _ in notifier.sent] == ["alice@acme.example"]
@@ -55,34 +66,17 @@ def test_the_catch_up_runs_on_the_wall_clock_whatever_the_coachs_clock_says(data
     first run times come from it, the digests' coalesced catch-up would be 59.9 s old when
     APScheduler started it behind the upkeep, past its grace time, and skipped for a whole tick."""
     real = datetime.now(timezone.utc)
-    base = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)  # Friday: London 15:00
     lead = 3.0  # seconds from here to the scheduler's start
-    age = ((real + timedelta(seconds=lead)) - (base + timedelta(seconds=1))).total_seconds() % 60
-    clock = MovableClock(base + timedelta(seconds=age - 59.9))  # rep_digests' run time 59.9 s old at start
-    coach = coach_for(database_url, clock)
-    ids = seed_roster(coach)
-    with coach.uow_factory() as uow:
-        east = uow.teams.by_name("acme", "East")
-        uow.clients.add("acme", "Acme", east.id, ids["alice"], datetime(2026, 9, 1).date())
-        uow.commit()
-    notifier = Recorder(clock)
-    runner = CoachScheduler(coach, notifier)
+    age = ((real + timedelta(seconds=lead)) - (FRIDAY_3PM + timedelta(seconds=1))).total_seconds() % 60
+    clock = MovableClock(FRIDAY_3PM + timedelta(seconds=age - 59.9))  # rep_digests' run time 59.9 s old at start
+    runner, notifier = alice_with_a_client(database_url, clock)
     time.sleep(max(0.0, lead - (datetime.now(timezone.utc) - real).total_seconds()))
-
-    async def scenario():
-        runner.start()
-        for _ in range(200):
-            if notifier.sent:
-                break
-            await asyncio.sleep(0.05)
-        runner.stop()
-
-    asyncio.run(scenario())
+    run_until_sent(runner, notifier)
     assert [email for email, _, _ in notifier.sent] == ["alice@acme.example"]
 
 
 def test_a_failing_job_is_logged_and_the_next_tick_tries_again(database_url, caplog):
-    clock = MovableClock(datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc))
+    clock = MovableClock(FRIDAY_3PM)
     coach = coach_for(database_url, clock)
     seed_roster(coach)
     runner = CoachScheduler(coach, Recorder(clock))
