@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import attrgetter, sub
 from typing import Callable, Sequence
 
 from coaching.messages import Msg
@@ -121,12 +122,12 @@ def cadence_days(touch_dates: Sequence[date], rules: Nudging) -> int:
 
     ``touch_dates`` is newest first. While history is short the default cadence applies.
     """
-    recent = sorted(set(touch_dates), reverse=True)[: rules.cadence_history + 1]
-    if len(recent) < max(2, rules.cadence_min_touches):
+    days = sorted(set(map(date.toordinal, touch_dates)), reverse=True)[: rules.cadence_history + 1]
+    if len(days) < max(2, rules.cadence_min_touches):
         return rules.cadence_default_days
-    # The median by hand: statistics.median costs more than the rest of this function together,
-    # and this runs once per client in every nudge run and team report.
-    gaps = sorted([(a - b).days for a, b in zip(recent, recent[1:])])
+    # Day numbers and the median by hand: this runs once per client in every nudge run and team
+    # report, where statistics.median cost more than the rest together, and timedeltas a sixth.
+    gaps = sorted(map(sub, days, days[1:]))
     half = len(gaps) // 2
     median = round(gaps[half] if len(gaps) % 2 else (gaps[half - 1] + gaps[half]) / 2)
     return max(rules.cadence_min_days, min(rules.cadence_max_days, median))
@@ -162,13 +163,16 @@ class _Situation:
     def nudge(self, kind: NudgeKind, subject: str, next_variant: str = "", **facts: object) -> Nudge:
         h = self.history
         params = {"client": h.client_name, **facts}
-        step_key = f"nudge.{kind.value}.next{next_variant}"
         return Nudge(
             kind, h.owner_id, h.client_id, h.client_name,
-            Msg(f"nudge.{kind.value}.reason", params), Msg(step_key, params),
-            subject, STAKE[kind] + 3 * self.level + max(-10, min(10, h.balance // 3)),
-            facts=facts,
+            Msg(_REASON_KEYS[kind], params), Msg(_STEP_KEYS[kind] + next_variant, params),
+            subject, STAKE[kind] + 3 * self.level + max(-10, min(10, h.balance // 3)), facts,
         )
+
+
+# A nudge's message keys, made once per kind, not once per nudge (most clients raise one a day)
+_REASON_KEYS = {kind: f"nudge.{kind.value}.reason" for kind in NudgeKind}
+_STEP_KEYS = {kind: f"nudge.{kind.value}.next" for kind in NudgeKind}
 
 
 _ASK, _GIVE = Purpose.ASK, Purpose.GIVE  # bound once: an enum member's lookup is not free
@@ -271,7 +275,8 @@ def _ask_only(s: _Situation) -> list[Nudge]:
         if t.on > window_start:
             if t.purpose is _ASK:
                 asks += 1
-                latest_ask = max(latest_ask, t.on)
+                if t.on > latest_ask:
+                    latest_ask = t.on
             elif t.purpose is _GIVE:
                 gives += 1
     if asks < s.rules.ask_only_min_touches or asks / (asks + gives) < s.rules.ask_only_share:
@@ -291,7 +296,9 @@ def detect(history: ClientHistory, as_of: date, rules: Nudging) -> list[Nudge]:
     """Every nudge this client raises on ``as_of``, most important first."""
     situation = _Situation(history, as_of, rules)
     nudges = [nudge for detector in DETECTORS for nudge in detector(situation)]
-    return sorted(nudges, key=lambda n: -n.stake)
+    if len(nudges) > 1:  # most clients raise none or one; equal stakes keep DETECTORS' order
+        nudges.sort(key=attrgetter("stake"), reverse=True)
+    return nudges
 
 
 def detect_busy_lapse(

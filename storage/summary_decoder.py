@@ -47,6 +47,19 @@ def note(note: str | None) -> str | None:
     return note if note and note.strip() else None
 
 
+class _Touches(dict[str, Touch]):
+    """One ``Touch`` per day and purpose (``"YYYY-MM-DD code"``), made on first use: they are
+    immutable, so every history shares them. A missing item is made by ``__missing__``, without
+    the cost of raising and catching a ``KeyError`` for each history that meets a new day."""
+
+    def __missing__(self, item: str) -> Touch:
+        touch = self[item] = Touch(date.fromisoformat(item[:10]), PURPOSES[item[11:]])
+        return touch
+
+
+_SEEN, _SEEN_MAX = _Touches(), 50_000  # about four purposes a day: over thirty years of days
+
+
 class Decoder:
     """A ``client_summaries`` row (joined to its client) as the :class:`ClientHistory` it keeps
     for ``as_of``. Every client of a nudge run or a team report passes through here, so it is
@@ -58,7 +71,6 @@ class Decoder:
         self.window_start = (as_of - timedelta(days=window_days)).isoformat()
         self.before = as_of - timedelta(days=TREND_DAYS)
         self.cutoff = self.before.isoformat()  # the entries after it are undone for balance_before
-        self.seen: dict[str, Touch] = {}  # one Touch per day and purpose: they are immutable
 
     def touches(self, column: str | None) -> tuple[Touch, ...]:
         """The latest ``limit`` touches and every later one within the window, newest first."""
@@ -66,14 +78,10 @@ class Decoder:
         if len(items) > self.limit:  # beyond the latest few, keep the days within the window
             window_start = self.window_start
             items = items[:bisect_left(items, True, lo=self.limit, key=lambda item: item[:10] <= window_start)]
-        seen = self.seen
-        try:
-            return tuple([seen[item] for item in items])
-        except KeyError:
-            for item in items:
-                if item not in seen:
-                    seen[item] = Touch(date.fromisoformat(item[:10]), PURPOSES[item[11:]])
-            return tuple([seen[item] for item in items])
+        seen = _SEEN
+        if len(seen) > _SEEN_MAX:  # a bound, never reached by a real book's days
+            seen.clear()
+        return tuple([seen[item] for item in items])
 
     def __call__(self, row: Any, promises: list[Any], problem_rows: list[Any]) -> ClientHistory:
         (owner_id, client_id, name, created_on, level, _, _, touches, note, balance, first_entry_on, entries,
