@@ -8,7 +8,8 @@ For each size the synthetic organisation (``bench.org``) is built once per datab
 measures without generating again. Then:
 
 1. the daily nudge run, ``--runs`` times, each in a fresh process (``bench.nudge_run``): time,
-   the ``GROUP BY client`` floor and the ratio, peak memory; S on SQLite, M on both, L on
+   the ``GROUP BY client`` floor and the ratio, for the process's first run and a later one,
+   peak memory; S on SQLite, M on both, L on
    PostgreSQL; and once the real morning digest job (``bench.digest_job``);
 2. ``/teamhealth`` for a team of 50 reps / 5,000 clients / 500,000 touches (``bench.teamhealth``);
 3. the Slack and Teams endpoints (``bench.endpoints``) on a fresh copy of S; on PostgreSQL the
@@ -135,7 +136,8 @@ def nudge_runs(url: str, built: orgs.Org, runs: int) -> list[dict[str, Any]]:
     for n in range(runs):
         result = subprocess_json("bench.nudge_run", url, built)
         _say(f"  nudge run {n + 1}/{runs}: {result['run_seconds']:.2f} s (floor {result['floor_seconds']:.2f} s,"
-             f" ratio {result['ratio']:.1f}), peak {result['rss_peak_mb']:.0f} MB, {result['nudges']:,} nudges")
+             f" ratio {result['ratio']:.1f}); later {result['later']['run_seconds']:.2f} s (ratio"
+             f" {result['later']['ratio']:.1f}), peak {result['rss_peak_mb']:.0f} MB, {result['nudges']:,} nudges")
         results.append(result)
     return results
 

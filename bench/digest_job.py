@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from bench.nudge_run import process_main
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, freeze_startup_objects
 from bot.notifiers import LogNotifier
 from bot.settings import Settings
 from coaching.jobs import DIGEST, ScheduledJobs
@@ -36,6 +36,7 @@ def measure(url: str, workspace: str, today: date) -> dict[str, Any]:
     coach = bootstrap(Settings(DATABASE_URL=url, COACH_WORKSPACE=workspace, COACH_SCHEDULER=False))
     with coach.uow_factory() as uow:
         zones = sorted({p.timezone for p in uow.people.list(workspace)})
+    freeze_startup_objects()  # as the scheduler's process once started (bench.nudge_run)
     moments = sorted(datetime.combine(today, dtime(9, 30), ZoneInfo(z)).astimezone(timezone.utc) for z in zones)
     plan = Schedule(working_days=frozenset({today.weekday()}), weekly_day=today.weekday())
     written = [0]

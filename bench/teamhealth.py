@@ -12,7 +12,6 @@ collector's sight, as ``coach serve`` does.
 
 from __future__ import annotations
 
-import gc
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from datetime import datetime, time as dtime, timezone
 from typing import Any
 
 from bench.org import Org
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, startup_frozen
 from bot import chartcache
 from bot.settings import Settings
 from coaching.engine import Inbound
@@ -37,12 +36,8 @@ def measure(url: str, org: Org, *, runs: int = 30, warmup: int = 2) -> dict[str,
     # cycle collector's sight. Without it a full collection walked the coach's modules and
     # tables every few reports, which a server never does (PostgreSQL, 12 reports each followed
     # by a chart's drawing: the slowest 384 ms without, 261 ms with).
-    gc.collect()
-    gc.freeze()
-    try:
+    with startup_frozen():
         return _measure(coach, inbound, org, team_id, runs, warmup, kept_in)
-    finally:
-        gc.unfreeze()
 
 
 def _measure(coach: Any, inbound: Inbound, org: Org, team_id: int, runs: int, warmup: int,

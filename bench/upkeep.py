@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, select, text, update
 
 from bench.nudge_run import process_main
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, freeze_startup_objects
 from bot.notifiers import LogNotifier
 from bot.settings import Settings
 from coaching.jobs import ScheduledJobs
@@ -39,6 +39,7 @@ def measure(url: str, workspace: str, today: date) -> dict[str, Any]:
     coach = bootstrap(Settings(DATABASE_URL=url, COACH_WORKSPACE=workspace, COACH_SCHEDULER=False))
     jobs = ScheduledJobs(coach.uow_factory, LogNotifier(coach.catalog, lambda line: None), coach.rules, Schedule(),
                          coach.clock)
+    freeze_startup_objects()  # as the scheduler's process once started (bench.nudge_run)
     s = ClientSummaryRow
     with coach.uow_factory() as uow:
         uow.session.execute(update(s).where(s.workspace_id == workspace).values(

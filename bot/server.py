@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import hashlib
 import hmac
 import logging
@@ -19,7 +18,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_sdk.signature import SignatureVerifier
 
 from bot import event_loop, http_metrics, turn_pool
-from bot.bootstrap import Coach
+from bot.bootstrap import Coach, freeze_startup_objects, thaw_startup_objects
 from bot.settings import Settings
 from bot.teams.auth import access_from as teams_access
 from bot.turn_pool import TurnPool
@@ -217,17 +216,16 @@ def create_web_app(coach: Coach, settings: Settings, env=None) -> web.Applicatio
 
 
 async def _freeze_startup_objects(_: web.Application) -> None:
-    """Every object made while starting (modules, the catalogue, SQLAlchemy's tables and Bolt's
-    apps) is moved out of the cyclic collector's sight once the server has started. A full
-    collection otherwise walked them all, every few hundred requests, and the request that
-    triggered it waited: Teams' one-step p99 was 150-160 ms against a 40 ms median, and 60 ms
-    with this (docs/deploy-proxy.md). Put back when the application stops."""
-    gc.collect()
-    gc.freeze()
+    """What starting made is kept from the cyclic collector once the server has started
+    (:func:`bot.bootstrap.freeze_startup_objects`). A full collection otherwise walked it all,
+    every few hundred requests, and the request that triggered it waited: Teams' one-step p99
+    was 150-160 ms against a 40 ms median, and 60 ms with this (docs/deploy-proxy.md). Put back
+    when the application stops."""
+    freeze_startup_objects()
 
 
 async def _unfreeze(_: web.Application) -> None:
-    gc.unfreeze()
+    thaw_startup_objects()
 
 
 def _replaying(slack):

@@ -11,7 +11,7 @@ import click
 from coaching import daily as daily_run
 from coaching import services
 from coaching.messages import msg
-from bot.bootstrap import Coach
+from bot.bootstrap import Coach, startup_frozen
 from bot.cli.common import (Fail, find_person, is_loopback, load_coach, load_settings, main, make_scheduler, parse_day,
                              say)
 
@@ -50,9 +50,6 @@ def scheduler(once: bool) -> None:
     logs.configure(log_format=load_settings().log_format)
     coach = load_coach()
     runner = make_scheduler(coach)
-    if once:
-        _run_once(coach, runner)
-        return
 
     async def forever() -> None:
         stop = asyncio.Event()
@@ -64,7 +61,11 @@ def scheduler(once: bool) -> None:
         await stop.wait()
         runner.stop()
 
-    asyncio.run(forever())
+    with startup_frozen():  # as `coach serve` once started: the jobs' full collections skip it
+        if once:
+            _run_once(coach, runner)
+        else:
+            asyncio.run(forever())
 
 
 def _run_once(coach: Coach, runner) -> None:

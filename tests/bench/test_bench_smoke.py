@@ -56,6 +56,10 @@ def test_the_whole_benchmark_at_the_tiny_size(tmp_path: Path, postgres_prefix) -
             assert 0 < run["nudges"] and sum(run["kinds"].values()) == run["nudges"]
             assert run["digest_items"] <= 5 * run["reps_with_digest"] <= 5 * tiny.reps
             assert run["rss_peak_mb"] >= run["rss_baseline_mb"] > 0
+            # started as the scheduler's process is: what starting made kept from the collector
+            assert run["frozen_objects"] > 10_000
+            # a later run of the same process, timed against its own floor
+            assert run["later"]["run_seconds"] > 0 and run["later"]["floor_seconds"] > 0
         # The same data and day give the same nudges on every run and on both databases.
         assert len({json.dumps(r["kinds"]) for r in entry["runs"]}) == 1
         # quiet days kept first, as the nightly upkeep would: some clients left unread

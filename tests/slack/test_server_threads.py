@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot.bootstrap import FULL_PASS_EVERY
 from tests.slack.fake_api import FakeSlackApi
 from tests.slack.harness import SlackHarness
 from tests.slack.signing import signed_headers, slash_command_body
@@ -61,7 +62,10 @@ def test_web_api_calls_share_kept_alive_connections(database_url) -> None:
 
 
 def test_what_the_server_made_while_starting_is_kept_from_the_collector_until_it_stops(database_url) -> None:
+    before = gc.get_threshold()
     with FakeSlackApi().started_in_thread() as api, SlackHarness(database_url, api).running() as slack:
         assert slack.command("/promises", "")[0] == 200
         assert gc.get_freeze_count() > 10_000  # without the freeze: 0, and every full collection walks them
-    assert gc.get_freeze_count() == 0
+        # and full collections wait for FULL_PASS_EVERY middle ones, not Python's 10
+        assert gc.get_threshold() == (*before[:2], FULL_PASS_EVERY)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.bootstrap import FULL_PASS_EVERY
 from bot.cli import main
 from bot.notifiers import LogNotifier
 from bot.terminal import render_with_chart
@@ -261,6 +263,28 @@ def test_scheduler_once_records_and_prints_then_sends_nothing_twice(env, seeded)
     assert any(i.startswith("problem_waiting") or i.startswith("promise_due") for i in digest["items"])
     code, out, _ = run(env, "deliveries")
     assert code == 0 and "alice@acme.example" in out
+
+
+def test_the_scheduler_keeps_what_starting_made_from_the_collector_while_its_jobs_run(env, seeded):
+    """As `coach serve` does (tests/slack/test_server_threads.py): a full collection within a
+    job would otherwise walk every module and table again. Seen by the collector itself: what
+    is frozen at each collection while the scheduler runs, and nothing once it has stopped."""
+    before = gc.get_threshold()
+    seen: list[tuple[int, int]] = []  # at each collection: objects frozen, full collections' threshold
+
+    def watch(phase: str, _info: dict) -> None:
+        if phase == "start":
+            seen.append((gc.get_freeze_count(), gc.get_threshold()[2]))
+
+    gc.callbacks.append(watch)
+    try:
+        code, out, err = run({**env, **ALWAYS_DUE}, "scheduler", "--once")
+    finally:
+        gc.callbacks.remove(watch)
+    assert code == 0 and "digest: 1 sent" in out, err
+    # while the jobs ran; without the freeze: nothing frozen and Python's 10 at every collection
+    assert any(frozen > 10_000 and full == FULL_PASS_EVERY for frozen, full in seen), seen[-3:]
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
 
 
 def test_leave_stops_the_digest_until_back(env, seeded):
