@@ -16,8 +16,8 @@ left behind. In that process, on the same connection pool:
 The floor runs first, so both find the same warm cache. Then both again: a later run of the
 same process. The daily run happens in a long-lived process (``coach serve`` or ``coach
 scheduler``), where the first run after a start pays once for what the later ones find ready
-(statements compiled, SQLite's prepared statements, the shared touches made): about 7 ms at S,
-a quarter of its run, and nothing to speak of at M or L. Both pairs are reported. Before all
+(statements compiled, SQLite's prepared statements, the shared touches made): about 10 ms at
+S, a third of its run, and nothing to speak of at M or L. Both pairs are reported. Before all
 of it the process keeps what starting made from the garbage collector, as those processes do
 once started (:func:`bot.bootstrap.freeze_startup_objects`). The process prints one JSON object.
 """

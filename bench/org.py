@@ -373,7 +373,10 @@ class _PostgresWriter(_Writer):
 
     def begin(self) -> None:
         super().begin()
-        self.cursor.execute("SET synchronous_commit = off")
+        # Not synchronous_commit = off: the load is one transaction, so it would save one flush,
+        # and a VACUUM right after an unflushed commit cannot set the rows' hint bits, so it
+        # marked no page all-visible ("tables not all-visible after VACUUM" on every fresh
+        # build, with no other session open).
         self.cursor.execute("SET maintenance_work_mem = '512MB'")
         tables = list(BIG_TABLES)
         # Constraints that point at the big tables too (a promise's interaction, say), so
@@ -530,7 +533,8 @@ def _analyzed(engine: Engine) -> None:
             unsettled = _not_all_visible(engine) if tables else []
             if unsettled:  # another session's open transaction kept VACUUM from marking them
                 print(f"tables not all-visible after VACUUM: {', '.join(unsettled)}; index-only scans will"
-                      " read the table (close other sessions and run again)", file=sys.stderr)
+                      " read the table (close other sessions and run again); sessions holding rows back:"
+                      f" {'; '.join(_holding_back(engine)) or 'none now'}", file=sys.stderr)
             # and what the load left in shared buffers written out now, not by a checkpoint in
             # the middle of the first measurement's commits (a role without the right skips it)
             try:
@@ -539,6 +543,18 @@ def _analyzed(engine: Engine) -> None:
                 print(f"no checkpoint before measuring: {type(error).__name__}", file=sys.stderr)
     finally:
         raw.close()
+
+
+def _holding_back(engine: Engine) -> list[str]:
+    """The other sessions whose snapshot keeps VACUUM from marking rows all-visible: what they
+    are and what they last ran, so a warning names its cause."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT pid, coalesce(application_name, ''), state, now() - xact_start, left(query, 80)"
+            " FROM pg_stat_activity WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)"
+            " AND pid <> pg_backend_pid()"
+            " ORDER BY xact_start")).all()
+    return [f"pid {pid} {app} {state} for {age}: {query!r}" for pid, app, state, age, query in rows]
 
 
 def _not_all_visible(engine: Engine) -> list[str]:

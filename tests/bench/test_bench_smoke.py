@@ -170,6 +170,26 @@ def test_the_bounded_digest_heap_keeps_what_the_scheduler_would_choose() -> None
         assert choose([e.nudge for e in heap] + grouped, {}, today, plan) == choose(nudges, {}, today, plan)
 
 
+def test_a_fresh_organisation_is_settled_by_its_own_build(postgres_prefix) -> None:
+    """With no other session open, the build's VACUUM marks every big table all-visible at once:
+    the load's commit is flushed before it (an unflushed, asynchronous commit left every row's
+    hint bits unset, and the VACUUM marked no page)."""
+    url, prefix = postgres_prefix
+    if not url:
+        pytest.skip("PostgreSQL tests need " + POSTGRES_ENV)
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{prefix}fresh"'))
+    schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{prefix}fresh"
+    engine = create_engine(schema_url)
+    try:
+        orgs.build(schema_url, orgs.SIZES["tiny"])
+        assert orgs._not_all_visible(engine) == [], orgs._holding_back(engine)
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
 def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(postgres_prefix) -> None:
     """An open transaction elsewhere keeps VACUUM from marking the touches all-visible; an
     index-only scan (the floor, the ranking) would then read the table for every row. Reusing
@@ -187,6 +207,9 @@ def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(po
         holder.execute(text("SELECT txid_current()"))  # a transaction with an id, left open while the organisation is built
         orgs.build(schema_url, orgs.SIZES["tiny"])
         assert "interactions" in orgs._not_all_visible(engine)
+        # the warning names the session that holds the rows back
+        holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert any(line.startswith(f"pid {holder_pid} ") for line in orgs._holding_back(engine))
         holder.rollback()
         orgs.build(schema_url, orgs.SIZES["tiny"])  # reused: vacuumed again
         assert orgs._not_all_visible(engine) == []
