@@ -552,7 +552,7 @@ def _holding_back(engine: Engine) -> list[str]:
         rows = connection.execute(text(
             "SELECT pid, coalesce(application_name, ''), state, now() - xact_start, left(query, 80)"
             " FROM pg_stat_activity WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)"
-            " AND pid <> pg_backend_pid()"
+            " AND pid <> pg_backend_pid() AND datname = current_database()"
             " ORDER BY xact_start")).all()
     return [f"pid {pid} {app} {state} for {age}: {query!r}" for pid, app, state, age, query in rows]
 
