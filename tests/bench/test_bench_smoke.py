@@ -170,30 +170,9 @@ def test_the_bounded_digest_heap_keeps_what_the_scheduler_would_choose() -> None
         assert choose([e.nudge for e in heap] + grouped, {}, today, plan) == choose(nudges, {}, today, plan)
 
 
-def test_a_fresh_organisation_is_settled_by_its_own_build(postgres_prefix) -> None:
-    """With no other session open, the build's VACUUM marks every big table all-visible at once:
-    the load's commit is flushed before it (an unflushed, asynchronous commit left every row's
-    hint bits unset, and the VACUUM marked no page)."""
-    url, prefix = postgres_prefix
-    if not url:
-        pytest.skip("PostgreSQL tests need " + POSTGRES_ENV)
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{prefix}fresh"'))
-    schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{prefix}fresh"
-    engine = create_engine(schema_url)
-    try:
-        orgs.build(schema_url, orgs.SIZES["tiny"])
-        assert orgs._not_all_visible(engine) == [], orgs._holding_back(engine)
-    finally:
-        engine.dispose()
-        admin.dispose()
-
-
-def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(postgres_prefix) -> None:
-    """An open transaction elsewhere keeps VACUUM from marking the touches all-visible; an
-    index-only scan (the floor, the ranking) would then read the table for every row. Reusing
-    the organisation once that transaction is gone settles them."""
+@pytest.fixture
+def schema(postgres_prefix):
+    """An empty schema of this test's own: its URL, an engine on it and one on the database."""
     url, prefix = postgres_prefix
     if not url:
         pytest.skip("PostgreSQL tests need " + POSTGRES_ENV)
@@ -202,8 +181,26 @@ def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(po
         connection.execute(text(f'CREATE SCHEMA "{prefix}tiny"'))
     schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{prefix}tiny"
     engine = create_engine(schema_url)
-    holder = admin.connect()
-    try:
+    yield schema_url, engine, admin
+    engine.dispose()
+    admin.dispose()
+
+
+def test_a_fresh_organisation_is_settled_by_its_own_build(schema) -> None:
+    """With no other session open, the build's VACUUM marks every big table all-visible at once:
+    the load's commit is flushed before it (an unflushed, asynchronous commit left every row's
+    hint bits unset, and the VACUUM marked no page)."""
+    schema_url, engine, _ = schema
+    orgs.build(schema_url, orgs.SIZES["tiny"])
+    assert orgs._not_all_visible(engine) == [], orgs._holding_back(engine)
+
+
+def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(schema) -> None:
+    """An open transaction elsewhere keeps VACUUM from marking the touches all-visible; an
+    index-only scan (the floor, the ranking) would then read the table for every row. Reusing
+    the organisation once that transaction is gone settles them."""
+    schema_url, engine, admin = schema
+    with admin.connect() as holder:
         holder.execute(text("SELECT txid_current()"))  # a transaction with an id, left open while the organisation is built
         orgs.build(schema_url, orgs.SIZES["tiny"])
         assert "interactions" in orgs._not_all_visible(engine)
@@ -213,7 +210,3 @@ def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(po
         holder.rollback()
         orgs.build(schema_url, orgs.SIZES["tiny"])  # reused: vacuumed again
         assert orgs._not_all_visible(engine) == []
-    finally:
-        holder.close()
-        engine.dispose()
-        admin.dispose()
