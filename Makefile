@@ -44,9 +44,13 @@ chat: $(STAMP)
 	$(BIN)/coach demo
 	$(BIN)/coach chat --as $(REP)
 
+# The suite in one worker per core, at most four (pytest-xdist; each test has its own database,
+# so they share nothing): on two cores it takes about half the time of one. TEST_WORKERS=0 runs
+# it in one process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --numprocesses $(TEST_WORKERS) --maxprocesses 4
 
 # The unit layer alone (the domain and the engine on in-memory fakes): seconds, no database.
 test-fast: $(STAMP)

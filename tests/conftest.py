@@ -10,7 +10,9 @@
 
 ``migrated_engine``
     An engine on ``database_url`` after the real migrations (``storage.db.upgrade``); disposed
-    after the test.
+    after the test. On SQLite the migrations run once per session, into a template file that
+    each test then gets a copy of (a tenth of a second saved per test); PostgreSQL runs them in
+    each test's schema.
 
 ``uow_factory``
     ``storage.uow.make_uow_factory(migrated_engine)``: call it for a fresh unit of work.
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -94,10 +98,27 @@ def connector():
         yield fake
 
 
-@pytest.fixture
-def migrated_engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file after the real migrations, made once per session, its log folded in (a
+    copy of the file alone is then the whole database)."""
+    path = tmp_path_factory.mktemp("template") / "coach.sqlite3"
+    engine = make_engine(_sqlite_url(path.parent))
     upgrade(engine)
+    engine.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def migrated_engine(request: pytest.FixtureRequest, database_url: str) -> Iterator[Engine]:
+    sqlite = make_url(database_url).get_backend_name() == "sqlite"
+    if sqlite:
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), make_url(database_url).database)
+    engine = make_engine(database_url)
+    if not sqlite:
+        upgrade(engine)
     yield engine
     engine.dispose()
 

@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from bench import org as orgs
 from bench.__main__ import main
@@ -171,19 +171,27 @@ def test_the_bounded_digest_heap_keeps_what_the_scheduler_would_choose() -> None
 
 
 @pytest.fixture
-def schema(postgres_prefix):
-    """An empty schema of this test's own: its URL, an engine on it and one on the database."""
-    url, prefix = postgres_prefix
+def schema():
+    """A database of this test's own (VACUUM's horizon is per database, so no transaction of a
+    test running beside this one can hold its rows back): its URL, an engine on it for the
+    organisation and one for a session of its own."""
+    url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip("PostgreSQL tests need " + POSTGRES_ENV)
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{prefix}tiny"'))
-    schema_url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{prefix}tiny"
-    engine = create_engine(schema_url)
-    yield schema_url, engine, admin
-    engine.dispose()
-    admin.dispose()
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    database_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    engine, admin = create_engine(database_url), create_engine(database_url)
+    try:
+        yield database_url, engine, admin
+    finally:
+        engine.dispose()
+        admin.dispose()
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 def test_a_fresh_organisation_is_settled_by_its_own_build(schema) -> None:
