@@ -171,7 +171,7 @@ def test_the_bounded_digest_heap_keeps_what_the_scheduler_would_choose() -> None
 
 
 @pytest.fixture
-def schema():
+def own_database():
     """A database of this test's own (VACUUM's horizon is per database, so no transaction of a
     test running beside this one can hold its rows back): its URL, an engine on it for the
     organisation and one for a session of its own."""
@@ -194,27 +194,27 @@ def schema():
         server.dispose()
 
 
-def test_a_fresh_organisation_is_settled_by_its_own_build(schema) -> None:
-    """With no other session open, the build's VACUUM marks every big table all-visible at once:
+def test_a_fresh_organisation_is_settled_by_its_own_build(own_database) -> None:
+    """With no other session open on its database, the build's VACUUM marks every big table all-visible at once:
     the load's commit is flushed before it (an unflushed, asynchronous commit left every row's
     hint bits unset, and the VACUUM marked no page)."""
-    schema_url, engine, _ = schema
-    orgs.build(schema_url, orgs.SIZES["tiny"])
+    database_url, engine, _ = own_database
+    orgs.build(database_url, orgs.SIZES["tiny"])
     assert orgs._not_all_visible(engine) == [], orgs._holding_back(engine)
 
 
-def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(schema) -> None:
+def test_a_table_a_vacuum_could_not_settle_is_vacuumed_again_before_measuring(own_database) -> None:
     """An open transaction elsewhere keeps VACUUM from marking the touches all-visible; an
     index-only scan (the floor, the ranking) would then read the table for every row. Reusing
     the organisation once that transaction is gone settles them."""
-    schema_url, engine, admin = schema
+    database_url, engine, admin = own_database
     with admin.connect() as holder:
         holder.execute(text("SELECT txid_current()"))  # a transaction with an id, left open while the organisation is built
-        orgs.build(schema_url, orgs.SIZES["tiny"])
+        orgs.build(database_url, orgs.SIZES["tiny"])
         assert "interactions" in orgs._not_all_visible(engine)
         # the warning names the session that holds the rows back
         holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
         assert any(line.startswith(f"pid {holder_pid} ") for line in orgs._holding_back(engine))
         holder.rollback()
-        orgs.build(schema_url, orgs.SIZES["tiny"])  # reused: vacuumed again
+        orgs.build(database_url, orgs.SIZES["tiny"])  # reused: vacuumed again
         assert orgs._not_all_visible(engine) == []
