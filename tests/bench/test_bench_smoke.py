@@ -195,9 +195,9 @@ def own_database():
 
 
 def test_a_fresh_organisation_is_settled_by_its_own_build(own_database) -> None:
-    """With no other session open on its database, the build's VACUUM marks every big table all-visible at once:
-    the load's commit is flushed before it (an unflushed, asynchronous commit left every row's
-    hint bits unset, and the VACUUM marked no page)."""
+    """With no other session open on its database, the build's VACUUM marks every big table
+    all-visible at once: the load's commit is flushed before it (an unflushed, asynchronous
+    commit left every row's hint bits unset, and the VACUUM marked no page)."""
     database_url, engine, _ = own_database
     orgs.build(database_url, orgs.SIZES["tiny"])
     assert orgs._not_all_visible(engine) == [], orgs._holding_back(engine)
