@@ -113,11 +113,12 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def migrated_engine(request: pytest.FixtureRequest, database_url: str) -> Iterator[Engine]:
-    sqlite = make_url(database_url).get_backend_name() == "sqlite"
-    if sqlite:
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), make_url(database_url).database)
-    engine = make_engine(database_url)
-    if not sqlite:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), url.database)
+        engine = make_engine(url)
+    else:
+        engine = make_engine(url)
         upgrade(engine)
     yield engine
     engine.dispose()
