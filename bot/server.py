@@ -54,6 +54,7 @@ def _slack_oauth_settings(settings: Settings):
 
 TEAMS_KEY = web.AppKey("teams", object)
 TURNS_KEY = web.AppKey("turns", TurnPool)
+DRAIN_S = 10  # a stopping server waits this long for acknowledged requests' work (workers: 30 s in all)
 # Where Bolt reads into a request without checking what it holds (an error there is a 500): the
 # shapes Slack's own requests always have. Nothing else is checked; a field may be absent.
 _SLACK_OBJECTS = ("event", "view")
@@ -229,10 +230,13 @@ async def _unfreeze(_: web.Application) -> None:
 
 
 def _replaying(slack):
-    """Replays, from start-up on, the Slack requests a stopped process acknowledged but never finished."""
+    """Replays, from start-up on, the Slack requests a stopped process acknowledged but never
+    finished; when the server stops, first lets the work of those it acknowledged finish (at
+    most :data:`DRAIN_S`), while the Web API's session and the turn threads are still there."""
     async def replay(_: web.Application):
         task = asyncio.create_task(slack.keep_replaying())
         yield
+        await slack.inbox.drain(DRAIN_S)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

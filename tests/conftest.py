@@ -26,12 +26,14 @@ import contextlib
 import os
 import shutil
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 
 from storage.db import make_engine, upgrade
 from storage.uow import SqlAlchemyUnitOfWork, make_uow_factory
@@ -67,14 +69,28 @@ def postgres_schema() -> Iterator[str]:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         yield _postgres_schema_url(base_url, schema)
     finally:
-        with admin.begin() as connection:
-            # a test's engines may outlive it until garbage collection; their idle connections
-            # would pile up across the run until PostgreSQL refuses new clients
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE application_name = :schema AND pid <> pg_backend_pid()"),
-                               {"schema": schema})
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        _drop_schema(admin, schema)
         admin.dispose()
+
+
+def _drop_schema(admin: Engine, schema: str, attempts: int = 5) -> None:
+    """Close every connection a test left on ``schema``, then drop it. A test's engines may
+    outlive it until garbage collection: their idle connections would pile up across the run
+    until PostgreSQL refuses new clients. A thread the test left running may open another at
+    that moment and lock a table the drop needs (PostgreSQL then ends one of the two as a
+    deadlock): the drop is tried again."""
+    for attempt in range(attempts):
+        try:
+            with admin.begin() as connection:
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE application_name = :schema AND pid <> pg_backend_pid()"),
+                                   {"schema": schema})
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

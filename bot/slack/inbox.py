@@ -35,6 +35,7 @@ INBOX_KEY = "coach_inbox_key"  # the request's key in the inbox, in Bolt's conte
 REPLAY_EVERY_S = 30
 KEEP_SIGNATURES = timedelta(minutes=10)  # Bolt accepts a request's timestamp for five minutes
 SETTLE_EVERY_S, SETTLE_WARN_S = 2, 300  # marking a request done is retried until it works
+DRAIN_POLL_S = 0.02
 
 Listener = Callable[..., Awaitable[None]]
 
@@ -51,6 +52,7 @@ class SlackInbox:
         self.writer = InboxWriter(requests)  # the keeping before the acknowledgement: a path of its own
         self.unsettled: dict[str, float] = {}  # this process's requests not yet done: key -> since
         self.settle_tasks: dict[str, asyncio.Task] = {}  # requests whose settle waits out an outage
+        self.working = 0  # listeners running now, their settle included: what stopping waits for
 
     async def keep_request(self, req: AsyncBoltRequest, next) -> BoltResponse:
         """Keep a signed request before any listener acknowledges it; refuse a copy already seen."""
@@ -80,12 +82,16 @@ class SlackInbox:
         left to this process's replayer (once, a minute on). The listener takes ``context``."""
         @functools.wraps(listener)  # Bolt reads the listener's own parameters through this
         async def settled(**kwargs: Any) -> None:
+            self.working += 1
             try:
-                await listener(**kwargs)
-            except Exception:
-                self.unsettled.pop(kwargs["context"].get(INBOX_KEY), None)
-                raise
-            await self.settle(kwargs["context"])
+                try:
+                    await listener(**kwargs)
+                except Exception:
+                    self.unsettled.pop(kwargs["context"].get(INBOX_KEY), None)
+                    raise
+                await self.settle(kwargs["context"])
+            finally:
+                self.working -= 1
 
         return settled
 
@@ -118,6 +124,21 @@ class SlackInbox:
             waited += SETTLE_EVERY_S
             if waited % SETTLE_WARN_S == 0:
                 log.warning("a handled Slack request still cannot be marked done (database unavailable)")
+
+    async def drain(self, within: float) -> int:
+        """When the server stops: wait, at most ``within`` seconds, for the listeners still running
+        to finish and settle their requests. Returns how many did not; their requests stay
+        pending and are replayed by the next process to start (or a replica), not lost. Settles
+        waiting out a database outage are given up the same way."""
+        deadline = time.monotonic() + within
+        while self.working and time.monotonic() < deadline:
+            await asyncio.sleep(DRAIN_POLL_S)
+        if self.working:
+            log.warning("stopping with %d Slack request(s) still being handled; "
+                        "they will be replayed", self.working)
+        for task in list(self.settle_tasks.values()):
+            task.cancel()
+        return self.working
 
     async def replay_stale(self) -> int:
         """Run each request another process acknowledged but never finished, once."""

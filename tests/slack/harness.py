@@ -51,7 +51,7 @@ class SlackHarness:
 
     @contextlib.contextmanager
     def running(self) -> Iterator[SlackHarness]:
-        loop = asyncio.new_event_loop()
+        self.loop = loop = asyncio.new_event_loop()
         self.app = create_web_app(self.coach, self.settings)
         runner = web.AppRunner(self.app)
         loop.run_until_complete(runner.setup())
