@@ -1,11 +1,12 @@
 """A server that stops lets the work of what it acknowledged finish first (bot/server.py,
-``SlackInbox.drain``): the reply is sent and the request settled, not left to be replayed by the
-next process, and nothing runs on in the background once the server has stopped. Work that
-outlasts the limit is left pending, to be replayed: never lost."""
+``SlackInbox.drain``): the reply is sent and the request settled before the server has stopped,
+not left to be replayed by the next process. Work that outlasts the limit is left pending, to
+be replayed: never lost."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 
@@ -21,8 +22,6 @@ from tests.support import client_state
 
 
 def _key(headers: dict[str, str]) -> str:
-    import hashlib
-
     return hashlib.sha256(headers["X-Slack-Signature"].encode()).hexdigest()
 
 
