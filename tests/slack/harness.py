@@ -64,7 +64,7 @@ class SlackHarness:
         try:
             yield self
         finally:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)  # a stop may wait 10 s (DRAIN_S)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(10)
             loop.close()
